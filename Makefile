@@ -1,0 +1,35 @@
+# genzoo: `make demo` runs the main job, `make test` the test suite.
+# Both create .venv with the core and every plugin under plugins/ installed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PLUGINS := $(sort $(wildcard plugins/genzoo-*))
+SHARED_DATA := $(abspath ../shared/data)
+# Datasets: $GENZOO_DATA if set, else ../shared/data when it exists.
+export GENZOO_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: demo test lint bench clean install
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]" $(addprefix -e ,$(PLUGINS))
+	touch $@
+
+demo: install
+	$(BIN)/genzoo list
+	$(BIN)/genzoo sample gan/mnist -n 64 --seed 0 -o demo-output/gan-mnist.png
+
+test: install
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/python -m ruff check .
+
+clean:
+	rm -rf $(VENV) demo-output

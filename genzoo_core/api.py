@@ -1,0 +1,144 @@
+"""The user-facing functions: ``load``, ``create``, ``train`` and friends."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from genzoo_core import hub
+from genzoo_core.errors import GenzooError
+from genzoo_core.registry import Registry, default_registry
+from genzoo_core.spec import ModelSpec
+
+WEIGHT_SUFFIXES = (".h5", ".hdf5")
+
+
+def _registry(registry: Registry | None) -> Registry:
+    return registry if registry is not None else default_registry()
+
+
+def list_models(*, registry: Registry | None = None) -> list[ModelSpec]:
+    """The specs of every installed model, sorted by name (imports no TensorFlow)."""
+    models = _registry(registry).models
+    return [models[name] for name in sorted(models)]
+
+
+def get_spec(name: str, *, registry: Registry | None = None) -> ModelSpec:
+    """The spec of model ``name``; unknown names raise with close matches."""
+    return _registry(registry).get_model(name)
+
+
+def _is_path(name: str) -> bool:
+    return name.endswith(WEIGHT_SUFFIXES) or os.sep in name and Path(name).exists()
+
+
+def resolve_weights(
+    name: str, weights: str | None = None, *, registry: Registry | None = None
+) -> tuple[ModelSpec, Path]:
+    """Resolve ``"model/weights"``, ``("model", weights)`` or a path to (spec, local file)."""
+    registry = _registry(registry)
+    if _is_path(name):
+        from genzoo_core.weights import read_header
+
+        path = Path(name).expanduser()
+        header = read_header(path)
+        return registry.get_model(header.model), path
+    model_name, _, from_name = name.partition("/")
+    if from_name and weights and from_name != weights:
+        raise GenzooError(f"'{name}' and weights={weights!r} name different weights; pick one")
+    spec = registry.get_model(model_name)
+    entry = spec.get_weights(from_name or weights)
+    return spec, hub.resolve(spec, entry)
+
+
+def create(
+    name: str,
+    config: Mapping[str, Any] | None = None,
+    *,
+    registry: Registry | None = None,
+    **overrides: Any,
+) -> Any:
+    """Build an untrained model: ``create("gan", latent_dim=64)``."""
+    spec = _registry(registry).get_model(name)
+    return spec.load_class()(spec.resolve_config(config, **overrides))
+
+
+def load(name: str, weights: str | None = None, *, registry: Registry | None = None) -> Any:
+    """Build a model and load pretrained weights into it.
+
+    ``load("gan/mnist")``, ``load("gan", weights="mnist")``, ``load("gan")`` (the
+    default weights) and ``load("runs/gan/model.h5")`` all work. The model is
+    built from the config stored in the file, so the architecture always fits.
+    """
+    from genzoo_core.weights import load_weights, read_header
+
+    spec, path = resolve_weights(name, weights, registry=registry)
+    header = read_header(path)
+    model = spec.load_class()(spec.resolve_config(header.config))
+    load_weights(model, path)
+    return model
+
+
+def train(
+    model: str | Any,
+    data: Any,
+    out_dir: str | os.PathLike[str],
+    *,
+    epochs: int,
+    config: Mapping[str, Any] | None = None,
+    batch_size: int | None = None,
+    strategy: Any = None,
+    steps_per_epoch: int | None = None,
+    callbacks: Sequence[Any] = (),
+    metadata: Mapping[str, Any] | None = None,
+    registry: Registry | None = None,
+    **trainer_options: Any,
+) -> Any:
+    """Train a model (by name, or an instance) and return it; resumes from ``out_dir``.
+
+    Args:
+        model: a model name, or a model built under ``strategy.scope()``.
+        data: a dataset name (``"mnist"``), a path, or a :class:`~genzoo_core.DataSource`.
+        out_dir: folder for checkpoints, sample grids, the log and ``model.h5``.
+        epochs: total epochs (a resumed run counts those already done).
+        config: config overrides when ``model`` is a name; a resumed run uses the
+            checkpoint's config unless this is given.
+        batch_size: global batch size (default: the model's ``batch_size`` config).
+        strategy: a ``tf.distribute.Strategy``; the model is built in its scope.
+        steps_per_epoch: cap on the steps of each epoch.
+        callbacks: extra Keras callbacks.
+        metadata: stored in the checkpoint and final weights (e.g. ``training_command``).
+        registry: where to look the model and dataset up (default: installed plugins).
+        **trainer_options: passed to :class:`~genzoo_core.Trainer`.
+    """
+    import tensorflow as tf
+
+    from genzoo_core.data import DataSource, load_data
+    from genzoo_core.trainer import CHECKPOINT_NAME, Trainer
+    from genzoo_core.weights import read_header
+
+    registry = _registry(registry)
+    strategy = strategy or tf.distribute.get_strategy()
+    source = data if isinstance(data, DataSource) else load_data(str(data), registry=registry)
+    metadata = {"dataset": getattr(source, "name", str(data)), **(metadata or {})}
+    if isinstance(model, str):
+        spec = registry.get_model(model)
+        checkpoint = Path(out_dir) / CHECKPOINT_NAME
+        resolved = spec.resolve_config(config)
+        if checkpoint.exists() and config is None:
+            resolved = spec.resolve_config(read_header(checkpoint).config)
+        with strategy.scope():
+            model = spec.load_class()(resolved)
+    trainer = Trainer(
+        model,
+        out_dir,
+        strategy=strategy,
+        batch_size=batch_size,
+        callbacks=callbacks,
+        metadata=metadata,
+        **trainer_options,
+    )
+    trainer.fit(source, epochs=epochs, steps_per_epoch=steps_per_epoch)
+    return model

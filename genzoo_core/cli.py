@@ -1,0 +1,289 @@
+"""The ``genzoo`` command line.
+
+``genzoo list``, ``info``, ``plugins`` and ``datasets`` read specs only and never
+import TensorFlow; ``sample`` and ``train`` import it when they run. Errors print
+one line, ``genzoo: error: ...``, and exit with status 1 (``GENZOO_DEBUG=1``
+shows the traceback instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from genzoo_core.errors import ConfigError, GenzooError
+from genzoo_core.registry import Registry, default_registry
+from genzoo_core.version import API_VERSION, __version__
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)).rstrip()]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+def _problems_note(registry: Registry) -> str:
+    failed = [p for p in registry.plugins if p.status != "ok"]
+    notes = []
+    if failed:
+        names = ", ".join(f"{p.name} ({p.status})" for p in failed)
+        notes.append(f"{len(failed)} plugin(s) not loaded: {names}; see 'genzoo plugins'")
+    for error in registry.conflicts.values():
+        notes.append(str(error))
+    return "\n".join(f"warning: {n}" for n in notes)
+
+
+def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
+    """Show installed models and their pretrained weights."""
+    models = registry.models
+    if args.json:
+        print(json.dumps([
+            {
+                "name": s.name,
+                "description": s.description,
+                "distribution": s.distribution,
+                "version": s.version,
+                "condition": s.condition.value,
+                "capabilities": sorted(c.value for c in s.capabilities),
+                "weights": [f"{s.name}/{w.name}" for w in s.weights],
+            }
+            for s in (models[n] for n in sorted(models))
+        ], indent=2))
+    elif models:
+        rows = [
+            [
+                s.name,
+                ", ".join(f"{s.name}/{w.name}" for w in s.weights) or "-",
+                f"{s.distribution} {s.version}",
+                s.description,
+            ]
+            for s in (models[n] for n in sorted(models))
+        ]
+        print(_table(rows, ["MODEL", "PRETRAINED", "PLUGIN", "DESCRIPTION"]))
+    else:
+        print("No models installed. Install a plugin, e.g. pip install genzoo-gan")
+    note = _problems_note(registry)
+    if note:
+        print(note, file=sys.stderr)
+    return 0
+
+
+def cmd_info(args: argparse.Namespace, registry: Registry) -> int:
+    """Describe a model, one of its weights, a dataset, or a weights file."""
+    target = args.name
+    if target.endswith((".h5", ".hdf5")):
+        from genzoo_core.weights import read_header
+
+        header = read_header(target)
+        print(json.dumps({
+            "file": header.path, "model": header.model, "config": header.config,
+            "components": list(header.components), "metadata": header.metadata,
+            "training_state": header.training_state,
+        }, indent=2, default=str))
+        return 0
+    name, _, weights_name = target.partition("/")
+    if name not in registry.models and name in registry.datasets:
+        d = registry.get_dataset(name)
+        print(json.dumps({
+            "dataset": d.name, "description": d.description, "distribution": d.distribution,
+            "condition": d.condition.value, "image_shape": list(d.image_shape),
+            "num_classes": d.num_classes,
+        }, indent=2))
+        return 0
+    spec = registry.get_model(name)
+    weights = [spec.get_weights(weights_name)] if weights_name else list(spec.weights)
+    print(json.dumps({
+        "model": spec.name,
+        "description": spec.description,
+        "plugin": f"{spec.distribution} {spec.version}",
+        "class": spec.builder,
+        "components": list(spec.components),
+        "condition": spec.condition.value,
+        "capabilities": sorted(c.value for c in spec.capabilities),
+        "default_config": spec.default_config,
+        "weights": [
+            {
+                "name": f"{spec.name}/{w.name}",
+                "source": w.url or f"packaged ({w.file})",
+                "sha256": w.sha256,
+                "dataset": w.dataset,
+                "description": w.description,
+                "metrics": dict(w.metrics),
+            }
+            for w in weights
+        ],
+    }, indent=2))
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace, registry: Registry) -> int:
+    """Show every discovered plugin, with the error of any that failed."""
+    print(f"genzoo-core {__version__}, plugin API {API_VERSION}")
+    rows = [
+        [p.name, f"{p.distribution} {p.version}", p.status, p.api_range or "-",
+         ", ".join(p.models + p.datasets) or "-"]
+        for p in registry.plugins
+    ]
+    print(_table(rows, ["PLUGIN", "DISTRIBUTION", "STATUS", "API", "PROVIDES"]))
+    for p in registry.plugins:
+        if p.status != "ok":
+            print(f"\n{p.name} ({p.distribution} {p.version}) {p.status}: {p.error}")
+            if args.verbose and p.traceback:
+                print(p.traceback.rstrip())
+    for error in registry.conflicts.values():
+        print(f"\nconflict: {error}")
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace, registry: Registry) -> int:
+    """Show the named datasets."""
+    datasets = registry.datasets
+    rows = [
+        [d.name, d.condition.value, "x".join(map(str, d.image_shape)), d.distribution,
+         d.description]
+        for d in (datasets[n] for n in sorted(datasets))
+    ]
+    print(_table(rows, ["DATASET", "CONDITION", "SHAPE", "FROM", "DESCRIPTION"]))
+    return 0
+
+
+def _parse_condition(args: argparse.Namespace) -> Any:
+    if args.label is not None:
+        import numpy as np
+
+        return np.full((args.n,), args.label, dtype=np.int64)
+    return None
+
+
+def cmd_sample(args: argparse.Namespace, registry: Registry) -> int:
+    """Draw images from a pretrained model and save them as a PNG grid."""
+    from genzoo_core.api import load
+    from genzoo_core.images import save_grid
+
+    if args.n < 1:
+        raise GenzooError(f"-n must be at least 1, got {args.n}")
+    model = load(args.name, registry=registry)
+    images = model.sample(args.n, condition=_parse_condition(args), seed=args.seed)
+    path = save_grid(args.output, images, columns=args.columns)
+    print(f"wrote {args.n} samples from {args.name} to {path.resolve()}")
+    return 0
+
+
+def _parse_config(pairs: Sequence[str]) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--config takes KEY=VALUE, got {pair!r}")
+        try:
+            config[key] = json.loads(value)
+        except json.JSONDecodeError:
+            config[key] = value
+    return config
+
+
+def cmd_train(args: argparse.Namespace, registry: Registry) -> int:
+    """Train a model on a dataset; resume if the output folder holds a checkpoint."""
+    from genzoo_core.api import train
+    from genzoo_core.trainer import FINAL_NAME
+
+    if args.epochs < 1:
+        raise GenzooError(f"--epochs must be at least 1, got {args.epochs}")
+    registry.get_model(args.name)  # fail fast, before TensorFlow loads
+    strategy = None
+    if args.strategy == "mirrored":
+        import tensorflow as tf
+
+        strategy = tf.distribute.MirroredStrategy()
+    command = "genzoo " + " ".join(shlex.quote(a) for a in args.argv)
+    train(
+        args.name,
+        args.data,
+        args.out,
+        epochs=args.epochs,
+        config=_parse_config(args.config) or None,
+        batch_size=args.batch_size,
+        strategy=strategy,
+        steps_per_epoch=args.steps_per_epoch,
+        metadata={"training_command": command},
+        registry=registry,
+        verbose=0 if args.quiet else "auto",
+    )
+    print(f"trained weights: {(Path(args.out) / FINAL_NAME).resolve()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``genzoo`` command."""
+    parser = argparse.ArgumentParser(
+        prog="genzoo", description="A zoo of generative models for TensorFlow and Keras 3."
+    )
+    parser.add_argument("--version", action="version", version=f"genzoo-core {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("list", help="installed models and their pretrained weights")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("info", help="details of a model, weights, dataset or .h5 file")
+    p.add_argument("name", help="MODEL, MODEL/WEIGHTS, DATASET or a weights file")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("plugins", help="discovered plugins and any load errors")
+    p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks")
+    p.set_defaults(func=cmd_plugins)
+
+    p = sub.add_parser("datasets", help="named datasets for --data")
+    p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("sample", help="draw images from pretrained weights")
+    p.add_argument("name", help="MODEL/WEIGHTS, MODEL (default weights) or a weights file")
+    p.add_argument("-n", type=int, default=64, help="number of images (default 64)")
+    p.add_argument("-o", "--output", default="samples.png", help="PNG file to write")
+    p.add_argument("--seed", type=int, default=None, help="same seed, same images")
+    p.add_argument("--columns", type=int, default=None, help="images per grid row")
+    p.add_argument("--label", type=int, default=None, help="class label (conditional models)")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("train", help="train a model; resumes from --out's checkpoint")
+    p.add_argument("name", help="model name")
+    p.add_argument("--data", required=True, help="dataset name (see 'genzoo datasets') or path")
+    p.add_argument("--epochs", type=int, required=True, help="total number of epochs")
+    p.add_argument("--out", required=True, help="folder for checkpoints, grids, log, model.h5")
+    p.add_argument("--batch-size", type=int, default=None, help="global batch size")
+    p.add_argument("--steps-per-epoch", type=int, default=None, help="cap on steps per epoch")
+    p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key (JSON value); repeatable")
+    p.add_argument("--strategy", choices=["default", "mirrored"], default="default",
+                   help="'mirrored' uses tf.distribute.MirroredStrategy over local devices")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, registry: Registry | None = None) -> int:
+    """Run the CLI; return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    try:
+        return int(args.func(args, registry or default_registry()) or 0)
+    except GenzooError as exc:
+        if os.environ.get("GENZOO_DEBUG"):
+            raise
+        print(f"genzoo: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("genzoo: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""The hooks a genzoo plugin implements.
+
+A plugin is a module named by an entry point in the group ``genzoo``::
+
+    [project.entry-points.genzoo]
+    mymodel = "genzoo_mymodel.plugin"
+
+The module defines functions with these names, each decorated with
+``@genzoo_core.hookimpl``. Keep the module light: import nothing heavy (no Keras,
+no TensorFlow) at its top level, so that ``genzoo list`` stays fast; the model
+class is named by an import string and loaded only when a model is built.
+
+Every hook is called once per plugin, inside its own guard: a plugin whose hook
+raises is reported by ``genzoo plugins`` and the other plugins keep working.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from genzoo_core.spec import DatasetSpec, ModelSpec
+
+PROJECT_NAME = "genzoo"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def genzoo_api_range() -> str:  # type: ignore[empty-body]
+    """Return the range of genzoo core API versions this plugin supports.
+
+    A PEP 440 version specifier, compared with ``genzoo_core.API_VERSION``. A
+    plugin whose range does not contain the running API version is refused with
+    a message that says which release to install. Every plugin must implement
+    this hook.
+
+    Example::
+
+        @hookimpl
+        def genzoo_api_range() -> str:
+            return ">=1.0,<2"
+    """
+
+
+@hookspec
+def genzoo_register_models() -> list[ModelSpec]:  # type: ignore[empty-body]
+    """Return the :class:`~genzoo_core.ModelSpec` of every model the plugin provides.
+
+    Model names are global: two distributions registering the same name is an
+    error that names both, and neither model is used until one is uninstalled.
+
+    Example::
+
+        @hookimpl
+        def genzoo_register_models() -> list[ModelSpec]:
+            return [ModelSpec(name="mymodel", builder="genzoo_mymodel.model:MyModel",
+                              components=("generator",), default_config={...})]
+    """
+
+
+@hookspec
+def genzoo_register_datasets() -> list[DatasetSpec]:  # type: ignore[empty-body]
+    """Return the :class:`~genzoo_core.DatasetSpec` of every named dataset provided.
+
+    Named datasets are what ``genzoo train NAME --data DATASET`` accepts besides a
+    path. genzoo-core registers ``mnist`` and ``fashion-mnist`` through this same
+    hook.
+
+    Example::
+
+        @hookimpl
+        def genzoo_register_datasets() -> list[DatasetSpec]:
+            return [DatasetSpec(name="shapes", loader="genzoo_mymodel.data:load_shapes",
+                                condition="text", image_shape=(64, 64, 3))]
+    """

@@ -1,0 +1,181 @@
+"""Losses shared by the models: adversarial, reconstruction and KL.
+
+Adversarial losses take discriminator *logits* (or critic scores) and return the
+mean over the local batch (and over patches, for PatchGAN outputs). Under a
+``tf.distribute`` strategy, divide by the replica count before taking gradients
+(:func:`genzoo_core.replica_scale`).
+
+With D(x) = sigmoid(logit):
+
+=================  ==========================================  ==============================
+name               discriminator loss                          generator loss
+=================  ==========================================  ==============================
+minimax            -log D(x) - log(1 - D(G(z)))                 log(1 - D(G(z)))
+non-saturating     -log D(x) - log(1 - D(G(z)))                 -log D(G(z))
+least-squares      ½(D(x) - 1)² + ½ D(G(z))²  (on raw scores)   ½(D(G(z)) - 1)²
+wasserstein        C(G(z)) - C(x)                               -C(G(z))
+wasserstein-gp     as wasserstein, + λ·(‖∇C(x̂)‖ - 1)²            -C(G(z))
+hinge              max(0, 1 - C(x)) + max(0, 1 + C(G(z)))       -C(G(z))
+=================  ==========================================  ==============================
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import tensorflow as tf
+
+from genzoo_core.errors import ConfigError
+
+Tensor = Any
+
+
+def minimax_discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """-log D(x) - log(1 - D(G(z))), from logits (binary cross-entropy)."""
+    return tf.reduce_mean(tf.nn.softplus(-real_logits)) + tf.reduce_mean(
+        tf.nn.softplus(fake_logits)
+    )
+
+
+def minimax_generator_loss(fake_logits: Tensor) -> Tensor:
+    """log(1 - D(G(z))): the original minimax objective, which saturates early on."""
+    return -tf.reduce_mean(tf.nn.softplus(fake_logits))
+
+
+def non_saturating_generator_loss(fake_logits: Tensor) -> Tensor:
+    """-log D(G(z)): the heuristic of Goodfellow et al. 2014 with strong early gradients."""
+    return tf.reduce_mean(tf.nn.softplus(-fake_logits))
+
+
+def least_squares_discriminator_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """LSGAN (Mao et al. 2017): ½(D(x) - 1)² + ½ D(G(z))²."""
+    return 0.5 * tf.reduce_mean(tf.square(real_scores - 1.0)) + 0.5 * tf.reduce_mean(
+        tf.square(fake_scores)
+    )
+
+
+def least_squares_generator_loss(fake_scores: Tensor) -> Tensor:
+    """LSGAN generator: ½(D(G(z)) - 1)²."""
+    return 0.5 * tf.reduce_mean(tf.square(fake_scores - 1.0))
+
+
+def wasserstein_critic_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """WGAN critic (Arjovsky et al. 2017): C(G(z)) - C(x)."""
+    return tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores)
+
+
+def wasserstein_generator_loss(fake_scores: Tensor) -> Tensor:
+    """WGAN generator: -C(G(z)). Also the hinge generator loss."""
+    return -tf.reduce_mean(fake_scores)
+
+
+def hinge_discriminator_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Hinge loss (Lim & Ye 2017; Miyato et al. 2018): relu(1 - C(x)) + relu(1 + C(G(z)))."""
+    return tf.reduce_mean(tf.nn.relu(1.0 - real_scores)) + tf.reduce_mean(
+        tf.nn.relu(1.0 + fake_scores)
+    )
+
+
+def gradient_penalty(
+    critic: Callable[[Tensor], Tensor],
+    real: Tensor,
+    fake: Tensor,
+    *,
+    epsilon: Tensor | None = None,
+) -> Tensor:
+    """WGAN-GP penalty (Gulrajani et al. 2017): E[(‖∇C(x̂)‖₂ - 1)²].
+
+    x̂ = ε·real + (1 - ε)·fake with ε ~ U[0, 1] per example (or the given
+    ``epsilon``, shape [batch]). Multiply by the penalty weight (λ = 10 in the
+    paper) yourself, or use the ``wasserstein-gp`` entry of :func:`get_gan_loss`.
+    """
+    real = tf.convert_to_tensor(real)
+    fake = tf.convert_to_tensor(fake)
+    batch = tf.shape(real)[0]
+    if epsilon is None:
+        epsilon = tf.random.uniform([batch], 0.0, 1.0, dtype=real.dtype)
+    shape = tf.concat([[batch], tf.ones([tf.rank(real) - 1], tf.int32)], axis=0)
+    epsilon = tf.reshape(tf.cast(epsilon, real.dtype), shape)
+    interpolated = epsilon * real + (1.0 - epsilon) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(interpolated)
+        scores = critic(interpolated)
+    grads = tape.gradient(scores, interpolated)
+    norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=tf.range(1, tf.rank(grads))) + 1e-12)
+    return tf.reduce_mean(tf.square(norms - 1.0))
+
+
+def l1_loss(target: Tensor, prediction: Tensor) -> Tensor:
+    """Mean absolute error (pix2pix's L1 term)."""
+    return tf.reduce_mean(tf.abs(tf.convert_to_tensor(target) - prediction))
+
+
+def cycle_consistency_loss(
+    real: Tensor, reconstructed: Tensor, weight: float = 10.0
+) -> Tensor:
+    """CycleGAN's λ·‖F(G(x)) - x‖₁ (mean over pixels), λ = 10 by default."""
+    return weight * l1_loss(real, reconstructed)
+
+
+def identity_loss(real: Tensor, same: Tensor, weight: float = 5.0) -> Tensor:
+    """CycleGAN's identity term λ_id·‖G(y) - y‖₁, λ_id = 0.5·λ = 5 by default."""
+    return weight * l1_loss(real, same)
+
+
+def kl_divergence_standard_normal(mean: Tensor, log_variance: Tensor) -> Tensor:
+    """KL(N(μ, σ²) ‖ N(0, I)) summed over the last axis, averaged over the batch.
+
+    = ½ Σ (σ² + μ² - 1 - log σ²): the VAE's regulariser and StackGAN's
+    conditioning-augmentation term.
+    """
+    kl = 0.5 * tf.reduce_sum(
+        tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance, axis=-1
+    )
+    return tf.reduce_mean(kl)
+
+
+@dataclass(frozen=True)
+class GANLoss:
+    """A pair of adversarial losses, selectable by name.
+
+    Attributes:
+        name: the registry name.
+        discriminator: ``(real_logits, fake_logits) -> loss``.
+        generator: ``(fake_logits) -> loss``.
+        gradient_penalty_weight: λ for :func:`gradient_penalty`; 0 means none.
+    """
+
+    name: str
+    discriminator: Callable[[Tensor, Tensor], Tensor]
+    generator: Callable[[Tensor], Tensor]
+    gradient_penalty_weight: float = 0.0
+
+
+GAN_LOSSES: dict[str, GANLoss] = {
+    loss.name: loss
+    for loss in (
+        GANLoss("minimax", minimax_discriminator_loss, minimax_generator_loss),
+        GANLoss("non-saturating", minimax_discriminator_loss, non_saturating_generator_loss),
+        GANLoss(
+            "least-squares", least_squares_discriminator_loss, least_squares_generator_loss
+        ),
+        GANLoss("wasserstein", wasserstein_critic_loss, wasserstein_generator_loss),
+        GANLoss("wasserstein-gp", wasserstein_critic_loss, wasserstein_generator_loss, 10.0),
+        GANLoss("hinge", hinge_discriminator_loss, wasserstein_generator_loss),
+    )
+}
+
+
+def get_gan_loss(name: str) -> GANLoss:
+    """Return the adversarial loss called ``name`` (see :data:`GAN_LOSSES`)."""
+    try:
+        return GAN_LOSSES[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, GAN_LOSSES, n=2, cutoff=0.4)
+        hint = f" Did you mean {' or '.join(close)}?" if close else ""
+        raise ConfigError(
+            f"unknown adversarial loss {name!r}; choose one of {', '.join(GAN_LOSSES)}.{hint}"
+        ) from None

@@ -1,0 +1,208 @@
+"""``GenerativeModel``: the Keras base class every first-party model derives from.
+
+A subclass is an ordinary ``keras.Model`` with a ``train_step``; it adds what the
+genzoo contract asks for:
+
+- ``spec``: the class attribute linking it to its :class:`~genzoo_core.ModelSpec`;
+- ``config``: the resolved configuration it was built from;
+- ``components``: its named Keras sub-models (attributes of the same names);
+- ``make_optimizers()``: one optimizer per trained part, named;
+- ``generate(n, condition, rng)``: the family-specific sampler behind ``sample``.
+
+Because a subclass is a ``keras.Model`` with a ``train_step``, ``model.fit`` works
+on a single device; :class:`~genzoo_core.Trainer` runs the same ``train_step`` in
+its own compiled loop, which also works under ``MultiWorkerMirroredStrategy``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from genzoo_core.errors import ConfigError, GenzooError
+from genzoo_core.spec import Capability, ModelSpec
+
+
+def replica_scale(loss: Any) -> tf.Tensor:
+    """Divide a local-batch mean loss by the number of replicas in sync.
+
+    Keras optimizers sum gradients across replicas, so the gradients of the
+    scaled loss equal those of the global-batch mean. Take gradients of this
+    inside ``train_step``; outside any strategy it returns ``loss`` unchanged.
+    """
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return loss / tf.cast(replicas, loss.dtype)
+
+
+class GenerativeModel(keras.Model):
+    """Base class of genzoo models: a ``keras.Model`` plus the genzoo contract.
+
+    Args:
+        config: configuration overriding the spec's ``default_config``.
+        **overrides: individual config keys, applied after ``config``.
+
+    Subclasses set ``spec`` and implement ``make_optimizers``, ``train_step`` and
+    ``generate``.
+    """
+
+    spec: ClassVar[ModelSpec]
+
+    def __init__(self, config: Mapping[str, Any] | None = None, **overrides: Any) -> None:
+        if not isinstance(getattr(type(self), "spec", None), ModelSpec):
+            raise TypeError(f"{type(self).__name__} must set the class attribute 'spec'")
+        super().__init__(name=self.spec.name)
+        self._genzoo_config = self.spec.resolve_config(config, **overrides)
+        self._genzoo_optimizers: dict[str, keras.optimizers.Optimizer] = {}
+
+    # -- the contract ----------------------------------------------------------
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """A copy of the JSON-serialisable configuration that rebuilds this model."""
+        return copy.deepcopy(self._genzoo_config)
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """The capabilities declared in the spec."""
+        return self.spec.capabilities
+
+    @property
+    def components(self) -> dict[str, keras.Model]:
+        """Component name -> Keras model, in the order the spec lists them."""
+        return {name: getattr(self, name) for name in self.spec.components}
+
+    def sample(
+        self, n: int, *, condition: Any = None, seed: int | None = None
+    ) -> np.ndarray:
+        """Draw ``n`` images: float32, NHWC, values in [0, 1].
+
+        Args:
+            n: number of images, at least 1.
+            condition: what the model is conditioned on (class labels, input
+                images, captions); ``None`` picks the model's default.
+            seed: the same seed gives the same images; ``None`` is random.
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise GenzooError(f"n must be a positive integer, got {n!r}")
+        rng = np.random.default_rng(seed)
+        images = np.asarray(self.generate(int(n), condition=condition, rng=rng), np.float32)
+        if images.ndim != 4 or images.shape[0] != n:
+            raise GenzooError(
+                f"{type(self).__name__}.generate returned shape {images.shape}; "
+                f"expected ({n}, height, width, channels)"
+            )
+        return np.clip(images, 0.0, 1.0)
+
+    def generate(self, n: int, *, condition: Any, rng: np.random.Generator) -> np.ndarray:
+        """Return ``n`` images in [0, 1], NHWC, drawing all randomness from ``rng``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement generate()")
+
+    def preview(self, n: int, *, seed: int) -> np.ndarray:
+        """Images for the per-epoch sample grid (by default, ``sample(n, seed=seed)``)."""
+        return self.sample(n, seed=seed)
+
+    # -- training --------------------------------------------------------------
+
+    def check_data(self, data: Any) -> None:
+        """Raise :class:`~genzoo_core.DataError` if ``data`` (a DataSource) cannot train this.
+
+        The default checks ``image_shape`` and, for class-conditional models,
+        labels and ``num_classes``, when the config has those keys.
+        """
+        from genzoo_core.errors import DataError
+        from genzoo_core.spec import Condition
+
+        config = self._genzoo_config
+        shape = config.get("image_shape")
+        if shape is not None and tuple(data.image_shape) != tuple(shape):
+            raise DataError(
+                f"{data.name} has images of shape {tuple(data.image_shape)}, but this "
+                f"'{self.spec.name}' model is configured for {tuple(shape)}: pick matching "
+                f"data or pass --config image_shape=..."
+            )
+        if self.spec.condition == Condition.CLASS_LABEL:
+            if data.labels is None:
+                raise DataError(f"'{self.spec.name}' needs class labels; {data.name} has none")
+            classes = config.get("num_classes")
+            if classes is not None and data.num_classes > classes:
+                raise DataError(
+                    f"{data.name} has {data.num_classes} classes, the model {classes}"
+                )
+
+    def make_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
+        """Create the optimizers from the config, keyed by what they train."""
+        raise NotImplementedError(f"{type(self).__name__} must implement make_optimizers()")
+
+    def optimizer_variables(self, name: str) -> list[keras.Variable]:
+        """The variables optimizer ``name`` updates (default: the same-named component)."""
+        return list(self.components[name].trainable_variables)
+
+    @property
+    def optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
+        """The named optimizers created by :meth:`compile`."""
+        if not self._genzoo_optimizers:
+            raise GenzooError(f"{type(self).__name__} is not compiled: call model.compile() first")
+        return self._genzoo_optimizers
+
+    def compile(self, **kwargs: Any) -> None:
+        """Create the optimizers (call inside ``strategy.scope()`` when distributing).
+
+        Keyword arguments are passed to ``keras.Model.compile``; the optimizers
+        themselves come from the config via :meth:`make_optimizers`.
+        """
+        super().compile(**kwargs)
+        self._genzoo_optimizers = dict(self.make_optimizers())
+
+    def build_optimizers(self) -> None:
+        """Create every optimizer's slot variables now (needed before restoring them)."""
+        for name, optimizer in self.optimizers.items():
+            if not optimizer.built:
+                optimizer.build(self.optimizer_variables(name))
+
+    # -- weights ---------------------------------------------------------------
+
+    def save_weights(
+        self,
+        filepath: str,
+        overwrite: bool = True,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        precision: str | None = None,
+    ) -> None:
+        """Write every component, the config and ``metadata`` to one HDF5 file.
+
+        The file is written to a temporary name and renamed, so an interrupted
+        save never leaves a half-written file. See :mod:`genzoo_core.weights`.
+        """
+        from genzoo_core import weights
+
+        if not overwrite and tf.io.gfile.exists(filepath):
+            raise GenzooError(f"{filepath} exists; pass overwrite=True to replace it")
+        weights.save_weights(self, filepath, metadata=metadata, precision=precision)
+
+    def load_weights(self, filepath: str, skip_mismatch: bool = False, **kwargs: Any) -> None:
+        """Load a genzoo weights file into this model, checking that it fits."""
+        from genzoo_core import weights
+
+        if skip_mismatch:
+            raise ConfigError("genzoo weights never load partially; skip_mismatch is unsupported")
+        weights.load_weights(self, filepath)
+
+    # -- helpers for subclasses -----------------------------------------------
+
+    @staticmethod
+    def predict_in_batches(
+        fn: Callable[..., Any], *inputs: np.ndarray, batch_size: int = 256
+    ) -> np.ndarray:
+        """Apply a (compiled) function to numpy inputs batch by batch; concatenate."""
+        n = len(inputs[0])
+        outputs = [
+            np.asarray(fn(*(x[start : start + batch_size] for x in inputs)))
+            for start in range(0, n, batch_size)
+        ]
+        return np.concatenate(outputs, axis=0)
