@@ -215,6 +215,7 @@ def cmd_train(args: argparse.Namespace, registry: Registry) -> int:
         metadata={"training_command": command},
         registry=registry,
         verbose=0 if args.quiet else "auto",
+        tensorboard=args.tensorboard,
     )
     print(f"trained weights: {(Path(args.out) / FINAL_NAME).resolve()}")
     return 0
@@ -263,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a config key (JSON value); repeatable")
     p.add_argument("--strategy", choices=["default", "mirrored"], default="default",
                    help="'mirrored' uses tf.distribute.MirroredStrategy over local devices")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="also write TensorBoard logs to OUT/tensorboard")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_train)
     return parser

@@ -17,9 +17,9 @@ class PluginError(GenzooError):
 
 
 class DuplicateModelError(PluginError):
-    """Two distributions register the same model name.
+    """Two distributions register the same model (or dataset) name.
 
-    ``specs`` holds the conflicting :class:`~genzoo_core.ModelSpec` entries.
+    ``specs`` holds the conflicting spec entries.
     """
 
     specs: list = []

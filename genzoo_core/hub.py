@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import importlib.resources
 import os
 import sys
@@ -104,8 +105,8 @@ def download(url: str, target: Path, sha256: str, *, progress: bool = True) -> N
                 raise DownloadError(
                     f"downloading {url} failed: HTTP {exc.code} {exc.reason}"
                 ) from exc
-            except (urllib.error.URLError, OSError) as exc:
-                reason = getattr(exc, "reason", exc)
+            except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+                reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
                 raise DownloadError(
                     f"cannot reach {url} ({reason}). Check the network, or set "
                     f"{OFFLINE_ENV}=1 and pass a local weights file."
@@ -115,7 +116,8 @@ def download(url: str, target: Path, sha256: str, *, progress: bool = True) -> N
                 while True:
                     try:
                         block = response.read(CHUNK)
-                    except (OSError, ValueError) as exc:  # IncompleteRead, reset, timeout
+                    except (OSError, ValueError, http.client.HTTPException) as exc:
+                        # IncompleteRead (an HTTPException), connection reset, timeout
                         raise DownloadError(
                             f"the connection to {url} broke after {received} bytes ({exc}); "
                             f"nothing was saved, try again"

@@ -39,6 +39,19 @@ def replica_scale(loss: Any) -> tf.Tensor:
     return loss / tf.cast(replicas, loss.dtype)
 
 
+def _registered_spec(spec: ModelSpec) -> ModelSpec:
+    """The registry's copy of ``spec``, which knows the distribution that installed it."""
+    from genzoo_core.registry import default_registry
+
+    try:
+        registered = default_registry().models.get(spec.name)
+    except GenzooError:  # strict mode with some other plugin broken: keep our own spec
+        return spec
+    if registered is not None and registered.builder == spec.builder:
+        return registered
+    return spec
+
+
 class GenerativeModel(keras.Model):
     """Base class of genzoo models: a ``keras.Model`` plus the genzoo contract.
 
@@ -56,6 +69,7 @@ class GenerativeModel(keras.Model):
         if not isinstance(getattr(type(self), "spec", None), ModelSpec):
             raise TypeError(f"{type(self).__name__} must set the class attribute 'spec'")
         super().__init__(name=self.spec.name)
+        self.spec = _registered_spec(type(self).spec)
         self._genzoo_config = self.spec.resolve_config(config, **overrides)
         self._genzoo_optimizers: dict[str, keras.optimizers.Optimizer] = {}
 

@@ -81,6 +81,7 @@ class Registry:
         self._models: dict[str, ModelSpec] = {}
         self._datasets: dict[str, DatasetSpec] = {}
         self._conflicts: dict[str, DuplicateModelError] = {}
+        self._dataset_conflicts: dict[str, DuplicateModelError] = {}
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
 
@@ -207,38 +208,37 @@ class Registry:
             self._fail(record, f"{type(exc).__name__}: {exc}")
             return
         for spec in models:
-            self._add_model(spec)
+            self._add_named("model", spec, self._models, self._conflicts)
         for dspec in datasets:
-            if dspec.name in self._datasets:
-                other = self._datasets[dspec.name]
-                self._fail(
-                    PluginRecord(name, value, dist_name, dist_version),
-                    f"dataset name '{dspec.name}' is registered by both {other.distribution} "
-                    f"and {dist_name}; the first one is used",
-                )
-                continue
-            self._datasets[dspec.name] = dspec
+            self._add_named("dataset", dspec, self._datasets, self._dataset_conflicts)
         record.models = tuple(s.name for s in models)
         record.datasets = tuple(d.name for d in datasets)
         self._plugins.append(record)
 
-    def _add_model(self, spec: ModelSpec) -> None:
+    def _add_named(
+        self, kind: str, spec: Any, table: dict[str, Any], conflicts: dict[str, Any]
+    ) -> None:
+        """Add a model or dataset spec; a second registration of a name disables both."""
         name = spec.name
-        if name in self._conflicts:
-            self._conflicts[name] = self._duplicate(name, [*self._conflicts[name].specs, spec])
-        elif name in self._models:
-            self._conflicts[name] = self._duplicate(name, [self._models.pop(name), spec])
+        if name in conflicts:
+            conflicts[name] = self._duplicate(kind, name, [*conflicts[name].specs, spec])
+        elif name in table:
+            conflicts[name] = self._duplicate(kind, name, [table.pop(name), spec])
         else:
-            self._models[name] = spec
+            table[name] = spec
             return
         if self.strict:
-            raise self._conflicts[name]
+            raise conflicts[name]
 
     @staticmethod
-    def _duplicate(name: str, specs: list[ModelSpec]) -> DuplicateModelError:
-        owners = " and ".join(f"{s.distribution} {s.version} ({s.builder})" for s in specs)
+    def _duplicate(kind: str, name: str, specs: list[Any]) -> DuplicateModelError:
+        owners = " and ".join(
+            f"{s.distribution} {getattr(s, 'version', '')}".rstrip()
+            + f" ({getattr(s, 'builder', None) or s.loader})"
+            for s in specs
+        )
         error = DuplicateModelError(
-            f"model name '{name}' is registered by more than one distribution: {owners}. "
+            f"{kind} name '{name}' is registered by more than one distribution: {owners}. "
             f"None of them is used; uninstall all but one (pip uninstall ...)."
         )
         error.specs = specs
@@ -263,8 +263,10 @@ class Registry:
 
     @property
     def conflicts(self) -> dict[str, DuplicateModelError]:
-        """Model names registered twice, with the error that explains each."""
-        return dict(self.load()._conflicts)
+        """Model and dataset names registered twice, with the error that explains each."""
+        self.load()
+        datasets = {f"dataset:{k}": v for k, v in self._dataset_conflicts.items()}
+        return {**self._conflicts, **datasets}
 
     def get_model(self, name: str) -> ModelSpec:
         """Return the spec of model ``name``, or raise a helpful error."""
@@ -278,6 +280,8 @@ class Registry:
     def get_dataset(self, name: str) -> DatasetSpec:
         """Return the spec of dataset ``name``, or raise a helpful error."""
         self.load()
+        if name in self._dataset_conflicts:
+            raise self._dataset_conflicts[name]
         if name in self._datasets:
             return self._datasets[name]
         raise UnknownNameError(self._unknown("dataset", name, self._datasets, "genzoo datasets"))
@@ -295,7 +299,7 @@ class Registry:
         failed = [p for p in self._plugins if p.status != "ok"]
         if failed:
             message += f" ({len(failed)} plugin(s) failed to load; see 'genzoo plugins'.)"
-        elif kind == "model":
+        elif kind == "model" and not close:
             message += f" Install its plugin (pip install genzoo-{name}) or see '{command}'."
         return message
 

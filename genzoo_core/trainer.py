@@ -4,8 +4,8 @@ Why not ``Model.fit``? ``fit`` fails under ``MultiWorkerMirroredStrategy`` in
 Keras 3.15 (tensorflow/tensorflow#72388), while a ``tf.function`` around
 ``strategy.run(model.train_step)`` works under every strategy. Everything else
 is Keras: models are ``keras.Model`` subclasses with a ``train_step``, and the
-loop drives a ``keras.callbacks.CallbackList`` (the Keras progress bar,
-``CSVLogger``, and any callbacks you pass).
+loop drives a ``keras.callbacks.CallbackList`` (the Keras progress bar, the
+checkpoint, grid and CSV callbacks below, and any callbacks you pass).
 
 What a run writes to ``out_dir``:
 
@@ -13,6 +13,7 @@ What a run writes to ``out_dir``:
   every epoch, written atomically; a new ``fit`` in the same folder resumes from it;
 - ``samples/epoch_NNNN.png``: a sample grid per epoch, from a fixed seed;
 - ``log.csv``: the epoch-mean losses and the seconds per epoch;
+- ``tensorboard/``: the same as TensorBoard events, if asked for;
 - ``model.h5``: the final weights with their metadata, when training completes.
 
 Under a multi-worker strategy only the chief writes files.
@@ -158,6 +159,8 @@ class Trainer:
             DCGAN step took 310-460 ms with XLA and about 200 ms without.
         verbose: 0 silent, 1 progress bar, 2 one line per epoch, ``"auto"``: 1 on
             a terminal, else 2.
+        tensorboard: also write TensorBoard logs to ``out_dir/tensorboard``
+            (needs ``pip install genzoo-core[tensorboard]``).
         metadata: stored in the checkpoint and final weights (``dataset``,
             ``training_command``, ...).
     """
@@ -175,6 +178,7 @@ class Trainer:
         seed: int = 0,
         jit_compile: bool = False,
         verbose: int | str = "auto",
+        tensorboard: bool = False,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         self.model = model
@@ -190,6 +194,15 @@ class Trainer:
             verbose = 1 if sys.stdout.isatty() else 2
         self.verbose = int(verbose)
         self.metadata = dict(metadata or {})
+        self.tensorboard = tensorboard
+        if tensorboard:
+            try:
+                import tensorboard as _tensorboard  # noqa: F401
+            except ImportError:
+                raise GenzooError(
+                    "TensorBoard logs need the tensorboard package: "
+                    "pip install 'genzoo-core[tensorboard]'"
+                ) from None
         self.chief = is_chief(self.strategy)
         self._check_scope()
         with self.strategy.scope():
@@ -316,6 +329,10 @@ class Trainer:
                     self.out_dir / SAMPLES_DIR, self.preview_count, self.preview_seed
                 ))
             callbacks.append(CSVLog(self.out_dir / LOG_NAME, append=initial_epoch > 0))
+            if self.tensorboard:
+                callbacks.append(keras.callbacks.TensorBoard(
+                    str(self.out_dir / "tensorboard"), write_graph=False, update_freq="epoch"
+                ))
         callback_list = keras.callbacks.CallbackList(
             callbacks,
             add_history=False,

@@ -1,0 +1,120 @@
+"""Shared fixtures for genzoo-core's tests.
+
+Core tests never see the plugins installed in the environment: every test gets
+a default registry that only searches the folders the test itself fills with
+throw-away distributions (``make_plugin``), plus the toy plugin when asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TOY = Path(__file__).resolve().parent / "toy_plugin"
+
+# Datasets: $GENZOO_DATA, else ../shared/data beside the checkout when present.
+if not os.environ.get("GENZOO_DATA") and (ROOT.parent / "shared" / "data").is_dir():
+    os.environ["GENZOO_DATA"] = str(ROOT.parent / "shared" / "data")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def write_distribution(
+    site: Path, dist: str, version: str, entry_points: dict[str, str], modules: dict[str, str]
+) -> Path:
+    """Install a throw-away distribution into ``site``: modules and a .dist-info."""
+    site.mkdir(parents=True, exist_ok=True)
+    for relative, source in modules.items():
+        path = site / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    lines = "\n".join(f"{name} = {value}" for name, value in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[genzoo]\n{lines}\n")
+    return info
+
+
+@pytest.fixture
+def plugin_site(tmp_path, monkeypatch):
+    """A fresh folder on sys.path for throw-away plugins."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    return site
+
+
+@pytest.fixture
+def make_plugin(plugin_site):
+    """make_plugin(dist, modules, entry_points, version='1.0') -> the site folder."""
+
+    def make(dist, modules, entry_points, version="1.0"):
+        write_distribution(plugin_site, dist, version, entry_points, modules)
+        return plugin_site
+
+    return make
+
+
+@pytest.fixture
+def toy_registry(tmp_path, monkeypatch):
+    """A registry holding only the toy plugin, installed as the default one."""
+    from genzoo_core import registry as registry_module
+
+    site = tmp_path / "toy-site"
+    write_distribution(site, "genzoo-toy", "0.0.1", {"toy": "toyzoo.plugin"}, {})
+    monkeypatch.syspath_prepend(str(TOY))
+    registry = registry_module.Registry(path=[str(site)])
+    monkeypatch.setattr(registry_module, "_default", registry)
+    return registry
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path, monkeypatch):
+    """No installed plugin leaks in; caches go to a temporary GENZOO_HOME."""
+    from genzoo_core import registry as registry_module
+
+    empty = tmp_path / "no-plugins"
+    empty.mkdir()
+    monkeypatch.setattr(registry_module, "_default", registry_module.Registry(path=[str(empty)]))
+    monkeypatch.setenv("GENZOO_HOME", str(tmp_path / "genzoo-home"))
+    monkeypatch.delenv("GENZOO_OFFLINE", raising=False)
+    monkeypatch.delenv("GENZOO_STRICT_PLUGINS", raising=False)
+    for name in list(sys.modules):  # throw-away plugin modules are per test
+        if name.startswith("zoo_test_"):
+            del sys.modules[name]
+
+
+@pytest.fixture
+def toy_model(toy_registry):
+    """An untrained toy GAN built through the registry."""
+    import genzoo_core
+
+    return genzoo_core.create("toygan")
+
+
+@pytest.fixture
+def toy_data():
+    """64 random 4x4 uint8 images as a DataSource."""
+    from genzoo_core.data import DataSource
+
+    rng = np.random.default_rng(0)
+    return DataSource("toy", rng.integers(0, 256, (64, 4, 4, 1), dtype=np.uint8))
+
+
+def shared_data_dir() -> Path | None:
+    value = os.environ.get("GENZOO_DATA")
+    return Path(value) if value and Path(value).is_dir() else None
+
+
+def require_data(relative: str) -> Path:
+    """Skip the calling test unless GENZOO_DATA holds ``relative``."""
+    root = shared_data_dir()
+    if root is None or not (root / relative).exists():
+        pytest.skip(f"needs {relative} under GENZOO_DATA (set it to the shared data folder)")
+    return root / relative

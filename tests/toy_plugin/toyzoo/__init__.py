@@ -1,0 +1,1 @@
+"""A tiny GAN used by genzoo-core's own tests (4x4 images, small MLPs)."""

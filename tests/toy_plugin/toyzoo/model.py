@@ -1,0 +1,54 @@
+import keras
+import numpy as np
+import tensorflow as tf
+
+from genzoo_core import GenerativeModel, losses, replica_scale
+from toyzoo.plugin import SPEC
+
+
+class ToyGAN(GenerativeModel):
+    spec = SPEC
+
+    def __init__(self, config=None, **overrides):
+        super().__init__(config, **overrides)
+        c = self._genzoo_config
+        shape = tuple(c["image_shape"])
+        z = keras.Input((c["latent_dim"],))
+        h = keras.layers.Dense(c["units"], activation="relu", name="hidden")(z)
+        out = keras.layers.Dense(int(np.prod(shape)), activation="sigmoid", name="out")(h)
+        self.generator = keras.Model(z, keras.layers.Reshape(shape, name="image")(out),
+                                     name="generator")
+        x = keras.Input(shape)
+        h = keras.layers.Flatten(name="flat")(x)
+        h = keras.layers.Dense(c["units"], activation="relu", name="hidden")(h)
+        self.discriminator = keras.Model(x, keras.layers.Dense(1, name="logit")(h),
+                                         name="discriminator")
+        self.gan_loss = losses.get_gan_loss(c["loss"])
+
+    def make_optimizers(self):
+        lr = self._genzoo_config["learning_rate"]
+        return {name: keras.optimizers.Adam(lr, name=name)
+                for name in ("generator", "discriminator")}
+
+    def train_step(self, batch):
+        real = batch["images"]
+        n = tf.shape(real)[0]
+        z = tf.random.normal((n, self._genzoo_config["latent_dim"]))
+        with tf.GradientTape() as tape:
+            d_loss = self.gan_loss.discriminator(self.discriminator(real),
+                                                 self.discriminator(self.generator(z)))
+            scaled = replica_scale(d_loss)
+        variables = self.discriminator.trainable_variables
+        self.optimizers["discriminator"].apply_gradients(zip(tape.gradient(scaled, variables),
+                                                             variables))
+        with tf.GradientTape() as tape:
+            g_loss = self.gan_loss.generator(self.discriminator(self.generator(z)))
+            scaled = replica_scale(g_loss)
+        variables = self.generator.trainable_variables
+        self.optimizers["generator"].apply_gradients(zip(tape.gradient(scaled, variables),
+                                                         variables))
+        return {"d_loss": d_loss, "g_loss": g_loss}
+
+    def generate(self, n, *, condition, rng):
+        z = rng.standard_normal((n, self._genzoo_config["latent_dim"])).astype("float32")
+        return self.predict_in_batches(lambda b: self.generator(b, training=False), z)
