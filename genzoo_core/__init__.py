@@ -49,7 +49,7 @@ _LAZY = {
     "save_weights": "genzoo_core.weights",
     "load_weights": "genzoo_core.weights",
     "read_header": "genzoo_core.weights",
-    "sha256_file": "genzoo_core.weights",
+    "sha256_file": "genzoo_core._files",
     "losses": "genzoo_core.losses",
 }
 

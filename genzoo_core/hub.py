@@ -24,9 +24,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from genzoo_core._files import sha256_file
 from genzoo_core.errors import DownloadError, WeightsError
 from genzoo_core.spec import ModelSpec, WeightsSpec
-from genzoo_core.weights import sha256_file
 
 HOME_ENV = "GENZOO_HOME"
 OFFLINE_ENV = "GENZOO_OFFLINE"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from genzoo_core._files import atomic_path
 from genzoo_core.errors import GenzooError
-from genzoo_core.weights import atomic_path
 
 
 def make_grid(

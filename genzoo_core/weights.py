@@ -22,10 +22,8 @@ so a crash mid-write leaves the previous file intact and no partial file behind.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +33,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from genzoo_core._files import atomic_path
 from genzoo_core.errors import WeightsError
 from genzoo_core.version import API_VERSION, __version__
 
@@ -55,43 +54,6 @@ class WeightsHeader:
     components: tuple[str, ...] = ()
     has_optimizers: bool = False
     training_state: dict[str, Any] = field(default_factory=dict)
-
-
-def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` on success.
-
-    On any exception the temporary file is removed and ``path`` is untouched.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        yield tmp
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _relative_path(component_name: str, variable_path: str) -> str:

@@ -1,0 +1,79 @@
+"""The model contract and protocols, exercised on the toy model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import genzoo_core
+from genzoo_core import (
+    Capability,
+    Discriminator,
+    GenerativeModel,
+    Generator,
+    GenzooError,
+    LikelihoodModel,
+    ModelContract,
+    Translator,
+)
+
+
+def test_model_satisfies_the_contract(toy_model):
+    assert isinstance(toy_model, ModelContract)
+    assert isinstance(toy_model, GenerativeModel)
+    assert not isinstance(toy_model, Translator) and not isinstance(toy_model, LikelihoodModel)
+    assert toy_model.capabilities == frozenset({Capability.SAMPLE})
+    assert list(toy_model.components) == ["generator", "discriminator"]
+    assert isinstance(toy_model.components["generator"], Generator)
+    assert isinstance(toy_model.components["discriminator"], Discriminator)
+    assert not isinstance(object(), Generator)
+
+
+def test_sample_shape_dtype_range_and_seed(toy_model):
+    images = toy_model.sample(10, seed=3)
+    assert images.shape == (10, 4, 4, 1) and images.dtype == np.float32
+    assert images.min() >= 0.0 and images.max() <= 1.0
+    np.testing.assert_array_equal(images, toy_model.sample(10, seed=3))
+    assert not np.array_equal(images, toy_model.sample(10, seed=4))
+    assert not np.array_equal(toy_model.sample(10), toy_model.sample(10))
+    # a batch of 300 crosses the 256-image batching boundary and stays seeded
+    np.testing.assert_array_equal(toy_model.sample(300, seed=1)[:10], toy_model.sample(10, seed=1))
+
+
+@pytest.mark.parametrize("n", [0, -1, 2.5, "3", True])
+def test_sample_rejects_bad_counts(toy_model, n):
+    with pytest.raises(GenzooError, match="positive integer"):
+        toy_model.sample(n)
+
+
+def test_config_is_json_and_rebuilds_the_architecture(toy_registry):
+    model = genzoo_core.create("toygan", units=5)
+    config = json.loads(json.dumps(model.config))
+    rebuilt = genzoo_core.create("toygan", config)
+    assert [v.shape for v in rebuilt.variables] == [v.shape for v in model.variables]
+    config["units"] = 99
+    assert model.config["units"] == 5  # a copy, not the live dict
+
+
+def test_create_and_load_by_name_errors(toy_registry):
+    with pytest.raises(genzoo_core.ConfigError, match="no config key"):
+        genzoo_core.create("toygan", bogus=1)
+    with pytest.raises(genzoo_core.UnknownNameError, match="ships no pretrained weights"):
+        genzoo_core.load("toygan")
+    with pytest.raises(genzoo_core.UnknownNameError, match="Did you mean: toygan"):
+        genzoo_core.load("toygam/mnist")
+
+
+def test_model_without_spec_is_refused():
+    class NoSpec(GenerativeModel):
+        pass
+
+    with pytest.raises(TypeError, match="class attribute 'spec'"):
+        NoSpec()
+
+
+def test_uncompiled_model_says_so(toy_model):
+    with pytest.raises(GenzooError, match="call model.compile"):
+        toy_model.optimizers  # noqa: B018

@@ -1,0 +1,122 @@
+"""Data loaders on the real datasets in GENZOO_DATA, and on broken inputs made here."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import require_data
+
+from genzoo_core import DataError
+from genzoo_core.data import DataSource, load_data, load_fashion_mnist, load_mnist
+
+MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+
+
+def test_mnist_from_genzoo_data():
+    require_data("mnist.npz")
+    train, test = load_mnist("train"), load_mnist("test")
+    assert train.images.shape == (60000, 28, 28, 1) and train.images.dtype == np.uint8
+    assert test.images.shape == (10000, 28, 28, 1)
+    assert sorted(np.unique(train.labels)) == list(range(10)) and train.num_classes == 10
+    batch = next(iter(train.dataset().batch(5)))
+    assert batch["images"].dtype == tf.float32 and batch["labels"].shape == (5,)
+    assert 0.0 <= float(tf.reduce_min(batch["images"])) <= float(tf.reduce_max(batch["images"]))
+    assert float(tf.reduce_max(batch["images"])) <= 1.0
+
+
+def test_fashion_mnist_from_idx_files():
+    require_data("fashion-mnist/train-images-idx3-ubyte.gz")
+    train, test = load_fashion_mnist("train"), load_fashion_mnist("test")
+    assert train.images.shape == (60000, 28, 28, 1) and len(test) == 10000
+    assert np.bincount(train.labels).tolist() == [6000] * 10  # Fashion-MNIST is balanced
+
+
+def test_mnist_through_keras_cache_offline(tmp_path):
+    """Without GENZOO_DATA, keras.datasets reads its cache (seeded here, so no download)."""
+    source = require_data("mnist.npz")
+    assert hashlib.sha256(source.read_bytes()).hexdigest() == MNIST_SHA256
+    keras_home = tmp_path / "keras"
+    (keras_home / "datasets").mkdir(parents=True)
+    os.symlink(source, keras_home / "datasets" / "mnist.npz")
+    env = {k: v for k, v in os.environ.items() if k != "GENZOO_DATA"}
+    env.update(KERAS_HOME=str(keras_home), TF_CPP_MIN_LOG_LEVEL="2")
+    code = "from genzoo_core.data import load_mnist; print(load_mnist('test').images.shape)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "(10000, 28, 28, 1)" in result.stdout
+    assert "Downloading" not in result.stdout + result.stderr
+
+
+def test_named_and_path_lookup(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, (10, 6, 6, 3), dtype=np.uint8)
+    np.savez(tmp_path / "set.npz", x_train=images, y_train=np.arange(10) % 3)
+    data = load_data(str(tmp_path / "set.npz"))
+    assert data.image_shape == (6, 6, 3) and data.num_classes == 3
+    assert data.condition.value == "class_label"
+    with pytest.raises(DataError, match="no array 'x_test'"):
+        load_data(str(tmp_path / "set.npz"), "test")
+    np.savez(tmp_path / "floats.npz", x_train=images.astype(np.float32))
+    with pytest.raises(DataError, match="must be uint8"):
+        load_data(str(tmp_path / "floats.npz"))
+    with pytest.raises(DataError, match="unknown split"):
+        load_mnist("validation")
+
+
+def write_png(path, array):
+    path.write_bytes(tf.io.encode_png(array).numpy())
+
+
+def test_image_folder(tmp_path):
+    folder = tmp_path / "faces"
+    (folder / "sub").mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        write_png(folder / f"{i}.png", rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
+    write_png(folder / "sub" / "x.png", rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
+    data = load_data(str(folder))
+    assert data.images.shape == (4, 8, 8, 3) and data.labels is None
+    write_png(folder / "odd.png", rng.integers(0, 256, (9, 8, 3), dtype=np.uint8))
+    with pytest.raises(DataError, match="odd.png is \\(9, 8, 3\\).*same size"):
+        load_data(str(folder))
+
+
+def test_broken_image_folders(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="holds no images"):
+        load_data(str(tmp_path / "empty"))
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    with pytest.raises(DataError, match="cannot decode image .*broken.jpg"):
+        load_data(str(bad))
+
+
+def test_truncated_idx_file(tmp_path, monkeypatch):
+    folder = tmp_path / "fashion-mnist"
+    folder.mkdir()
+    header = bytes([0, 0, 8, 3]) + (100).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
+    with gzip.open(folder / "train-images-idx3-ubyte.gz", "wb") as f:
+        f.write(header + bytes(1000))
+    with gzip.open(folder / "train-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(bytes([0, 0, 8, 1]) + (100).to_bytes(4, "big") + bytes(100))
+    monkeypatch.setenv("GENZOO_DATA", str(tmp_path))
+    with pytest.raises(DataError, match="truncated"):
+        load_fashion_mnist("train")
+
+
+def test_datasource_checks():
+    with pytest.raises(DataError, match="empty"):
+        DataSource("e", np.zeros((0, 2, 2, 1), np.uint8))
+    with pytest.raises(DataError, match="3 images but 2 labels"):
+        DataSource("l", np.zeros((3, 2, 2, 1), np.uint8), np.zeros(2))
+    with pytest.raises(DataError, match="uint8 NHWC"):
+        DataSource("f", np.zeros((3, 2, 2, 1), np.float32))
+    assert DataSource("g", np.zeros((3, 2, 2), np.uint8)).image_shape == (2, 2, 1)
