@@ -28,6 +28,9 @@ test: install
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest
 
+bench: install
+	$(BIN)/python benchmarks/bench_train_step.py
+
 lint: install
 	$(BIN)/python -m ruff check .
 
