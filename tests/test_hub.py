@@ -82,8 +82,11 @@ def serve_bytes(body: bytes, *, length: bool = True):
     return behaviour
 
 
-def serve_truncated(body: bytes):
-    """Announce all of ``body``, send half of it, then drop the connection."""
+def serve_truncated(body: bytes, *, reset: bool = False):
+    """Announce all of ``body``, send half of it, then drop the connection.
+
+    With ``reset``, the connection is reset (RST) rather than closed (FIN).
+    """
 
     def behaviour(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(200)
@@ -93,22 +96,9 @@ def serve_truncated(body: bytes):
         handler.wfile.write(body[: len(body) // 2])
         handler.wfile.flush()
         handler.close_connection = True
-        handler.connection.shutdown(socket.SHUT_RDWR)
-
-    return behaviour
-
-
-def serve_reset(body: bytes):
-    """Announce all of ``body``, send half of it, then reset the connection (RST)."""
-
-    def behaviour(handler: BaseHTTPRequestHandler) -> None:
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/octet-stream")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body[: len(body) // 2])
-        handler.wfile.flush()
-        handler.close_connection = True
+        if not reset:
+            handler.connection.shutdown(socket.SHUT_RDWR)
+            return
         # Linger 0: closing sends RST instead of FIN, so the client's next read fails.
         handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                       struct.pack("ii", 1, 0))
@@ -347,7 +337,7 @@ def test_connection_dropped_mid_file(server):
 
 
 def test_connection_reset_mid_file(server):
-    server.routes["/w.h5"] = serve_reset(PAYLOAD)
+    server.routes["/w.h5"] = serve_truncated(PAYLOAD, reset=True)
     spec, weights = make_spec(server.url("/w.h5"))
 
     with pytest.raises(DownloadError, match="broke after") as info:
