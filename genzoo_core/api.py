@@ -127,8 +127,15 @@ def train(
         spec = registry.get_model(model)
         checkpoint = Path(out_dir) / CHECKPOINT_NAME
         resolved = spec.resolve_config(config)
-        if checkpoint.exists() and config is None:
-            resolved = spec.resolve_config(read_header(checkpoint).config)
+        if checkpoint.exists():
+            header = read_header(checkpoint)
+            if header.model != spec.name:
+                raise GenzooError(
+                    f"{checkpoint} is a checkpoint of model '{header.model}', not "
+                    f"'{spec.name}': train into another folder"
+                )
+            if config is None:  # resume with the checkpoint's config
+                resolved = spec.resolve_config(header.config)
         with strategy.scope():
             model = spec.load_class()(resolved)
     trainer = Trainer(

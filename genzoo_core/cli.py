@@ -283,6 +283,11 @@ def main(argv: Sequence[str] | None = None, *, registry: Registry | None = None)
             raise
         print(f"genzoo: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a path that cannot be read or written
+        if os.environ.get("GENZOO_DEBUG"):
+            raise
+        print(f"genzoo: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("genzoo: interrupted", file=sys.stderr)
         return 130

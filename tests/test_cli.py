@@ -112,6 +112,10 @@ def test_train_then_resume(toy_registry, tmp_path, capsys):
     assert genzoo_core.read_header(out_dir / "checkpoint.h5").training_state["epoch"] == 2
     code, _, err = run([*argv, "--epochs", "3", "--config", "nokey=1"], toy_registry, capsys)
     assert code == 1 and "no config key(s) nokey" in err
+    with __import__("h5py").File(out_dir / "checkpoint.h5", "r+") as f:
+        f.attrs["model"] = "othergan"
+    code, _, err = run([*argv, "--epochs", "3"], toy_registry, capsys)
+    assert code == 1 and "checkpoint of model 'othergan', not 'toygan'" in err
 
 
 def test_bad_data_path_and_config_syntax(toy_registry, tmp_path, capsys):
@@ -122,6 +126,12 @@ def test_bad_data_path_and_config_syntax(toy_registry, tmp_path, capsys):
     code, _, err = run(["train", "toygan", "--data", "mnist", "--epochs", "1", "--out", "r",
                         "--config", "oops"], toy_registry, capsys)
     assert code == 1 and "KEY=VALUE" in err
+    images = np.zeros((16, 4, 4, 1), np.uint8)
+    np.savez(tmp_path / "toy.npz", x_train=images)
+    (tmp_path / "a-file").write_text("not a folder")
+    code, _, err = run(["train", "toygan", "--data", str(tmp_path / "toy.npz"), "--epochs", "1",
+                        "--out", str(tmp_path / "a-file"), "-q"], toy_registry, capsys)
+    assert code == 1 and err.startswith("genzoo: error:") and "a-file" in err
 
 
 def test_console_script_errors_have_no_traceback():
