@@ -138,7 +138,8 @@ class Registry:
                 f" ({STRICT_ENV} is set, so plugin problems are fatal)"
             )
 
-    def _call(self, name: str, hook: str, module: Any) -> list[Any] | None:
+    def _call(self, hook: str, module: Any) -> list[Any] | None:
+        """Call one plugin's implementation of ``hook`` (isolated from the others)."""
         impls = [
             impl
             for impl in getattr(self.pm.hook, hook).get_hookimpls()
@@ -157,7 +158,7 @@ class Registry:
             self._fail(record, f"not a valid genzoo plugin: {exc}")
             return
         try:
-            ranges = self._call(name, "genzoo_api_range", module)
+            ranges = self._call("genzoo_api_range", module)
             if not ranges:
                 raise PluginError(
                     "it does not implement the hook genzoo_api_range(); add one returning the "
@@ -185,12 +186,12 @@ class Registry:
                 return
             models = [
                 replace(spec, distribution=dist_name, version=dist_version)
-                for specs in self._call(name, "genzoo_register_models", module) or []
+                for specs in self._call("genzoo_register_models", module) or []
                 for spec in specs
             ]
             datasets = [
                 replace(spec, distribution=dist_name)
-                for specs in self._call(name, "genzoo_register_datasets", module) or []
+                for specs in self._call("genzoo_register_datasets", module) or []
                 for spec in specs
             ]
             for spec in models:
