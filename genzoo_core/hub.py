@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import http.client
 import importlib.resources
 import os
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from genzoo_core._files import sha256_file
@@ -92,6 +89,11 @@ def _verify(path: Path, expected: str, label: str, *, remove: bool) -> None:
 
 def download(url: str, target: Path, sha256: str, *, progress: bool = True) -> None:
     """Fetch ``url`` to ``target``, verifying ``sha256``; leave nothing behind on failure."""
+    # Imported here: urllib.request loads ssl, which would slow down `genzoo list`.
+    import http.client
+    import urllib.error
+    import urllib.request
+
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     tmp = Path(tmp_name)

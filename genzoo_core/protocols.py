@@ -12,9 +12,10 @@ looks at attribute names only (signatures are documented, not enforced).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is only needed for the annotations; keep listing light
+    import numpy as np
 
 
 @runtime_checkable
