@@ -51,6 +51,7 @@ _LAZY = {
     "read_header": "genzoo_core.weights",
     "sha256_file": "genzoo_core._files",
     "losses": "genzoo_core.losses",
+    "metrics": "genzoo_core.metrics",
 }
 
 __all__ = [
@@ -95,7 +96,7 @@ def __getattr__(name: str) -> Any:
     """Import TensorFlow-backed names on first access."""
     if name in _LAZY:
         module = importlib.import_module(_LAZY[name])
-        value = module if name == "losses" else getattr(module, name)
+        value = module if name in ("losses", "metrics") else getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'genzoo_core' has no attribute {name!r}")
