@@ -28,13 +28,21 @@ from genzoo_core.protocols import (
     Decoder,
     Discriminator,
     Encoder,
+    FeatureExtractor,
     Generator,
     LikelihoodModel,
     ModelContract,
     Translator,
 )
 from genzoo_core.registry import Registry, default_registry
-from genzoo_core.spec import Capability, Condition, DatasetSpec, ModelSpec, WeightsSpec
+from genzoo_core.spec import (
+    Capability,
+    Condition,
+    DatasetSpec,
+    FeatureExtractorSpec,
+    ModelSpec,
+    WeightsSpec,
+)
 from genzoo_core.version import API_VERSION, __version__
 
 # Public names whose modules import TensorFlow: resolved lazily by __getattr__.
@@ -52,6 +60,9 @@ _LAZY = {
     "sha256_file": "genzoo_core._files",
     "losses": "genzoo_core.losses",
     "metrics": "genzoo_core.metrics",
+    "get_feature_extractor": "genzoo_core.features",
+    "evaluate": "genzoo_core.evaluation",
+    "evaluate_folders": "genzoo_core.evaluation",
 }
 
 __all__ = [
@@ -67,6 +78,8 @@ __all__ = [
     "DownloadError",
     "DuplicateModelError",
     "Encoder",
+    "FeatureExtractor",
+    "FeatureExtractorSpec",
     "GenzooError",
     "Generator",
     "LikelihoodModel",

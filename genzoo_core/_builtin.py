@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from genzoo_core.hookspecs import hookimpl
-from genzoo_core.spec import DatasetSpec
+from genzoo_core.spec import DatasetSpec, FeatureExtractorSpec
 from genzoo_core.version import API_VERSION
+
+MANIFEST = Path(__file__).resolve().parent / "extractors" / "manifest.json"
 
 
 @hookimpl
@@ -34,3 +39,33 @@ def genzoo_register_datasets() -> list[DatasetSpec]:
             num_classes=10,
         ),
     ]
+
+
+@hookimpl
+def genzoo_register_feature_extractors() -> list[FeatureExtractorSpec]:
+    """InceptionV3 (ImageNet weights via Keras), and the shipped MNIST-family classifiers."""
+    specs = [
+        FeatureExtractorSpec(
+            name="inception-v3",
+            builder="genzoo_core.features:inception_v3",
+            description="InceptionV3 2048-d pool features, ImageNet weights, 299x299 bilinear",
+            feature_dim=2048,
+            num_classes=1000,
+        )
+    ]
+    shipped = json.loads(MANIFEST.read_text()) if MANIFEST.is_file() else {}
+    builders = {"mnist-cnn": "mnist_cnn", "fashion-mnist-cnn": "fashion_mnist_cnn"}
+    for name, facts in shipped.items():
+        specs.append(
+            FeatureExtractorSpec(
+                name=name,
+                builder=f"genzoo_core.features:{builders[name]}",
+                description=facts["description"],
+                image_shape=tuple(facts["image_shape"]),
+                feature_dim=facts["feature_dim"],
+                num_classes=facts["num_classes"],
+                sha256=facts["sha256"],
+                metrics={"test_accuracy": facts["test_accuracy"]},
+            )
+        )
+    return specs

@@ -221,6 +221,48 @@ def cmd_train(args: argparse.Namespace, registry: Registry) -> int:
     return 0
 
 
+def _format_metrics(results: dict[str, Any]) -> str:
+    rows = []
+    for key, value in results.items():
+        if key.endswith("_std") or key == "nll_count":
+            continue
+        text = f"{value:.6g}" if isinstance(value, float) else str(value)
+        std = results.get(f"{key}_std")
+        if std is not None:
+            text += f" ± {std:.2g}"
+        rows.append([key, text])
+    return _table(rows, ["METRIC", "VALUE"])
+
+
+def cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
+    """Score a model against real data, or a folder of images against another."""
+    from genzoo_core.evaluation import evaluate, evaluate_folders
+
+    verbose = 0 if args.quiet else 1
+    if args.real or args.fake:
+        if not (args.real and args.fake) or args.name:
+            raise GenzooError("score folders with both --real DIR and --fake DIR, and no model")
+        report = evaluate_folders(
+            args.real, args.fake, metrics=args.metrics or "fid,kid,pr",
+            features=args.features or "inception-v3", seed=args.seed, verbose=verbose,
+            registry=registry,
+        )
+    elif args.name:
+        report = evaluate(
+            args.name, args.data, metrics=args.metrics or "fid,kid,is,pr", n=args.n,
+            features=args.features or "mnist-cnn", seed=args.seed, split=args.split,
+            verbose=verbose, registry=registry,
+        )
+    else:
+        raise GenzooError("name a model (genzoo eval gan/mnist) or give --real DIR --fake DIR")
+    print(_format_metrics(report["metrics"]))
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"settings and results: {output.resolve()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``genzoo`` command."""
     parser = argparse.ArgumentParser(
@@ -252,6 +294,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--columns", type=int, default=None, help="images per grid row")
     p.add_argument("--label", type=int, default=None, help="class label (conditional models)")
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("eval", help="score a model, or two image folders (FID, KID, IS, PR, NLL)")
+    p.add_argument("name", nargs="?", help="MODEL/WEIGHTS, MODEL or a weights file")
+    p.add_argument("--data", default=None,
+                   help="real data to compare with (default: what the weights were trained on)")
+    p.add_argument("--split", default="test", help="real split (default: test)")
+    p.add_argument("--metrics", default=None,
+                   help="comma-separated: fid,kid,is,pr,nll (default fid,kid,is,pr)")
+    p.add_argument("-n", type=int, default=10000, help="generated images (default 10000)")
+    p.add_argument("--features", default=None,
+                   help="feature extractor (default mnist-cnn; inception-v3 for folders)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the samples and KID subsets")
+    p.add_argument("--real", default=None, help="folder of real images (with --fake)")
+    p.add_argument("--fake", default=None, help="folder of generated images (with --real)")
+    p.add_argument("-o", "--output", default="eval.json", help="JSON report (default eval.json)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("train", help="train a model; resumes from --out's checkpoint")
     p.add_argument("name", help="model name")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pluggy
 
-from genzoo_core.spec import DatasetSpec, ModelSpec
+from genzoo_core.spec import DatasetSpec, FeatureExtractorSpec, ModelSpec
 
 PROJECT_NAME = "genzoo"
 
@@ -73,4 +73,22 @@ def genzoo_register_datasets() -> list[DatasetSpec]:  # type: ignore[empty-body]
         def genzoo_register_datasets() -> list[DatasetSpec]:
             return [DatasetSpec(name="shapes", loader="genzoo_mymodel.data:load_shapes",
                                 condition="text", image_shape=(64, 64, 3))]
+    """
+
+
+@hookspec
+def genzoo_register_feature_extractors() -> list[FeatureExtractorSpec]:  # type: ignore[empty-body]
+    """Return the :class:`~genzoo_core.FeatureExtractorSpec` of every feature extractor provided.
+
+    Feature extractors turn images into the features FID, KID and precision/recall
+    compare, and (with a classifier head) the class probabilities the Inception
+    Score and label accuracy use. genzoo-core registers ``inception-v3``,
+    ``mnist-cnn`` and ``fashion-mnist-cnn`` through this same hook.
+
+    Example::
+
+        @hookimpl
+        def genzoo_register_feature_extractors() -> list[FeatureExtractorSpec]:
+            return [FeatureExtractorSpec(name="faces-net", builder="genzoo_faces.features:build",
+                                         feature_dim=512)]
     """

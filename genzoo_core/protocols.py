@@ -128,3 +128,20 @@ class Autoencoder(Protocol):
 
     def decode(self, z: Any) -> np.ndarray:
         """Map codes to images in [0, 1]."""
+
+
+@runtime_checkable
+class FeatureExtractor(Protocol):
+    """Maps images to features for FID/KID/precision-recall, and to class probabilities.
+
+    ``extract(images)`` takes float32 NHWC images in [0, 1] and returns
+    ``(features, probabilities)``: float arrays of shape (n, feature_dim) and
+    (n, num_classes), the latter ``None`` when ``num_classes`` is 0.
+    """
+
+    name: str
+    feature_dim: int
+    num_classes: int
+
+    def extract(self, images: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """Features and class probabilities for a batch of images."""

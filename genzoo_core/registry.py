@@ -22,7 +22,7 @@ from packaging.version import Version
 
 from genzoo_core import hookspecs
 from genzoo_core.errors import DuplicateModelError, PluginError, UnknownNameError
-from genzoo_core.spec import DatasetSpec, ModelSpec
+from genzoo_core.spec import DatasetSpec, FeatureExtractorSpec, ModelSpec
 from genzoo_core.version import API_VERSION, __version__
 
 ENTRY_POINT_GROUP = "genzoo"
@@ -46,6 +46,7 @@ class PluginRecord:
     traceback: str = ""
     models: tuple[str, ...] = ()
     datasets: tuple[str, ...] = ()
+    extractors: tuple[str, ...] = ()
     api_range: str = ""
 
 
@@ -82,6 +83,8 @@ class Registry:
         self._datasets: dict[str, DatasetSpec] = {}
         self._conflicts: dict[str, DuplicateModelError] = {}
         self._dataset_conflicts: dict[str, DuplicateModelError] = {}
+        self._extractors: dict[str, FeatureExtractorSpec] = {}
+        self._extractor_conflicts: dict[str, DuplicateModelError] = {}
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
 
@@ -194,6 +197,18 @@ class Registry:
                 for specs in self._call("genzoo_register_datasets", module) or []
                 for spec in specs
             ]
+            extractors = [
+                replace(spec, distribution=dist_name)
+                for specs in self._call("genzoo_register_feature_extractors", module) or []
+                for spec in specs
+            ]
+            for espec in extractors:
+                if not isinstance(espec, FeatureExtractorSpec):
+                    raise PluginError(
+                        f"genzoo_register_feature_extractors() returned {espec!r}, "
+                        f"not FeatureExtractorSpec"
+                    )
+                espec.validate()
             for spec in models:
                 if not isinstance(spec, ModelSpec):
                     raise PluginError(f"genzoo_register_models() returned {spec!r}, not ModelSpec")
@@ -212,8 +227,13 @@ class Registry:
             self._add_named("model", spec, self._models, self._conflicts)
         for dspec in datasets:
             self._add_named("dataset", dspec, self._datasets, self._dataset_conflicts)
+        for espec in extractors:
+            self._add_named(
+                "feature extractor", espec, self._extractors, self._extractor_conflicts
+            )
         record.models = tuple(s.name for s in models)
         record.datasets = tuple(d.name for d in datasets)
+        record.extractors = tuple(e.name for e in extractors)
         self._plugins.append(record)
 
     def _add_named(
@@ -263,11 +283,17 @@ class Registry:
         return dict(self.load()._datasets)
 
     @property
+    def feature_extractors(self) -> dict[str, FeatureExtractorSpec]:
+        """The named feature extractors by name."""
+        return dict(self.load()._extractors)
+
+    @property
     def conflicts(self) -> dict[str, DuplicateModelError]:
         """Model and dataset names registered twice, with the error that explains each."""
         self.load()
         datasets = {f"dataset:{k}": v for k, v in self._dataset_conflicts.items()}
-        return {**self._conflicts, **datasets}
+        extractors = {f"extractor:{k}": v for k, v in self._extractor_conflicts.items()}
+        return {**self._conflicts, **datasets, **extractors}
 
     def get_model(self, name: str) -> ModelSpec:
         """Return the spec of model ``name``, or raise a helpful error."""
@@ -286,6 +312,17 @@ class Registry:
         if name in self._datasets:
             return self._datasets[name]
         raise UnknownNameError(self._unknown("dataset", name, self._datasets, "genzoo datasets"))
+
+    def get_feature_extractor(self, name: str) -> FeatureExtractorSpec:
+        """Return the spec of feature extractor ``name``, or raise a helpful error."""
+        self.load()
+        if name in self._extractor_conflicts:
+            raise self._extractor_conflicts[name]
+        if name in self._extractors:
+            return self._extractors[name]
+        raise UnknownNameError(
+            self._unknown("feature extractor", name, self._extractors, "genzoo datasets")
+        )
 
     def _unknown(self, kind: str, name: str, known: Iterable[str], command: str) -> str:
         known = sorted(known)

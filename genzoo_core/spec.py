@@ -236,3 +236,53 @@ class DatasetSpec:
         """Import the loader and return its :class:`~genzoo_core.data.DataSource`."""
         module_name, _, attr = self.loader.partition(":")
         return getattr(importlib.import_module(module_name), attr)(split)
+
+
+@dataclass(frozen=True)
+class FeatureExtractorSpec:
+    """A named feature extractor for evaluation metrics (``--features NAME``).
+
+    Attributes:
+        name: e.g. ``"mnist-cnn"`` or ``"inception-v3"``.
+        builder: import string of a callable returning a
+            :class:`~genzoo_core.protocols.FeatureExtractor`; imported only when used.
+        description: one line for listings.
+        image_shape: the (height, width, channels) it was trained on, or ``None``
+            when it resizes any image itself (InceptionV3).
+        feature_dim: length of the feature vector used by FID, KID and precision/recall.
+        num_classes: classes of its classifier head (for IS and label accuracy), else 0.
+        sha256: hash of its weights file, when it ships one (part of the cache key of
+            real statistics and of every reported number).
+        metrics: its own measured quality, e.g. ``{"test_accuracy": 0.993}``.
+        distribution: the distribution that registered it (set by the registry).
+    """
+
+    name: str
+    builder: str
+    description: str = ""
+    image_shape: tuple[int, int, int] | None = None
+    feature_dim: int = 0
+    num_classes: int = 0
+    sha256: str = ""
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    distribution: str = ""
+
+    def __post_init__(self) -> None:
+        if self.image_shape is not None:
+            object.__setattr__(self, "image_shape", tuple(self.image_shape))
+
+    def validate(self) -> None:
+        """Raise :class:`PluginError` if this spec is malformed."""
+        if not NAME_PATTERN.match(self.name):
+            raise PluginError(f"feature extractor name {self.name!r} is invalid")
+        if not re.fullmatch(r"[\w.]+:[\w.]+", self.builder):
+            raise PluginError(
+                f"feature extractor '{self.name}': builder must be 'package.module:callable'"
+            )
+        if self.feature_dim < 1:
+            raise PluginError(f"feature extractor '{self.name}': feature_dim must be positive")
+
+    def build(self) -> Any:
+        """Import the builder and return the extractor."""
+        module_name, _, attr = self.builder.partition(":")
+        return getattr(importlib.import_module(module_name), attr)()

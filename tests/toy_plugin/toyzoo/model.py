@@ -3,7 +3,7 @@ import numpy as np
 import tensorflow as tf
 
 from genzoo_core import GenerativeModel, losses, replica_scale
-from toyzoo.plugin import SPEC
+from toyzoo.plugin import CONDITIONAL_SPEC, SPEC
 
 
 class ToyGAN(GenerativeModel):
@@ -52,3 +52,14 @@ class ToyGAN(GenerativeModel):
     def generate(self, n, *, condition, rng):
         z = rng.standard_normal((n, self._genzoo_config["latent_dim"])).astype("float32")
         return self.predict_in_batches(lambda b: self.generator(b, training=False), z)
+
+
+class ToyCGAN(ToyGAN):
+    """Class-conditional toy: label 1 draws bright images, label 0 dark ones."""
+
+    spec = CONDITIONAL_SPEC
+
+    def generate(self, n, *, condition, rng):
+        labels = np.arange(n) % 2 if condition is None else np.asarray(condition)
+        base = np.where(labels[:, None, None, None] == 1, 0.8, 0.2)
+        return np.clip(base + 0.05 * rng.standard_normal((n, 4, 4, 1)), 0, 1).astype("float32")

@@ -1,4 +1,6 @@
-from genzoo_core import ModelSpec, hookimpl
+from dataclasses import replace
+
+from genzoo_core import DatasetSpec, FeatureExtractorSpec, ModelSpec, hookimpl
 
 SPEC = ModelSpec(
     name="toygan",
@@ -18,6 +20,12 @@ SPEC = ModelSpec(
 )
 
 
+CONDITIONAL_SPEC = replace(
+    SPEC, name="toycgan", builder="toyzoo.model:ToyCGAN", condition="class_label",
+    default_config={**SPEC.default_config, "num_classes": 2},
+)
+
+
 @hookimpl
 def genzoo_api_range():
     return ">=1.0,<2"
@@ -25,4 +33,17 @@ def genzoo_api_range():
 
 @hookimpl
 def genzoo_register_models():
-    return [SPEC]
+    return [SPEC, CONDITIONAL_SPEC]
+
+
+@hookimpl
+def genzoo_register_feature_extractors():
+    return [FeatureExtractorSpec(name="toy-pixels", builder="toyzoo.features:build",
+                                 image_shape=(4, 4, 1), feature_dim=16, num_classes=2,
+                                 sha256="toy-pixels-v1")]
+
+
+@hookimpl
+def genzoo_register_datasets():
+    return [DatasetSpec(name="toy-data", loader="toyzoo.features:load_data",
+                        image_shape=(4, 4, 1))]

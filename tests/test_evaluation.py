@@ -1,0 +1,138 @@
+"""genzoo_core.evaluate / evaluate_folders and `genzoo eval`, with the toy extractor."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import genzoo_core
+from genzoo_core import ConfigError, DataError, UnknownNameError, metrics
+from genzoo_core.cli import main
+from genzoo_core.data import DataSource
+from genzoo_core.evaluation import evaluate, evaluate_folders
+from genzoo_core.hub import genzoo_home
+
+
+def write_folder(folder, images):
+    folder.mkdir(parents=True)
+    for i, image in enumerate(images):
+        (folder / f"{i:04d}.png").write_bytes(tf.io.encode_png(image).numpy())
+
+
+def test_evaluate_reports_every_metric_and_setting(toy_model):
+    real = DataSource("real", np.random.default_rng(5).integers(0, 256, (200, 4, 4, 1), np.uint8))
+    report = evaluate(toy_model, real, metrics="fid,kid,is,pr", n=150, features="toy-pixels",
+                      kid_subsets=10, kid_subset_size=50, verbose=0)
+    values = report["metrics"]
+    assert set(values) == {"fid", "kid", "kid_std", "is", "is_std", "precision", "recall"}
+    assert values["fid"] > 0 and 1.0 <= values["is"] <= 2.0
+    settings = report["settings"]
+    assert settings["n"] == 150 and settings["seed"] == 0 and settings["features"] == "toy-pixels"
+    assert settings["features_sha256"] == "toy-pixels-v1"
+    assert settings["kid_subsets"] == 10 and settings["kid_subset_size"] == 50
+    assert settings["is_splits"] == 10 and settings["pr_k"] == 3
+    assert settings["real"] == {"dataset": "real", "split": "test", "count": 150}
+    # FID is exactly the metric on the features of these samples
+    fake = np.concatenate([toy_model.sample(150, seed=int(
+        np.random.default_rng(0).integers(0, 2**31 - 1, size=1)[0]))])
+    expected = metrics.fid(real.images[:150].reshape(150, -1) / 255.0, fake.reshape(150, -1))
+    assert values["fid"] == pytest.approx(expected, rel=1e-6)  # features are kept as float32
+    again = evaluate(toy_model, real, metrics="fid,kid,is,pr", n=150, features="toy-pixels",
+                     kid_subsets=10, kid_subset_size=50, verbose=0)
+    assert again["metrics"] == values  # same seed, same numbers
+
+
+def test_identical_folders_score_perfectly(tmp_path, toy_registry):
+    images = np.random.default_rng(2).integers(0, 256, (40, 4, 4, 1), np.uint8)
+    write_folder(tmp_path / "a", images)
+    write_folder(tmp_path / "b", images)
+    report = evaluate_folders(tmp_path / "a", tmp_path / "b", metrics="fid,pr",
+                              features="toy-pixels", verbose=0)
+    assert report["metrics"]["fid"] == pytest.approx(0.0, abs=1e-6)
+    assert report["metrics"]["precision"] == 1.0 and report["metrics"]["recall"] == 1.0
+    assert report["settings"]["real_count"] == 40
+
+
+def test_folders_of_different_sizes_are_refused(tmp_path, toy_registry):
+    write_folder(tmp_path / "small", np.zeros((3, 4, 4, 1), np.uint8))
+    write_folder(tmp_path / "big", np.zeros((3, 8, 8, 1), np.uint8))
+    with pytest.raises(DataError, match="same size and channels"):
+        evaluate_folders(tmp_path / "small", tmp_path / "big", features="toy-pixels", verbose=0)
+    write_folder(tmp_path / "rgb", np.zeros((3, 4, 4, 3), np.uint8))
+    with pytest.raises(DataError, match="same size and channels"):
+        evaluate_folders(tmp_path / "small", tmp_path / "rgb", features="toy-pixels", verbose=0)
+
+
+def test_real_features_are_cached_by_dataset_and_extractor(toy_model):
+    from toyzoo.features import PixelFeatures
+
+    PixelFeatures.calls = 0
+    evaluate(toy_model, "toy-data", metrics="fid", n=100, features="toy-pixels", verbose=0)
+    first = PixelFeatures.calls
+    cached = list((genzoo_home() / "stats").glob("*.npz"))
+    assert len(cached) == 1
+    evaluate(toy_model, "toy-data", metrics="fid", n=100, features="toy-pixels", verbose=0)
+    assert first == 2  # one real batch, one generated batch
+    assert PixelFeatures.calls == first + 1  # the real side came from the cache
+    evaluate(toy_model, "toy-data", metrics="fid", n=120, features="toy-pixels", verbose=0)
+    assert len(list((genzoo_home() / "stats").glob("*.npz"))) == 2  # another count, another key
+
+
+def test_label_accuracy_of_a_conditional_model(toy_registry):
+    model = genzoo_core.create("toycgan")
+    real = DataSource("real", np.random.default_rng(0).integers(0, 256, (64, 4, 4, 1), np.uint8))
+    report = evaluate(model, real, metrics="fid", n=64, features="toy-pixels", verbose=0)
+    assert report["metrics"]["label_accuracy"] == 1.0
+
+
+def test_bad_requests(toy_model, toy_registry):
+    real = DataSource("real", np.zeros((50, 4, 4, 1), np.uint8))
+    with pytest.raises(ConfigError, match="fid"):
+        evaluate(toy_model, real, metrics="fdi", n=10, features="toy-pixels", verbose=0)
+    with pytest.raises(UnknownNameError, match="toy-pixels"):
+        evaluate(toy_model, real, metrics="fid", n=10, features="toy-pixel", verbose=0)
+    with pytest.raises(ConfigError, match="no log_prob"):
+        evaluate(toy_model, real, metrics="nll", n=10, features="toy-pixels", verbose=0)
+    with pytest.raises(ConfigError, match="at least 2"):
+        evaluate(toy_model, real, metrics="fid", n=1, features="toy-pixels", verbose=0)
+    with pytest.raises(ConfigError, match="say which real data"):
+        evaluate(toy_model, None, metrics="fid", n=10, features="toy-pixels", verbose=0)
+    # fewer samples than feature dimensions: FID's covariance is singular
+    with pytest.raises(DataError, match="at least 17 samples"):
+        evaluate(toy_model, real, metrics="fid", n=10, features="toy-pixels", verbose=0)
+    wrong = DataSource("wide", np.zeros((50, 5, 5, 1), np.uint8))
+    with pytest.raises(DataError, match="4x4x1"):
+        evaluate(toy_model, wrong, metrics="fid", n=20, features="toy-pixels", verbose=0)
+
+
+def test_nan_images_are_refused():
+    from genzoo_core.features import check_images
+
+    images = np.zeros((2, 4, 4, 1), np.float32)
+    images[1, 0, 0, 0] = np.nan
+    with pytest.raises(DataError, match="NaN"):
+        check_images(images)
+    with pytest.raises(DataError, match=r"values in \[0, 1\]"):
+        check_images(np.full((1, 4, 4, 1), 2.0))
+
+
+def test_cli_eval_prints_a_table_and_writes_json(toy_model, toy_registry, tmp_path, capsys):
+    weights = tmp_path / "toy.h5"
+    toy_model.save_weights(str(weights), metadata={"dataset": "toy-data:train"})
+    output = tmp_path / "report.json"
+    code = main(["eval", str(weights), "--metrics", "fid,kid", "-n", "60", "--features",
+                 "toy-pixels", "-o", str(output), "-q"], registry=toy_registry)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["METRIC", "VALUE"] and lines[1].startswith("fid")
+    assert "±" in lines[2]  # kid mean ± std
+    report = json.loads(output.read_text())
+    assert report["settings"]["real"]["dataset"] == "toy-data:test"  # from the weights' dataset
+    assert report["settings"]["n"] == 60 and report["metrics"]["fid"] > 0
+    code = main(["eval", "--real", str(tmp_path)], registry=toy_registry)
+    assert code == 1 and "both --real DIR and --fake DIR" in capsys.readouterr().err
+
