@@ -10,7 +10,7 @@ SHARED_DATA := $(abspath ../shared/data)
 export GENZOO_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test lint bench clean install
+.PHONY: demo test lint bench results clean install
 
 install: $(VENV)/.installed
 
@@ -30,6 +30,10 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_train_step.py
+	$(BIN)/python benchmarks/bench_fid.py
+
+results: install
+	$(BIN)/python scripts/make_results.py
 
 lint: install
 	$(BIN)/python -m ruff check .

@@ -154,6 +154,18 @@ def cmd_datasets(args: argparse.Namespace, registry: Registry) -> int:
     return 0
 
 
+def cmd_features(args: argparse.Namespace, registry: Registry) -> int:
+    """Show the feature extractors for --features."""
+    extractors = registry.feature_extractors
+    rows = [
+        [e.name, "x".join(map(str, e.image_shape)) if e.image_shape else "any",
+         str(e.feature_dim), str(e.num_classes or "-"), e.distribution, e.description]
+        for e in (extractors[n] for n in sorted(extractors))
+    ]
+    print(_table(rows, ["EXTRACTOR", "INPUT", "DIM", "CLASSES", "FROM", "DESCRIPTION"]))
+    return 0
+
+
 def _parse_condition(args: argparse.Namespace) -> Any:
     if args.label is not None:
         import numpy as np
@@ -285,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("datasets", help="named datasets for --data")
     p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("features", help="feature extractors for 'genzoo eval --features'")
+    p.set_defaults(func=cmd_features)
 
     p = sub.add_parser("sample", help="draw images from pretrained weights")
     p.add_argument("name", help="MODEL/WEIGHTS, MODEL (default weights) or a weights file")

@@ -136,3 +136,10 @@ def test_cli_eval_prints_a_table_and_writes_json(toy_model, toy_registry, tmp_pa
     code = main(["eval", "--real", str(tmp_path)], registry=toy_registry)
     assert code == 1 and "both --real DIR and --fake DIR" in capsys.readouterr().err
 
+
+
+def test_cli_lists_feature_extractors(toy_registry, capsys):
+    assert main(["features"], registry=toy_registry) == 0
+    out = capsys.readouterr().out
+    assert out.split()[:6] == ["EXTRACTOR", "INPUT", "DIM", "CLASSES", "FROM", "DESCRIPTION"]
+    assert "inception-v3" in out and "toy-pixels  4x4x1" in out

@@ -1,0 +1,107 @@
+"""Evaluate every installed pretrained weight and write docs/results.md.
+
+    GENZOO_DATA=../shared/data .venv/bin/python scripts/make_results.py [-n 10000]
+
+For each ``model/weights`` the installed plugins list, the generated images are
+compared with the test split of the dataset the weights were trained on, using
+the shipped classifier of that dataset as feature extractor (``mnist-cnn``,
+``fashion-mnist-cnn``; ``inception-v3`` otherwise). The table goes to
+``docs/results.md`` (with the full reports in ``docs/results.json``), and each
+model card's row, between ``<!-- results:MODEL/WEIGHTS -->`` and
+``<!-- /results -->`` in the plugin's README, is replaced by the new one. Run it
+whenever weights change (``make results``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import re
+from pathlib import Path
+
+import genzoo_core
+from genzoo_core import Capability
+
+ROOT = Path(__file__).resolve().parents[1]
+EXTRACTOR_FOR = {"mnist": "mnist-cnn", "fashion-mnist": "fashion-mnist-cnn"}
+HEADER = ("| weights | data (test split) | features | FID ↓ | KID ↓ | IS ↑ | precision ↑ "
+          "| recall ↑ | label accuracy ↑ | NLL (nats) ↓ |")
+RULE = "|---|---|---|---|---|---|---|---|---|---|"
+
+
+def fmt(values: dict, key: str, digits: int = 3) -> str:
+    if key not in values:
+        return "–"
+    text = f"{values[key]:.{digits}f}"
+    if f"{key}_std" in values:
+        text += f" ± {values[f'{key}_std']:.{digits}f}"
+    return text
+
+
+def row(name: str, report: dict) -> str:
+    m, s = report["metrics"], report["settings"]
+    kid = {k: v * 1000 for k, v in m.items() if k.startswith("kid")}  # in units of 1e-3
+    return (f"| `{name}` | {s['real']['dataset']} ({s['real'].get('count', s['n'])}) "
+            f"| {s['features']} | {fmt(m, 'fid', 2)} | {fmt(kid, 'kid', 2)} ×10⁻³ "
+            f"| {fmt(m, 'is', 2)} | {fmt(m, 'precision')} | {fmt(m, 'recall')} "
+            f"| {fmt(m, 'label_accuracy')} | {fmt(m, 'nll_nats', 1)} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=10000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    rows, reports = [], {}
+    for spec in genzoo_core.list_models():
+        for weights in spec.weights:
+            name = f"{spec.name}/{weights.name}"
+            dataset = weights.dataset.split(":", 1)[0].split(" ", 1)[0]
+            metrics = ["fid", "kid", "is", "pr"]
+            if Capability.LOG_PROB in spec.capabilities:
+                metrics.append("nll")
+            print(f"== {name}")
+            report = genzoo_core.evaluate(
+                name, dataset, metrics=metrics, n=args.n, seed=args.seed,
+                features=EXTRACTOR_FOR.get(dataset, "inception-v3"),
+            )
+            reports[name] = report
+            rows.append((spec, name, row(name, report)))
+
+    version = importlib.metadata.version("genzoo-core")
+    lines = [
+        "# Results",
+        "",
+        f"Every pretrained weight, measured by `make results` (genzoo-core {version}): "
+        f"{args.n} generated images (seed {args.seed}) against the test split of the dataset "
+        "the weights were trained on. Features come from the shipped classifier of that "
+        "dataset (`genzoo_core/extractors/README.md`), so these FIDs are comparable with each "
+        "other but not with published Inception-feature FIDs. KID is the mean ± std over 100 "
+        "subsets of 1000; IS over 10 splits; precision/recall with k = 3. The full settings "
+        "of every number are in `results.json`.",
+        "",
+        HEADER,
+        RULE,
+        *(r for _, _, r in rows),
+        "",
+    ]
+    (ROOT / "docs" / "results.md").write_text("\n".join(lines))
+    (ROOT / "docs" / "results.json").write_text(json.dumps(reports, indent=2, default=str) + "\n")
+
+    for spec, name, line in rows:
+        card = ROOT / "plugins" / f"genzoo-{spec.name}" / "README.md"
+        if not card.is_file():
+            continue
+        block = f"<!-- results:{name} -->\n{HEADER}\n{RULE}\n{line}\n<!-- /results -->"
+        pattern = re.compile(rf"<!-- results:{re.escape(name)} -->.*?<!-- /results -->", re.S)
+        text = card.read_text()
+        if pattern.search(text):
+            card.write_text(pattern.sub(lambda _, block=block: block, text))
+            print(f"updated {card.relative_to(ROOT)}")
+    print(f"wrote {ROOT / 'docs' / 'results.md'}")
+
+
+if __name__ == "__main__":
+    main()
