@@ -16,7 +16,9 @@ What a run writes to ``out_dir``:
 - ``tensorboard/``: the same as TensorBoard events, if asked for;
 - ``model.h5``: the final weights with their metadata, when training completes.
 
-Under a multi-worker strategy only the chief writes files.
+Under a multi-worker strategy only the chief writes files, and every worker
+reads ``checkpoint.h5`` to resume: give all workers the same, shared ``out_dir``
+(as Keras' ``BackupAndRestore`` also requires).
 """
 
 from __future__ import annotations
