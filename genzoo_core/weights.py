@@ -13,7 +13,10 @@ Layout::
 
 No pickle and no code: arrays and strings only. Variables are matched by path,
 so every layer of a component must have an explicit name (Keras' automatic
-names such as ``dense_2`` change from process to process).
+names such as ``dense_2`` change from process to process). The random-number
+state of ``keras.random.SeedGenerator`` (which Dropout and noise layers hold,
+under automatic names that change with every instance) is not a parameter and
+is neither saved nor loaded.
 
 Files are written to a temporary name in the same folder, flushed, and renamed,
 so a crash mid-write leaves the previous file intact and no partial file behind.
@@ -61,9 +64,14 @@ def _relative_path(component_name: str, variable_path: str) -> str:
     return variable_path[len(prefix) :] if variable_path.startswith(prefix) else variable_path
 
 
+SEED_STATE = "seed_generator_state"  # the variable name keras.random.SeedGenerator uses
+
+
 def _component_variables(name: str, component: Any) -> dict[str, Any]:
     variables: dict[str, Any] = {}
     for variable in component.variables:
+        if variable.name == SEED_STATE:
+            continue  # RNG state of Dropout & co., not a parameter (see the module docstring)
         key = _relative_path(component.name, variable.path)
         if key in variables:
             raise WeightsError(

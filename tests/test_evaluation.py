@@ -142,4 +142,6 @@ def test_cli_lists_feature_extractors(toy_registry, capsys):
     assert main(["features"], registry=toy_registry) == 0
     out = capsys.readouterr().out
     assert out.split()[:6] == ["EXTRACTOR", "INPUT", "DIM", "CLASSES", "FROM", "DESCRIPTION"]
-    assert "inception-v3" in out and "toy-pixels  4x4x1" in out
+    rows = {line.split()[0]: line.split()[1:4] for line in out.splitlines()[1:]}
+    assert rows["toy-pixels"] == ["4x4x1", "16", "2"]
+    assert rows["inception-v3"] == ["any", "2048", "1000"]

@@ -21,6 +21,7 @@ class ToyGAN(GenerativeModel):
         x = keras.Input(shape)
         h = keras.layers.Flatten(name="flat")(x)
         h = keras.layers.Dense(c["units"], activation="relu", name="hidden")(h)
+        h = keras.layers.Dropout(0.2, name="dropout")(h)  # holds an auto-named SeedGenerator
         self.discriminator = keras.Model(x, keras.layers.Dense(1, name="logit")(h),
                                          name="discriminator")
         self.gan_loss = losses.get_gan_loss(c["loss"])
