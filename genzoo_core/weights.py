@@ -271,6 +271,8 @@ def load_weights(
                     else None
                 )
                 variables = _component_variables(name, component)
+                for key in [k for k in stored if k.rsplit("/", 1)[-1] == SEED_STATE]:
+                    del stored[key]  # RNG state in files written before it was left out
                 for key in sorted(set(stored) - set(variables)):
                     problems.append(f"{name}/{key}: in the file, not in the model")
                 for key, variable in variables.items():

@@ -205,3 +205,11 @@ def test_seed_generator_state_is_not_a_parameter(toy_model, tmp_path):
     assert [v.path for v in second.variables if v.name == "seed_generator_state"] != seed_paths
     second.load_weights(str(path))
     np.testing.assert_array_equal(second.sample(4, seed=0), toy_model.sample(4, seed=0))
+
+
+def test_stored_seed_generator_state_is_ignored_on_load(toy_model, tmp_path):
+    path = tmp_path / "toy.h5"
+    toy_model.save_weights(str(path))
+    with h5py.File(path, "r+") as f:  # as files written by genzoo-core before 0.1.0 final
+        f["components/discriminator/seed_generator_99/seed_generator_state"] = np.zeros(2)
+    genzoo_core.create("toygan").load_weights(str(path))
