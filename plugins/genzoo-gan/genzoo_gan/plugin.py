@@ -1,0 +1,47 @@
+"""genzoo hook implementations for the vanilla GAN (no Keras import here)."""
+
+from __future__ import annotations
+
+from genzoo_core import ModelSpec, WeightsSpec, hookimpl
+
+SPEC = ModelSpec(
+    name="gan",
+    builder="genzoo_gan.model:VanillaGAN",
+    description="Vanilla GAN (Goodfellow et al. 2014): MLP generator and discriminator",
+    components=("generator", "discriminator"),
+    condition="unconditional",
+    capabilities=("sample",),
+    default_config={
+        "image_shape": [28, 28, 1],
+        "latent_dim": 100,
+        "generator_units": [256, 512, 1024],
+        "discriminator_units": [1024, 512, 256],
+        "dropout": 0.3,
+        "leaky_relu_slope": 0.2,
+        "loss": "non-saturating",
+        "learning_rate": 2e-4,
+        "beta_1": 0.5,
+        "batch_size": 128,
+    },
+    weights=(
+        WeightsSpec(
+            name="mnist",
+            file="weights/mnist.h5",
+            sha256="76a2ab6b96e84e8838a93a21c6205141a17ece91979db94f1dd39c9828dd9a84",
+            dataset="mnist:train",
+            description="MNIST train split, 50 epochs, float16; see the model card",
+        ),
+    ),
+)
+
+
+@hookimpl
+def genzoo_api_range() -> str:
+    """Declare the genzoo API versions this plugin is written for (1.x)."""
+    return ">=1.0,<2"
+
+
+@hookimpl
+def genzoo_register_models() -> list[ModelSpec]:
+    """Register the 'gan' model."""
+    return [SPEC]
