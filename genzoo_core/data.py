@@ -84,11 +84,15 @@ class DataSource:
         labels = None if self.labels is None else self.labels[:n]
         return DataSource(f"{self.name}[:{n}]", self.images[:n], labels, self.num_classes)
 
-    def dataset(self, *, shuffle: bool = False, seed: int | None = None) -> Any:
-        """An unbatched ``tf.data.Dataset`` of ``{"images", ["labels"]}`` dicts.
+    def dataset(
+        self, *, shuffle: bool = False, seed: int | None = None, batch_size: int | None = None
+    ) -> Any:
+        """A ``tf.data.Dataset`` of ``{"images", ["labels"]}`` dicts, images float32 in [0, 1].
 
         With ``shuffle``, the order changes every epoch; a fixed ``seed`` makes the
         sequence of orders reproducible (and equal across multi-worker processes).
+        With ``batch_size``, it yields full batches (the remainder is dropped), and
+        converts whole batches to float, which is much cheaper than per example.
         """
         import tensorflow as tf
 
@@ -98,6 +102,8 @@ class DataSource:
         dataset = tf.data.Dataset.from_tensor_slices(tensors)
         if shuffle:  # shuffle the uint8 examples, before they grow 4x as floats
             dataset = dataset.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)
+        if batch_size:
+            dataset = dataset.batch(batch_size, drop_remainder=True)
 
         def to_float(example: dict[str, Any]) -> dict[str, Any]:
             example = dict(example)

@@ -201,3 +201,13 @@ def test_tensorboard_missing_is_a_clear_error(toy_model, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboard", None)  # import now raises ImportError
     with pytest.raises(GenzooError, match=r"pip install 'genzoo-core\[tensorboard\]'"):
         Trainer(toy_model, tmp_path / "run", tensorboard=True)
+
+
+def test_xla_follows_the_model_preference(toy_model, toy_data, tmp_path, monkeypatch):
+    assert Trainer(toy_model, tmp_path / "a", verbose=0).jit_compile is False
+    monkeypatch.setattr(type(toy_model), "jit_compile", True)
+    trainer = Trainer(toy_model, tmp_path / "b", verbose=0, preview_count=0)
+    assert trainer.jit_compile is True
+    history = trainer.fit(toy_data, epochs=1)
+    assert np.isfinite(history.history["d_loss"][0])
+    assert Trainer(toy_model, tmp_path / "c", verbose=0, jit_compile=False).jit_compile is False
