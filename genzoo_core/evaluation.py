@@ -274,8 +274,9 @@ def _nll(model: Any, data: Any, *, n: int, split: str, registry: Any) -> dict[st
         np.asarray(model.log_prob(images[i : i + CHUNK]), dtype=np.float64)
         for i in range(0, len(images), CHUNK)
     ])
-    return {f"nll_{k}" if not k.startswith("nll") else k: v
-            for k, v in metric_math.nll_summary(log_probs, int(np.prod(images.shape[1:]))).items()}
+    summary = metric_math.nll_summary(log_probs, int(np.prod(images.shape[1:])))
+    return {"nll_nats": summary["nll_nats"], "nll_nats_std_error": summary["nll_nats_std_error"],
+            "bits_per_dim": summary["bits_per_dim"], "nll_count": summary["count"]}
 
 
 def evaluate_folders(

@@ -145,3 +145,15 @@ def test_cli_lists_feature_extractors(toy_registry, capsys):
     rows = {line.split()[0]: line.split()[1:4] for line in out.splitlines()[1:]}
     assert rows["toy-pixels"] == ["4x4x1", "16", "2"]
     assert rows["inception-v3"] == ["any", "2048", "1000"]
+
+
+def test_nll_from_a_models_log_prob(toy_registry):
+    model = genzoo_core.create("toylik")
+    images = np.random.default_rng(3).integers(0, 256, (40, 4, 4, 1), np.uint8)
+    report = evaluate(model, DataSource("real", images), metrics="nll", n=30, verbose=0)
+    per_image = images[:30].reshape(30, -1).sum(axis=1) / 255.0  # -log p(x) = sum(x)
+    values = report["metrics"]
+    assert values["nll_nats"] == pytest.approx(per_image.mean())
+    assert values["nll_nats_std_error"] == pytest.approx(per_image.std(ddof=1) / np.sqrt(30))
+    assert values["bits_per_dim"] == pytest.approx(per_image.mean() / (16 * np.log(2)))
+    assert values["nll_count"] == 30

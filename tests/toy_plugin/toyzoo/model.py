@@ -3,7 +3,7 @@ import numpy as np
 import tensorflow as tf
 
 from genzoo_core import GenerativeModel, losses, replica_scale
-from toyzoo.plugin import CONDITIONAL_SPEC, SPEC
+from toyzoo.plugin import CONDITIONAL_SPEC, LIKELIHOOD_SPEC, SPEC
 
 
 class ToyGAN(GenerativeModel):
@@ -64,3 +64,12 @@ class ToyCGAN(ToyGAN):
         labels = np.arange(n) % 2 if condition is None else np.asarray(condition)
         base = np.where(labels[:, None, None, None] == 1, 0.8, 0.2)
         return np.clip(base + 0.05 * rng.standard_normal((n, 4, 4, 1)), 0, 1).astype("float32")
+
+
+class ToyLikelihood(ToyGAN):
+    """A 'likelihood model' whose log p(x) is -sum(x) nats: transparent for tests."""
+
+    spec = LIKELIHOOD_SPEC
+
+    def log_prob(self, x):
+        return -np.asarray(x, dtype=np.float64).reshape(len(x), -1).sum(axis=1)

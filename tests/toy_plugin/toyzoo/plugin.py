@@ -26,6 +26,12 @@ CONDITIONAL_SPEC = replace(
 )
 
 
+LIKELIHOOD_SPEC = replace(
+    SPEC, name="toylik", builder="toyzoo.model:ToyLikelihood",
+    capabilities=("sample", "log_prob"),
+)
+
+
 @hookimpl
 def genzoo_api_range():
     return ">=1.0,<2"
@@ -33,7 +39,7 @@ def genzoo_api_range():
 
 @hookimpl
 def genzoo_register_models():
-    return [SPEC, CONDITIONAL_SPEC]
+    return [SPEC, CONDITIONAL_SPEC, LIKELIHOOD_SPEC]
 
 
 @hookimpl
