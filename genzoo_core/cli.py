@@ -166,25 +166,36 @@ def cmd_features(args: argparse.Namespace, registry: Registry) -> int:
     return 0
 
 
-def _parse_condition(args: argparse.Namespace) -> Any:
+def _parse_condition(args: argparse.Namespace, n: int) -> Any:
     if args.label is not None:
         import numpy as np
 
-        return np.full((args.n,), args.label, dtype=np.int64)
+        return np.full((n,), args.label, dtype=np.int64)
     return None
 
 
 def cmd_sample(args: argparse.Namespace, registry: Registry) -> int:
-    """Draw images from a pretrained model and save them as a PNG grid."""
+    """Draw images from a pretrained model and save them as a PNG grid.
+
+    Without ``-n``, a class-conditional model draws a class grid (one class per
+    column, num_classes x num_classes images); other models draw 64 images.
+    """
     from genzoo_core.api import load
     from genzoo_core.images import save_grid
+    from genzoo_core.spec import Condition
 
-    if args.n < 1:
+    if args.n is not None and args.n < 1:
         raise GenzooError(f"-n must be at least 1, got {args.n}")
     model = load(args.name, registry=registry)
-    images = model.sample(args.n, condition=_parse_condition(args), seed=args.seed)
-    path = save_grid(args.output, images, columns=args.columns)
-    print(f"wrote {args.n} samples from {args.name} to {path.resolve()}")
+    n, columns = args.n, args.columns
+    if n is None:
+        n = 64
+        if model.spec.condition == Condition.CLASS_LABEL and args.label is None:
+            classes = int(model.config.get("num_classes", 10))
+            n, columns = classes * classes, columns or classes
+    images = model.sample(n, condition=_parse_condition(args, n), seed=args.seed)
+    path = save_grid(args.output, images, columns=columns)
+    print(f"wrote {n} samples from {args.name} to {path.resolve()}")
     return 0
 
 
@@ -303,7 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="draw images from pretrained weights")
     p.add_argument("name", help="MODEL/WEIGHTS, MODEL (default weights) or a weights file")
-    p.add_argument("-n", type=int, default=64, help="number of images (default 64)")
+    p.add_argument("-n", type=int, default=None,
+                   help="number of images (default 64; a class grid for class-conditional models)")
     p.add_argument("-o", "--output", default="samples.png", help="PNG file to write")
     p.add_argument("--seed", type=int, default=None, help="same seed, same images")
     p.add_argument("--columns", type=int, default=None, help="images per grid row")
