@@ -153,6 +153,19 @@ class GANLoss:
     generator: Callable[[Tensor], Tensor]
     gradient_penalty_weight: float = 0.0
 
+    def discriminator_objective(
+        self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor
+    ) -> Tensor:
+        """The discriminator's loss on ``critic(real)`` and ``critic(fake)``, penalty included.
+
+        ``critic`` maps images to logits (close over any condition, such as class
+        labels); the gradient penalty is added when this loss has a weight for it.
+        """
+        loss = self.discriminator(critic(real), critic(fake))
+        if self.gradient_penalty_weight:
+            loss += self.gradient_penalty_weight * gradient_penalty(critic, real, fake)
+        return loss
+
 
 GAN_LOSSES: dict[str, GANLoss] = {
     loss.name: loss

@@ -128,3 +128,19 @@ def test_gan_loss_registry():
     assert losses.get_gan_loss("hinge").gradient_penalty_weight == 0.0
     with pytest.raises(ConfigError, match="Did you mean least-squares"):
         losses.get_gan_loss("least-square")
+
+
+def test_discriminator_objective_adds_the_penalty_only_when_the_loss_has_one():
+    w = tf.constant([[3.0], [4.0]])  # |w| = 5: the penalty is (5 - 1)^2 = 16 everywhere
+
+    def critic(x):
+        return tf.matmul(x, w)
+
+    real = tf.constant([[1.0, 2.0], [0.0, 1.0]])
+    fake = tf.constant([[-1.0, 0.5], [2.0, 2.0]])
+    real_scores, fake_scores = [11.0, 4.0], [-1.0, 14.0]
+    wasserstein = mean(fake_scores) - mean(real_scores)
+    got = value(losses.get_gan_loss("wasserstein-gp").discriminator_objective(critic, real, fake))
+    assert got == pytest.approx(wasserstein + 10.0 * 16.0, rel=1e-5)
+    got = value(losses.get_gan_loss("wasserstein").discriminator_objective(critic, real, fake))
+    assert got == pytest.approx(wasserstein, rel=1e-6)

@@ -92,17 +92,6 @@ class VanillaGAN(GenerativeModel):
             for name in ("generator", "discriminator")
         }
 
-    def _discriminator_loss(self, real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor:
-        real_logits = self.discriminator(real, training=True)
-        fake_logits = self.discriminator(fake, training=True)
-        loss = self.adversarial_loss.discriminator(real_logits, fake_logits)
-        if self.adversarial_loss.gradient_penalty_weight:
-            critic = lambda x: self.discriminator(x, training=True)  # noqa: E731
-            loss += self.adversarial_loss.gradient_penalty_weight * losses.gradient_penalty(
-                critic, real, fake
-            )
-        return loss
-
     def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         """One discriminator update, then one generator update, on a fresh z each."""
         real = batch["images"] * 2.0 - 1.0  # data in [0, 1] -> tanh range
@@ -112,7 +101,9 @@ class VanillaGAN(GenerativeModel):
         z = tf.random.normal((n, self.latent_dim))
         fake = self.generator(z, training=True)
         with tf.GradientTape() as tape:
-            d_loss = self._discriminator_loss(real, fake)
+            d_loss = self.adversarial_loss.discriminator_objective(
+                lambda x: self.discriminator(x, training=True), real, fake
+            )
             scaled = replica_scale(d_loss)
         variables = self.discriminator.trainable_variables
         gradients = tape.gradient(scaled, variables)
