@@ -1,0 +1,47 @@
+"""genzoo hook implementations for the DCGAN (no Keras import here)."""
+
+from __future__ import annotations
+
+from genzoo_core import ModelSpec, WeightsSpec, hookimpl
+
+SPEC = ModelSpec(
+    name="dcgan",
+    builder="genzoo_dcgan.model:DCGAN",
+    description="DCGAN (Radford et al. 2016): strided (transposed) convolutions, batch norm",
+    components=("generator", "discriminator"),
+    condition="unconditional",
+    capabilities=("sample",),
+    default_config={
+        "image_shape": [28, 28, 1],
+        "latent_dim": 100,
+        "generator_filters": 64,
+        "discriminator_filters": 64,
+        "loss": "non-saturating",
+        "critic_steps": 1,
+        "learning_rate": 2e-4,
+        "beta_1": 0.5,
+        "beta_2": 0.999,
+        "batch_size": 128,
+    },
+    weights=(
+        WeightsSpec(
+            name="mnist",
+            file="weights/mnist.h5",
+            sha256="f992b11dd23c6e96f0555d611066eaa07cb9e2aa2d35f1bebdd3a74c012e846a",
+            dataset="mnist:train",
+            description="MNIST train split, 5 epochs, 32 base filters; see the model card",
+        ),
+    ),
+)
+
+
+@hookimpl
+def genzoo_api_range() -> str:
+    """Declare the genzoo API versions this plugin is written for (1.x)."""
+    return ">=1.0,<2"
+
+
+@hookimpl
+def genzoo_register_models() -> list[ModelSpec]:
+    """Register the 'dcgan' model."""
+    return [SPEC]

@@ -1,0 +1,140 @@
+"""genzoo-dcgan: architecture for each image size, sampling, losses, training steps."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import genzoo_core
+from genzoo_core import ConfigError, GenzooError, ModelContract, Trainer, hub, losses
+from genzoo_core.data import DataSource, load_mnist
+
+ROOT = Path(__file__).resolve().parents[3]
+if not os.environ.get("GENZOO_DATA") and (ROOT.parent / "shared" / "data").is_dir():
+    os.environ["GENZOO_DATA"] = str(ROOT.parent / "shared" / "data")
+SMALL = {"generator_filters": 8, "discriminator_filters": 8}
+
+
+def real_mnist(n: int) -> DataSource:
+    data_dir = os.environ.get("GENZOO_DATA")
+    if not data_dir or not (Path(data_dir) / "mnist.npz").is_file():
+        pytest.skip("needs mnist.npz under GENZOO_DATA (set it to the shared data folder)")
+    return load_mnist("train").take(n)
+
+
+def layer_types(model: keras.Model, kind: type) -> list[keras.layers.Layer]:
+    return [layer for layer in model.layers if isinstance(layer, kind)]
+
+
+@pytest.mark.parametrize(("shape", "ups"), [([28, 28, 1], 3), ([32, 32, 3], 3), ([64, 64, 3], 4)])
+def test_shapes_and_strided_convolutions(shape, ups):
+    model = genzoo_core.create("dcgan", image_shape=shape, **SMALL)
+    assert isinstance(model, ModelContract)
+    assert model.generator.output_shape == (None, *shape)
+    assert model.discriminator.output_shape == (None, 1)
+    assert len(layer_types(model.generator, keras.layers.Conv2DTranspose)) == ups
+    assert model.generator.get_layer("to_image").activation.__name__ == "tanh"
+    downs = layer_types(model.discriminator, keras.layers.Conv2D)
+    assert all(layer.strides == (2, 2) for layer in downs)
+    assert layer_types(model.discriminator, keras.layers.LeakyReLU)
+    # batch norm everywhere in G, and in D after its first layer
+    assert len(layer_types(model.generator, keras.layers.BatchNormalization)) == ups
+    assert len(layer_types(model.discriminator, keras.layers.BatchNormalization)) == len(downs) - 1
+
+
+def test_the_28x28_generator_is_the_tensorflow_tutorial_layout():
+    model = genzoo_core.create("dcgan")
+    convs = layer_types(model.generator, keras.layers.Conv2DTranspose)
+    assert [(c.filters, c.strides) for c in convs] == [(128, (1, 1)), (64, (2, 2)), (1, (2, 2))]
+    assert model.generator.get_layer("to_map").output.shape[1:] == (7, 7, 256)
+
+
+def test_unsupported_sizes_and_critic_steps_are_clear_errors():
+    with pytest.raises(ConfigError, match="28, 32 or 64"):
+        genzoo_core.create("dcgan", image_shape=[48, 48, 3])
+    with pytest.raises(ConfigError, match="critic_steps"):
+        genzoo_core.create("dcgan", critic_steps=0)
+    with pytest.raises(ConfigError, match="unknown adversarial loss"):
+        genzoo_core.create("dcgan", loss="wasserstein-pg")
+
+
+def test_sample_contract():
+    model = genzoo_core.create("dcgan", **SMALL)
+    images = model.sample(6, seed=2)
+    assert images.shape == (6, 28, 28, 1) and images.dtype == np.float32
+    assert 0.0 <= images.min() and images.max() <= 1.0
+    np.testing.assert_array_equal(images, model.sample(6, seed=2))
+    with pytest.raises(GenzooError, match="unconditional"):
+        model.sample(2, condition=[1, 2])
+
+
+def test_gradient_penalty_critic_has_no_batch_norm():
+    model = genzoo_core.create("dcgan", loss="wasserstein-gp", critic_steps=5, **SMALL)
+    assert not layer_types(model.discriminator, keras.layers.BatchNormalization)
+
+
+def test_gradient_penalty_is_near_zero_for_a_1_lipschitz_critic():
+    # A linear critic with a unit-norm weight vector is 1-Lipschitz everywhere.
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((28 * 28, 1)).astype(np.float32)
+    w /= np.linalg.norm(w)
+    critic = lambda x: tf.matmul(tf.reshape(x, (-1, 28 * 28)), w)  # noqa: E731
+    real = rng.uniform(-1, 1, (16, 28, 28, 1)).astype(np.float32)
+    fake = rng.uniform(-1, 1, (16, 28, 28, 1)).astype(np.float32)
+    assert float(losses.gradient_penalty(critic, real, fake)) < 1e-8
+    assert float(losses.gradient_penalty(lambda x: 3.0 * critic(x), real, fake)) == (
+        pytest.approx(4.0, rel=1e-4)  # (|3 w| - 1)^2
+    )
+
+
+def test_critic_steps_update_the_discriminator_that_many_times(tmp_path):
+    data = DataSource("noise", np.random.default_rng(0).integers(0, 256, (32, 28, 28, 1),
+                                                                   np.uint8))
+    model = genzoo_core.create("dcgan", loss="wasserstein-gp", critic_steps=5, batch_size=16,
+                               **SMALL)
+    Trainer(model, tmp_path, verbose=0, preview_count=0).fit(data, epochs=1)
+    iterations = {k: int(v.iterations.numpy()) for k, v in model.optimizers.items()}
+    assert iterations == {"generator": 2, "discriminator": 10}
+
+
+@pytest.mark.parametrize("loss", sorted(losses.GAN_LOSSES))
+def test_every_adversarial_loss_trains_on_real_digits(loss, tmp_path):
+    data = real_mnist(64)
+    model = genzoo_core.create("dcgan", loss=loss, batch_size=32, **SMALL)
+    before = [w.copy() for w in model.generator.get_weights()]
+    history = Trainer(model, tmp_path, verbose=0, preview_count=0).fit(data, epochs=1)
+    assert np.isfinite(history.history["d_loss"][0]) and np.isfinite(history.history["g_loss"][0])
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.generator.get_weights()))
+
+
+def test_real_train_steps_move_the_losses(tmp_path):
+    data = real_mnist(256)
+    model = genzoo_core.create("dcgan", batch_size=64, **SMALL)
+    history = Trainer(model, tmp_path, verbose=0, preview_count=0).fit(data, epochs=2)
+    for name in ("d_loss", "g_loss"):
+        values = history.history[name]
+        assert all(np.isfinite(values)) and values[0] != values[-1]
+
+
+# -- the pretrained weights ---------------------------------------------------------------
+
+
+def test_pretrained_weights_load_by_name_and_sample_digits():
+    model = genzoo_core.load("dcgan/mnist")
+    assert model.config["generator_filters"] == 32
+    header = genzoo_core.read_header(hub.resolve(
+        genzoo_core.get_spec("dcgan"), genzoo_core.get_spec("dcgan").get_weights("mnist")))
+    assert header.metadata["dataset"] == "mnist:train"
+    assert "scripts/train.py" in header.metadata["training_command"]
+    classifier = genzoo_core.get_feature_extractor("mnist-cnn")
+    for candidate, should_pass in ((model, True), (genzoo_core.create("dcgan"), False)):
+        _, probabilities = classifier.extract(candidate.sample(500, seed=0))
+        confident = probabilities.max(axis=1).mean()
+        classes = np.bincount(probabilities.argmax(axis=1), minlength=10) / 500
+        looks_like_digits = confident > 0.8 and (classes > 0.03).sum() >= 8
+        assert looks_like_digits == should_pass, (confident, classes)
