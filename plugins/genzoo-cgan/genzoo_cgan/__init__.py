@@ -1,0 +1,6 @@
+"""genzoo-cgan: the class-conditional GAN (Mirza & Osindero 2014) as a genzoo plugin.
+
+Importing this package is cheap; the Keras model lives in :mod:`genzoo_cgan.model`.
+"""
+
+__version__ = "0.1.0"
