@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from genzoo_core import GenerativeModel, losses, replica_scale
+from genzoo_core import GenerativeModel, GenzooError, losses, replica_scale
 from toyzoo.plugin import CONDITIONAL_SPEC, LIKELIHOOD_SPEC, SPEC
 
 
@@ -51,6 +51,8 @@ class ToyGAN(GenerativeModel):
         return {"d_loss": d_loss, "g_loss": g_loss}
 
     def generate(self, n, *, condition, rng):
+        if condition is not None:
+            raise GenzooError("toygan is unconditional")
         z = rng.standard_normal((n, self._genzoo_config["latent_dim"])).astype("float32")
         return self.predict_in_batches(lambda b: self.generator(b, training=False), z)
 
@@ -62,6 +64,8 @@ class ToyCGAN(ToyGAN):
 
     def generate(self, n, *, condition, rng):
         labels = np.arange(n) % 2 if condition is None else np.asarray(condition)
+        if labels.shape != (n,) or labels.min() < 0 or labels.max() > 1:
+            raise GenzooError("toycgan takes n labels in [0, 2)")
         base = np.where(labels[:, None, None, None] == 1, 0.8, 0.2)
         return np.clip(base + 0.05 * rng.standard_normal((n, 4, 4, 1)), 0, 1).astype("float32")
 

@@ -1,0 +1,596 @@
+"""The conformance kit: checks that a genzoo model plugin keeps the model contract.
+
+Plugin authors run it in their own test suite, one test per check::
+
+    from genzoo_core.testing import parametrize_with_checks
+
+    @parametrize_with_checks(["mymodel"])
+    def test_genzoo_conformance(model, check):
+        check(model)
+
+or all checks in one call, ``check_model("mymodel")``. Each check builds the
+model by name through the public API (``genzoo_core.create`` / ``load``) and
+tests only the contract: the spec, ``sample``, ``config``, ``components``,
+``capabilities`` and their protocols, the HDF5 weights functions, one step of
+the core ``Trainer``, and the pretrained entries. A check that cannot apply
+(say, a pretrained URL while ``GENZOO_OFFLINE`` is set) is skipped with a
+reason; a check you know fails is listed in ``expected_failed_checks`` with
+the reason, and becomes an expected failure.
+
+Models conditioned on more than class labels (paired images, captions, ...)
+cannot be sampled or trained from nothing: pass ``conditions`` (a function
+``n -> condition``) and ``train_data`` (a function returning a ``DataSource``
+or ``tf.data.Dataset`` of the dicts its ``train_step`` expects) for them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genzoo_core.errors import GenzooError
+from genzoo_core.spec import NAME_PATTERN, Capability, Condition
+
+__all__ = [
+    "CHECKS",
+    "CheckSkipped",
+    "KitOptions",
+    "check_capabilities",
+    "check_config_roundtrip",
+    "check_load_by_name",
+    "check_model",
+    "check_pretrained_weights",
+    "check_sample",
+    "check_spec",
+    "check_train_step",
+    "check_weights_roundtrip",
+    "parametrize_with_checks",
+]
+
+SAMPLE_COUNT = 3
+TRAIN_BATCH = 8
+
+
+class CheckSkipped(Exception):
+    """Raised by a check that does not apply; the message says why."""
+
+
+@dataclass
+class KitOptions:
+    """How the checks build, condition and train one model.
+
+    Attributes:
+        config: config overrides for every model the checks build (e.g. a
+            smaller width, so that the checks run fast).
+        conditions: ``n -> condition`` for ``sample``; by default ``None`` for
+            unconditional models and ``arange(n) % num_classes`` for
+            class-conditional ones.
+        train_data: returns the data for one real train step; by default random
+            images of the sampled shape (with labels for class-conditional models).
+        registry: where names are looked up (default: the installed plugins).
+    """
+
+    config: Mapping[str, Any] = field(default_factory=dict)
+    conditions: Callable[[int], Any] | None = None
+    train_data: Callable[[], Any] | None = None
+    registry: Any = None
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _api() -> Any:
+    import genzoo_core
+
+    return genzoo_core
+
+
+def _spec(name: str, options: KitOptions) -> Any:
+    return _api().get_spec(name, registry=options.registry)
+
+
+def _create(name: str, options: KitOptions, seed: int = 0) -> Any:
+    import keras
+
+    keras.utils.set_random_seed(seed)  # initial weights differ between seeds
+    return _api().create(name, dict(options.config), registry=options.registry)
+
+
+def _num_classes(model: Any) -> int:
+    return int(model.config.get("num_classes", 2))
+
+
+def _condition(model: Any, n: int, options: KitOptions) -> Any:
+    if options.conditions is not None:
+        return options.conditions(n)
+    if model.spec.condition == Condition.CLASS_LABEL:
+        return np.arange(n) % _num_classes(model)
+    return None
+
+
+def _check_images(images: Any, n: int, what: str) -> np.ndarray:
+    if not isinstance(images, np.ndarray):
+        raise AssertionError(f"{what} returned {type(images).__name__}, not a numpy array")
+    if images.dtype != np.float32:
+        raise AssertionError(f"{what} returned dtype {images.dtype}, expected float32")
+    if images.ndim != 4 or images.shape[0] != n:
+        raise AssertionError(
+            f"{what} returned shape {images.shape}, expected ({n}, height, width, channels)"
+        )
+    if not np.all(np.isfinite(images)):
+        raise AssertionError(f"{what} returned NaN or infinite values")
+    if images.min() < 0.0 or images.max() > 1.0:
+        raise AssertionError(
+            f"{what} returned values in [{images.min():.3f}, {images.max():.3f}], "
+            f"outside [0, 1]"
+        )
+    return images
+
+
+def _variables(model: Any) -> dict[str, np.ndarray]:
+    return {
+        f"{name}/{variable.path}": np.array(variable.numpy())
+        for name, component in model.components.items()
+        for variable in component.weights
+    }
+
+
+def _expect_error(call: Callable[[], Any], what: str) -> None:
+    try:
+        call()
+    except GenzooError as error:
+        if not str(error).strip():
+            raise AssertionError(f"{what} raised {type(error).__name__} with no message") from None
+        return
+    except Exception as error:  # noqa: BLE001 - the kit reports what it got instead
+        raise AssertionError(
+            f"{what} raised {type(error).__name__}: {error}; expected a GenzooError "
+            f"(or subclass, e.g. ConfigError) with a message saying what to do"
+        ) from error
+    raise AssertionError(f"{what} was accepted; expected a GenzooError")
+
+
+# -- the checks ------------------------------------------------------------------------
+
+
+def check_spec(name: str, options: KitOptions | None = None) -> None:
+    """The spec is valid and matches the class it builds.
+
+    Name syntax, a ``builder`` import string, at least one component, ``sample``
+    among the capabilities, a known data condition, a JSON-serialisable default
+    config, and a model whose ``spec``, ``components`` and ``capabilities``
+    agree with it; each component is a callable Keras model.
+    """
+    options = options or KitOptions()
+    spec = _spec(name, options)
+    spec.validate()
+    if not NAME_PATTERN.match(spec.name):
+        raise AssertionError(f"model name {spec.name!r} does not match {NAME_PATTERN.pattern}")
+    if not isinstance(spec.condition, Condition):
+        raise AssertionError(f"condition {spec.condition!r} is not a genzoo_core.Condition")
+    for entry in spec.weights:
+        if not re.fullmatch(NAME_PATTERN.pattern, entry.name):
+            raise AssertionError(f"weights name {entry.name!r} is not a valid name")
+    model = _create(name, options)
+    if model.spec.name != spec.name:
+        raise AssertionError(f"the class builds '{model.spec.name}', the spec says '{spec.name}'")
+    if tuple(model.components) != tuple(spec.components):
+        raise AssertionError(
+            f"components {list(model.components)} differ from the spec's {list(spec.components)}"
+        )
+    if frozenset(model.capabilities) != spec.capabilities:
+        raise AssertionError("the model's capabilities differ from those its spec declares")
+    for component_name, component in model.components.items():
+        if not callable(component) or not hasattr(component, "weights"):
+            raise AssertionError(f"component '{component_name}' is not a Keras model")
+
+
+def check_sample(name: str, options: KitOptions | None = None) -> None:
+    """``sample`` returns float32 NHWC images in [0, 1] and is deterministic under a seed.
+
+    The same seed gives the same images, another seed others, and batches of
+    different sizes start the same way; a non-positive count is a clear error.
+    """
+    options = options or KitOptions()
+    model = _create(name, options)
+    n = SAMPLE_COUNT
+    condition = _condition(model, n, options)
+    images = _check_images(model.sample(n, condition=condition, seed=0), n, "sample")
+    again = model.sample(n, condition=condition, seed=0)
+    if not np.array_equal(images, again):
+        raise AssertionError("sample with the same seed gave different images")
+    other = model.sample(n, condition=condition, seed=1)
+    if np.array_equal(images, other):
+        raise AssertionError("sample with seeds 0 and 1 gave identical images")
+    _expect_error(lambda: model.sample(0, condition=condition, seed=0), "sample(0)")
+
+
+def check_config_roundtrip(name: str, options: KitOptions | None = None) -> None:
+    """``config`` is JSON, rebuilds the same architecture, and is a copy."""
+    options = options or KitOptions()
+    model = _create(name, options)
+    config = model.config
+    try:
+        text = json.dumps(config)
+    except TypeError as error:
+        raise AssertionError(f"config is not JSON-serialisable: {error}") from None
+    rebuilt = _api().create(name, json.loads(text), registry=options.registry)
+    if rebuilt.config != config:
+        raise AssertionError("a model built from config has another config")
+    shapes = {k: v.shape for k, v in _variables(model).items()}
+    rebuilt_shapes = {k: v.shape for k, v in _variables(rebuilt).items()}
+    if shapes != rebuilt_shapes:
+        raise AssertionError("a model built from its config has different variables")
+    config["__kit_probe__"] = 1
+    if "__kit_probe__" in model.config:
+        raise AssertionError("config returned the live dict, not a copy")
+
+
+def check_weights_roundtrip(name: str, options: KitOptions | None = None) -> None:
+    """Weights saved to HDF5 load into a freshly built model and give the same samples."""
+    options = options or KitOptions()
+    api = _api()
+    model = _create(name, options, seed=0)
+    condition = _condition(model, SAMPLE_COUNT, options)
+    expected = model.sample(SAMPLE_COUNT, condition=condition, seed=0)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "weights.h5"
+        api.save_weights(model, path, metadata={"dataset": "conformance kit"})
+        header = api.read_header(path)
+        if header.model != model.spec.name or header.config != model.config:
+            raise AssertionError("the weights header does not record the model name and config")
+        other = _create(name, options, seed=1)
+        api.load_weights(other, path)
+        saved, loaded = _variables(model), _variables(other)
+        if saved.keys() != loaded.keys():
+            raise AssertionError("the reloaded model has other variables")
+        differing = [k for k in saved if not np.array_equal(saved[k], loaded[k])]
+        if differing:
+            raise AssertionError(f"variables differ after reloading: {differing[:5]}")
+    actual = other.sample(SAMPLE_COUNT, condition=condition, seed=0)
+    if not np.allclose(expected, actual, atol=1e-6):
+        raise AssertionError("the reloaded model samples other images for the same seed")
+
+
+def _default_train_data(model: Any, options: KitOptions) -> Any:
+    from genzoo_core.data import DataSource
+
+    n = TRAIN_BATCH * 2
+    shape = model.sample(1, condition=_condition(model, 1, options), seed=0).shape[1:]
+    images = np.random.default_rng(0).integers(0, 256, (n, *shape), dtype=np.uint8)
+    if model.spec.condition == Condition.UNCONDITIONAL:
+        return DataSource("conformance kit images", images)
+    if model.spec.condition == Condition.CLASS_LABEL:
+        classes = _num_classes(model)
+        return DataSource("conformance kit images", images, np.arange(n) % classes, classes)
+    raise AssertionError(
+        f"'{model.spec.name}' is conditioned on {model.spec.condition.value}: pass "
+        f"train_data= (a function returning its training data) to the kit"
+    )
+
+
+def check_train_step(name: str, options: KitOptions | None = None) -> None:
+    """One real train step through the core ``Trainer`` runs and changes the weights.
+
+    The losses it logs are finite, every weight stays finite, and at least one
+    trainable weight moves.
+    """
+    options = options or KitOptions()
+    api = _api()
+    model = _create(name, options)
+    data = options.train_data() if options.train_data else _default_train_data(model, options)
+    before = {
+        f"{c}/{v.path}": np.array(v.numpy())
+        for c, component in model.components.items()
+        for v in component.trainable_weights
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        trainer = api.Trainer(model, folder, batch_size=TRAIN_BATCH, preview_count=0,
+                              verbose=0)
+        history = trainer.fit(data, epochs=1, steps_per_epoch=1)
+    logs = {k: v for k, v in history.history.items() if k != "seconds"}
+    if not logs:
+        raise AssertionError("train_step returned no losses to log")
+    bad = {k: v for k, v in logs.items() if not np.all(np.isfinite(v))}
+    if bad:
+        raise AssertionError(f"train_step logged non-finite values: {bad}")
+    after = {
+        f"{c}/{v.path}": np.array(v.numpy())
+        for c, component in model.components.items()
+        for v in component.trainable_weights
+    }
+    if not all(np.all(np.isfinite(value)) for value in after.values()):
+        raise AssertionError("a train step made weights non-finite")
+    if all(np.array_equal(before[k], after[k]) for k in before):
+        raise AssertionError("one train step changed no trainable weight")
+
+
+def check_capabilities(name: str, options: KitOptions | None = None) -> None:
+    """Every declared capability works, and conditions are checked.
+
+    ``translate`` maps images to images in [0, 1]; ``log_prob`` gives one finite
+    value per image; ``encode``/``decode``/``reconstruct`` round-trip shapes.
+    A class-conditional model refuses an out-of-range class and a wrongly
+    shaped label array; an unconditional model refuses any condition.
+    """
+    from genzoo_core.protocols import Autoencoder, LikelihoodModel, Translator
+
+    options = options or KitOptions()
+    model = _create(name, options)
+    capabilities = frozenset(model.capabilities)
+    n = 2
+    condition = _condition(model, n, options)
+    images = model.sample(n, condition=condition, seed=0)
+    if Capability.TRANSLATE in capabilities:
+        if not isinstance(model, Translator):
+            raise AssertionError("declares 'translate' but has no translate(x) method")
+        source = condition if isinstance(condition, np.ndarray) and condition.ndim == 4 else images
+        _check_images(model.translate(source), len(source), "translate")
+    if Capability.LOG_PROB in capabilities:
+        if not isinstance(model, LikelihoodModel):
+            raise AssertionError("declares 'log_prob' but has no log_prob(x) method")
+        values = np.asarray(model.log_prob(images))
+        if values.shape != (n,) or not np.all(np.isfinite(values)):
+            raise AssertionError(f"log_prob returned {values!r}; expected {n} finite values")
+    if Capability.ENCODE in capabilities or Capability.DECODE in capabilities:
+        if not isinstance(model, Autoencoder):
+            raise AssertionError("declares 'encode'/'decode' but lacks encode(x) or decode(z)")
+        _check_images(model.decode(model.encode(images)), n, "decode(encode(x))")
+    if Capability.RECONSTRUCT in capabilities:
+        method = getattr(model, "reconstruct", None)
+        if not callable(method):
+            raise AssertionError("declares 'reconstruct' but has no reconstruct(x) method")
+        _check_images(method(images), n, "reconstruct")
+    if model.spec.condition == Condition.CLASS_LABEL:
+        classes = _num_classes(model)
+        _expect_error(lambda: model.sample(2, condition=np.array([0, classes]), seed=0),
+                      f"sample with class {classes} of {classes} classes")
+        _expect_error(lambda: model.sample(2, condition=np.zeros((2, 2), int), seed=0),
+                      "sample with labels of shape (2, 2)")
+    elif model.spec.condition == Condition.UNCONDITIONAL:
+        _expect_error(lambda: model.sample(2, condition=np.arange(2), seed=0),
+                      "an unconditional model sampled with a condition")
+
+
+def _resolvable(spec: Any, entry: Any) -> None:
+    from genzoo_core import hub
+
+    if entry.file is None and hub.offline() and not hub.cache_path(spec, entry).is_file():
+        raise CheckSkipped(
+            f"{spec.name}/{entry.name} is hosted at a URL, is not cached, and GENZOO_OFFLINE "
+            f"is set"
+        )
+
+
+def check_pretrained_weights(name: str, options: KitOptions | None = None) -> None:
+    """Every pretrained entry resolves to a file whose sha256 verifies.
+
+    The file's header names this model and a config the model accepts.
+    """
+    from genzoo_core import hub
+
+    options = options or KitOptions()
+    spec = _spec(name, options)
+    if not spec.weights:
+        raise CheckSkipped(f"'{name}' declares no pretrained weights")
+    for entry in spec.weights:
+        _resolvable(spec, entry)
+        path = hub.resolve(spec, entry, progress=False)  # raises WeightsError on a bad hash
+        header = _api().read_header(path)
+        if header.model != spec.name:
+            raise AssertionError(f"{name}/{entry.name} holds weights of '{header.model}'")
+        spec.resolve_config(header.config)
+
+
+def check_load_by_name(name: str, options: KitOptions | None = None) -> None:
+    """``genzoo_core.load`` builds the model by name and loads each pretrained entry.
+
+    Without pretrained weights: a file saved from ``create(name)`` loads by path.
+    """
+    options = options or KitOptions()
+    api = _api()
+    spec = _spec(name, options)
+    if spec.weights:
+        for entry in spec.weights:
+            _resolvable(spec, entry)
+            model = api.load(f"{name}/{entry.name}", registry=options.registry)
+            condition = _condition(model, SAMPLE_COUNT, options)
+            _check_images(model.sample(SAMPLE_COUNT, condition=condition, seed=0),
+                          SAMPLE_COUNT, f"load('{name}/{entry.name}').sample")
+        return
+    model = _create(name, options)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.h5"
+        api.save_weights(model, path)
+        loaded = api.load(str(path), registry=options.registry)
+    if loaded.spec.name != name:
+        raise AssertionError(f"load({str(path)!r}) built '{loaded.spec.name}'")
+
+
+CHECKS: tuple[Callable[..., None], ...] = (
+    check_spec,
+    check_sample,
+    check_config_roundtrip,
+    check_weights_roundtrip,
+    check_train_step,
+    check_capabilities,
+    check_pretrained_weights,
+    check_load_by_name,
+)
+"""Every check, in the order they run."""
+
+
+# -- running the checks ----------------------------------------------------------------
+
+
+def _per_model(value: Any, name: str) -> Any:
+    return value.get(name) if isinstance(value, Mapping) else value
+
+
+def _options(
+    name: str,
+    config: Mapping[str, Any] | None,
+    conditions: Any,
+    train_data: Any,
+    registry: Any,
+) -> KitOptions:
+    return KitOptions(
+        config=dict((config or {}).get(name, {})),
+        conditions=_per_model(conditions, name),
+        train_data=_per_model(train_data, name),
+        registry=registry,
+    )
+
+
+def _expected(expected_failed_checks: Any, name: str) -> dict[str, str]:
+    if expected_failed_checks is None:
+        return {}
+    if callable(expected_failed_checks):
+        return dict(expected_failed_checks(name) or {})
+    return dict(expected_failed_checks.get(name, {}))
+
+
+def _validate_expected(expected: Mapping[str, str]) -> None:
+    known = {check.__name__ for check in CHECKS}
+    for check_name, reason in expected.items():
+        if check_name not in known:
+            raise GenzooError(
+                f"expected_failed_checks names '{check_name}', which is not a check; "
+                f"the checks are: {', '.join(sorted(known))}"
+            )
+        if not isinstance(reason, str) or not reason.strip():
+            raise GenzooError(f"expected failure of '{check_name}' needs a written reason")
+
+
+def check_model(
+    name: str,
+    *,
+    config: Mapping[str, Any] | None = None,
+    conditions: Callable[[int], Any] | None = None,
+    train_data: Callable[[], Any] | None = None,
+    expected_failed_checks: Mapping[str, str] | None = None,
+    registry: Any = None,
+) -> dict[str, str]:
+    """Run every check on model ``name``; raise on the first unexpected failure.
+
+    Args:
+        name: the registered model name.
+        config: config overrides for the models the checks build.
+        conditions: ``n -> condition`` for ``sample`` (see :class:`KitOptions`).
+        train_data: returns the data for one train step (see :class:`KitOptions`).
+        expected_failed_checks: check name -> the reason it is known to fail.
+        registry: where names are looked up (default: the installed plugins).
+
+    Returns:
+        check name -> ``"passed"``, ``"skipped: reason"`` or ``"failed as expected: reason"``.
+
+    Raises:
+        AssertionError: a check failed that was not expected to, or one expected
+            to fail passed (remove it from ``expected_failed_checks``).
+    """
+    expected = dict(expected_failed_checks or {})
+    _validate_expected(expected)
+    options = KitOptions(dict(config or {}), conditions, train_data, registry)
+    outcome: dict[str, str] = {}
+    for check in CHECKS:
+        reason = expected.get(check.__name__)
+        try:
+            check(name, options)
+        except CheckSkipped as skipped:
+            outcome[check.__name__] = f"skipped: {skipped}"
+            continue
+        except Exception as error:
+            if reason is None:
+                raise AssertionError(f"{name}: {check.__name__} failed: {error}") from error
+            outcome[check.__name__] = f"failed as expected: {reason}"
+            continue
+        if reason is not None:
+            raise AssertionError(
+                f"{name}: {check.__name__} passed but is listed as an expected failure "
+                f"({reason}); remove it from expected_failed_checks"
+            )
+        outcome[check.__name__] = "passed"
+    return outcome
+
+
+def _run_check(check: Callable[..., None], options: KitOptions, name: str) -> None:
+    import pytest
+
+    try:
+        check(name, options)
+    except CheckSkipped as skipped:
+        pytest.skip(str(skipped))
+
+
+def bound_checks(
+    names: Iterable[str],
+    *,
+    config: Mapping[str, Mapping[str, Any]] | None = None,
+    conditions: Any = None,
+    train_data: Any = None,
+    expected_failed_checks: Any = None,
+    registry: Any = None,
+) -> list[Any]:
+    """``pytest.param(name, check, id=..., marks=...)`` for every model and check."""
+    import pytest
+
+    params = []
+    for name in names:
+        options = _options(name, config, conditions, train_data, registry)
+        expected = _expected(expected_failed_checks, name)
+        _validate_expected(expected)
+        for check in CHECKS:
+            bound = functools.partial(_run_check, check, options)
+            functools.update_wrapper(bound, check)
+            marks = []
+            if check.__name__ in expected:
+                marks.append(pytest.mark.xfail(reason=expected[check.__name__], strict=True))
+            params.append(pytest.param(name, bound, id=f"{name}-{check.__name__}", marks=marks))
+    return params
+
+
+def parametrize_with_checks(
+    models: Iterable[str],
+    *,
+    config: Mapping[str, Mapping[str, Any]] | None = None,
+    conditions: Mapping[str, Callable[[int], Any]] | None = None,
+    train_data: Mapping[str, Callable[[], Any]] | None = None,
+    expected_failed_checks: Mapping[str, Mapping[str, str]]
+    | Callable[[str], Mapping[str, str]]
+    | None = None,
+    registry: Any = None,
+) -> Any:
+    """A ``pytest.mark.parametrize`` over every (model, check) pair.
+
+    Decorate a test taking ``model`` and ``check``; each check becomes its own
+    test, named ``<model>-<check>``::
+
+        @parametrize_with_checks(["mymodel"], config={"mymodel": {"width": 8}})
+        def test_genzoo_conformance(model, check):
+            check(model)
+
+    Args:
+        models: registered model names.
+        config: model name -> config overrides (smaller widths make the kit fast).
+        conditions: model name -> ``n -> condition`` for ``sample``.
+        train_data: model name -> a function returning data for one train step.
+        expected_failed_checks: model name -> {check name: reason}, or a function
+            of the model name returning that dict. Each becomes a strict xfail
+            carrying the reason: it must fail, and says why.
+        registry: where names are looked up (default: the installed plugins).
+    """
+    import pytest
+
+    params = bound_checks(
+        list(models), config=config, conditions=conditions, train_data=train_data,
+        expected_failed_checks=expected_failed_checks, registry=registry,
+    )
+    return pytest.mark.parametrize(("model", "check"), params)

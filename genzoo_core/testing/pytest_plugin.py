@@ -1,0 +1,86 @@
+"""The conformance kit as a pytest plugin (entry point ``pytest11``: ``genzoo``).
+
+Installed with genzoo-core, it is active in every pytest run and does nothing
+until a test asks for its fixtures. A test taking ``genzoo_model`` and
+``genzoo_check`` runs once per installed model and check::
+
+    def test_kit(genzoo_model, genzoo_check):
+        genzoo_check(genzoo_model)
+
+``pytest --genzoo-model NAME`` (repeatable) limits it to the named models. Each
+such test sees a temporary ``GENZOO_HOME`` shared by the session, so
+downloaded weights land there, not in the user's cache. Loading this module
+imports neither TensorFlow nor Keras.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--genzoo-model``."""
+    group = parser.getgroup("genzoo", "genzoo conformance kit")
+    group.addoption(
+        "--genzoo-model",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run the genzoo_check tests for this model only (repeatable; default: all "
+        "installed models)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the marker the kit's tests carry."""
+    config.addinivalue_line("markers", "genzoo_kit: a genzoo conformance-kit check")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize tests using ``genzoo_model`` and ``genzoo_check`` over models x checks."""
+    if not {"genzoo_model", "genzoo_check"} <= set(metafunc.fixturenames):
+        return
+    from genzoo_core.api import list_models
+    from genzoo_core.testing import CHECKS
+
+    names = metafunc.config.getoption("genzoo_model") or [s.name for s in list_models()]
+    metafunc.parametrize(
+        ("genzoo_model", "genzoo_check"),
+        [(name, check) for name in names for check in CHECKS],
+        ids=[f"{name}-{check.__name__}" for name in names for check in CHECKS],
+        indirect=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def genzoo_kit_home(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A temporary ``GENZOO_HOME`` for the session's kit checks."""
+    return tmp_path_factory.mktemp("genzoo-home")
+
+
+@pytest.fixture
+def genzoo_check(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, genzoo_kit_home: Any
+) -> Any:
+    """The check for this test, as ``check(model_name)``, under a temporary GENZOO_HOME."""
+    from genzoo_core.testing import CheckSkipped
+
+    check = request.param
+    request.node.add_marker(pytest.mark.genzoo_kit)
+    monkeypatch.setenv("GENZOO_HOME", str(genzoo_kit_home))
+
+    def run(name: str) -> None:
+        try:
+            check(name)
+        except CheckSkipped as skipped:
+            pytest.skip(str(skipped))
+
+    return run
+
+
+@pytest.fixture
+def genzoo_model(request: pytest.FixtureRequest) -> str:
+    """The model name for this test (parametrized by the plugin)."""
+    return request.param

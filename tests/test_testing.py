@@ -1,0 +1,186 @@
+"""The conformance kit: it passes conforming models and names what a broken one breaks."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from genzoo_core import GenzooError
+from genzoo_core.testing import (
+    CHECKS,
+    check_model,
+    check_sample,
+    parametrize_with_checks,
+)
+
+CHECK_NAMES = [check.__name__ for check in CHECKS]
+
+
+@pytest.mark.parametrize("name", ["toygan", "toycgan", "toylik"])
+def test_toy_models_pass_every_check(toy_registry, name):
+    outcome = check_model(name)
+    assert list(outcome) == CHECK_NAMES
+    assert outcome["check_pretrained_weights"].startswith("skipped: 'toy")
+    assert all(v == "passed" for k, v in outcome.items() if k != "check_pretrained_weights")
+
+
+BROKEN = {
+    # name: (a ToyGAN subclass body, then each check that fails and words in its message)
+    "unseeded": (
+        """
+        def generate(self, n, *, condition, rng):
+            ToyGAN.generate(self, n, condition=condition, rng=rng)  # keeps its checks
+            return np.random.default_rng().random((n, 4, 4, 1))
+        """,
+        "check_sample", "same seed gave different images",
+        # ...and so the weights round trip cannot reproduce its samples either
+        "check_weights_roundtrip", "samples other images",
+    ),
+    "frozen": (
+        """
+        def train_step(self, batch):
+            return {"d_loss": tf.constant(0.0)}
+        """,
+        "check_train_step", "changed no trainable weight",
+    ),
+    "diverging": (
+        """
+        def train_step(self, batch):
+            return {"d_loss": tf.constant(float("nan"))}
+        """,
+        "check_train_step", "d_loss",
+    ),
+    "permissive": (
+        """
+        def generate(self, n, *, condition, rng):
+            return ToyGAN.generate(self, n, condition=None, rng=rng)
+        """,
+        "check_capabilities", "sampled with a condition was accepted",
+    ),
+    "crashing": (
+        """
+        def generate(self, n, *, condition, rng):
+            if n == 0:
+                raise ValueError("boom")
+            return ToyGAN.generate(self, n, condition=condition, rng=rng)
+        """,
+        None, None,  # sample(0) never reaches generate: the base class refuses it
+    ),
+}
+
+
+@pytest.fixture
+def registry_with(make_plugin, toy_registry, monkeypatch):
+    """registry_with(name, body): the toy GAN with ``body`` replacing some methods."""
+    from genzoo_core import registry as registry_module
+
+    def make(name, body, capabilities=("sample",)):
+        module = f"zoo_test_{name}"
+        source = "\n".join([
+            "import numpy as np",
+            "import tensorflow as tf",
+            "from dataclasses import replace",
+            "from genzoo_core import hookimpl",
+            "from toyzoo.model import ToyGAN",
+            "from toyzoo.plugin import SPEC as TOY",
+            f"SPEC = replace(TOY, name={name!r}, builder='{module}:Broken',",
+            f"               capabilities={capabilities!r})",
+            "class Broken(ToyGAN):",
+            "    spec = SPEC",
+            textwrap.indent(textwrap.dedent(body), "    "),
+            "@hookimpl",
+            "def genzoo_api_range():",
+            "    return '>=1.0,<2'",
+            "@hookimpl",
+            "def genzoo_register_models():",
+            "    return [SPEC]",
+        ])
+        site = make_plugin(f"genzoo-{name}", {f"{module}.py": source}, {name: module})
+        registry = registry_module.Registry(path=[*toy_registry.path, str(site)])
+        failed = [r.error for r in registry.plugins if r.status != "ok"]
+        assert not failed, failed
+        monkeypatch.setattr(registry_module, "_default", registry)
+        return registry
+
+    return make
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_the_kit_names_what_a_broken_model_breaks(registry_with, name):
+    body, *failures = BROKEN[name]
+    registry_with(name, body)
+    failing = dict(zip(failures[::2], failures[1::2]))
+    if not any(failing):
+        check_model(name)
+        return
+    first, words = next(iter(failing.items()))
+    with pytest.raises(AssertionError, match=f"{first} failed: .*{words}"):
+        check_model(name)
+    # the same model passes when its failures are expected, with the reasons recorded
+    outcome = check_model(name, expected_failed_checks=dict.fromkeys(failing, "known: x"))
+    assert {k for k, v in outcome.items() if v == "failed as expected: known: x"} == set(failing)
+
+
+def test_a_declared_capability_must_exist(registry_with):
+    registry_with("boasting", "pass", capabilities=("sample", "log_prob"))
+    with pytest.raises(AssertionError, match="declares 'log_prob' but has no log_prob"):
+        check_model("boasting")
+
+
+def test_expected_failures_must_fail_and_be_explained(toy_registry):
+    with pytest.raises(AssertionError, match="check_sample passed but is listed"):
+        check_model("toygan", expected_failed_checks={"check_sample": "flaky"})
+    with pytest.raises(GenzooError, match="not a check"):
+        check_model("toygan", expected_failed_checks={"check_everything": "x"})
+    with pytest.raises(GenzooError, match="written reason"):
+        check_model("toygan", expected_failed_checks={"check_sample": " "})
+
+
+def test_config_overrides_reach_the_checks(toy_registry):
+    import genzoo_core
+    from genzoo_core.testing import KitOptions
+
+    check_sample("toygan", KitOptions(config={"units": 3}))
+    with pytest.raises(genzoo_core.ConfigError, match="no config key"):
+        check_sample("toygan", KitOptions(config={"bogus": 1}))
+
+
+def test_parametrize_with_checks_makes_one_test_per_check():
+    mark = parametrize_with_checks(
+        ["toygan", "toycgan"], expected_failed_checks={"toycgan": {"check_train_step": "why"}}
+    )
+    assert mark.args[0] == ("model", "check")
+    params = mark.args[1]
+    assert [p.id for p in params[:len(CHECKS)]] == [f"toygan-{n}" for n in CHECK_NAMES]
+    assert len(params) == 2 * len(CHECKS)
+    xfails = [(p.id, m.kwargs) for p in params for m in p.marks if m.name == "xfail"]
+    assert xfails == [("toycgan-check_train_step", {"reason": "why", "strict": True})]
+
+
+@parametrize_with_checks(["toycgan"])
+def test_the_decorator_runs_each_check(toy_registry, model, check):
+    check(model)
+
+
+def test_the_pytest_plugin_parametrizes_over_installed_models(pytester, toy_registry):
+    # In process, the inner pytest sees this test's default registry: the toy plugin.
+    pytester.makepyfile(test_kit="""
+        def test_kit(genzoo_model, genzoo_check):
+            genzoo_check(genzoo_model)
+    """)
+    result = pytester.runpytest("--genzoo-model", "toygan", "-rs", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=len(CHECKS) - 1, skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED*'toygan' declares no pretrained weights"])
+
+
+def test_check_images_reports_the_first_problem(toy_registry):
+    from genzoo_core.testing import _check_images
+
+    good = np.zeros((2, 4, 4, 1), np.float32)
+    _check_images(good, 2, "x")
+    for bad, words in ((good.astype(np.float64), "float32"), (good[0], "shape"),
+                       (good + 2, r"outside \[0, 1\]"), (good * np.nan, "NaN")):
+        with pytest.raises(AssertionError, match=words):
+            _check_images(bad, 2, "x")
