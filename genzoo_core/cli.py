@@ -286,6 +286,17 @@ def cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
     return 0
 
 
+def cmd_new_plugin(args: argparse.Namespace, registry: Registry) -> int:
+    """Write a plugin skeleton (no TensorFlow import)."""
+    from genzoo_core.scaffold import new_plugin
+
+    target = new_plugin(args.name, args.dir)
+    for path in sorted(p for p in target.rglob("*") if p.is_file()):
+        print(path)
+    print(f"\nnext: pip install -e {target} && pytest {target}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``genzoo`` command."""
     parser = argparse.ArgumentParser(
@@ -354,6 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write TensorBoard logs to OUT/tensorboard")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("new-plugin", help="write a ready-to-install plugin skeleton")
+    p.add_argument("name", help="model name, e.g. 'mygan' (the plugin is genzoo-NAME)")
+    p.add_argument("--dir", default=".", help="parent folder of genzoo-NAME/ (default: .)")
+    p.set_defaults(func=cmd_new_plugin)
     return parser
 
 

@@ -164,3 +164,23 @@ def test_class_conditional_models_sample_a_class_grid_by_default(toy_registry, t
     code, out, _ = run(["sample", str(weights), "--label", "1", "-o", str(tmp_path / "b.png")],
                        toy_registry, capsys)
     assert code == 0 and "wrote 64 samples" in out
+
+
+def test_new_plugin_writes_a_skeleton_and_refuses_bad_input(tmp_path, toy_registry, capsys):
+    code, out, _ = run(["new-plugin", "my-gan", "--dir", str(tmp_path)], toy_registry, capsys)
+    target = tmp_path / "genzoo-my-gan"
+    assert code == 0 and str(target / "pyproject.toml") in out
+    pyproject = (target / "pyproject.toml").read_text()
+    assert '[project.entry-points.genzoo]\nmy-gan = "genzoo_my_gan.plugin"' in pyproject
+    plugin = (target / "genzoo_my_gan" / "plugin.py").read_text()
+    assert 'builder="genzoo_my_gan.model:MyGan"' in plugin and "return \">=1.0,<2\"" in plugin
+    assert "parametrize_with_checks([\"my-gan\"])" in (
+        target / "tests" / "test_conformance.py").read_text()
+    assert "$" not in "".join(p.read_text() for p in target.rglob("*.py"))
+    # a second run would overwrite: refused, and the files are untouched
+    before = {p: p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    code, _, err = run(["new-plugin", "my-gan", "--dir", str(tmp_path)], toy_registry, capsys)
+    assert code == 1 and "exists and is not empty" in err
+    assert before == {p: p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    code, _, err = run(["new-plugin", "My GAN", "--dir", str(tmp_path)], toy_registry, capsys)
+    assert code == 1 and "not a valid model name" in err

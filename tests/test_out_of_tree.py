@@ -1,0 +1,125 @@
+"""A third-party plugin, out of tree: wheels into a fresh virtual environment.
+
+The test builds genzoo-core as a wheel from a copy of its sources, creates a
+fresh virtual environment, installs the wheel, generates a plugin with
+``genzoo new-plugin``, builds that as a wheel, installs it, and then uses it as
+a third party would: ``genzoo list``, ``genzoo train``, ``genzoo sample`` and
+the plugin's own tests (the conformance kit).
+
+Nothing touches the network. The third-party dependencies (TensorFlow, Keras,
+pytest, ...) are those of this environment, offered to the fresh one through a
+folder of links that leaves out every genzoo distribution, editable finder and
+``.pth`` file, so none of the monorepo's editable installs can leak in; the
+test checks that they do not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import venv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGIN = "thirdgan"
+
+
+def run(args: list[str | Path], cwd: Path, timeout: int = 600) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "GENZOO_"))}
+    env.update(TF_CPP_MIN_LOG_LEVEL="2", GENZOO_HOME=str(cwd / "genzoo-home"),
+               PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    result = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True,
+                            text=True, timeout=timeout)
+    assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def dependency_links(target: Path) -> Path:
+    """Links to this environment's packages, without genzoo, editable finders or .pth files."""
+    target.mkdir()
+    site = Path(sysconfig.get_paths()["purelib"])
+    for entry in site.iterdir():
+        name = entry.name.lower()
+        if name.startswith(("genzoo", "__editable__", "_distutils_hack", "pip")) or (
+            name.endswith(".pth")
+        ):
+            continue
+        (target / entry.name).symlink_to(entry)
+    return target
+
+
+@pytest.fixture(scope="module")
+def third_party(tmp_path_factory):
+    if not hasattr(sys, "real_prefix") and sys.prefix == sys.base_prefix:
+        pytest.skip("run from a virtual environment (make test), whose packages are offered")
+    work = tmp_path_factory.mktemp("out-of-tree")
+    # 1. the core as a wheel, built from a copy of its sources
+    source = work / "genzoo-core-src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "genzoo_core", source / "genzoo_core",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    wheels = work / "wheels"
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", wheels, source], work)
+    # 2. a fresh environment: its own site-packages, plus links to the dependencies
+    fresh = work / "venv"
+    venv.EnvBuilder(with_pip=True).create(fresh)
+    python = fresh / "bin" / "python"
+    fresh_site = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_paths()"
+                                         "['purelib'])"], work).strip())
+    (fresh_site / "offered-dependencies.pth").write_text(
+        str(dependency_links(work / "dependencies")) + "\n"
+    )
+    run([python, "-m", "pip", "install", "-q", *wheels.glob("genzoo_core-*.whl")], work)
+    # 3. the plugin, from the template, as a wheel
+    run([fresh / "bin" / "genzoo", "new-plugin", PLUGIN, "--dir", work], work)
+    plugin_source = work / f"genzoo-{PLUGIN}"
+    run([python, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", wheels, plugin_source], work)
+    run([python, "-m", "pip", "install", "-q", *wheels.glob(f"genzoo_{PLUGIN}-*.whl")], work)
+    return work, fresh, plugin_source
+
+
+def test_nothing_from_the_monorepo_leaks_in(third_party):
+    work, fresh, _ = third_party
+    probe = (
+        "import importlib.metadata as m, json, genzoo_core, genzoo_thirdgan;"
+        "print(json.dumps({'dists': sorted(d.metadata['Name'] for d in m.distributions()"
+        " if d.metadata['Name'].startswith('genzoo')),"
+        " 'core': genzoo_core.__file__, 'plugin': genzoo_thirdgan.__file__}))"
+    )
+    found = json.loads(run([fresh / "bin" / "python", "-c", probe], work))
+    assert found["dists"] == ["genzoo-core", f"genzoo-{PLUGIN}"]
+    for module in ("core", "plugin"):
+        path = Path(found[module]).resolve()
+        assert path.is_relative_to(fresh.resolve()) and not path.is_relative_to(ROOT), path
+
+
+def test_genzoo_list_finds_the_plugin_and_trains_and_samples_it(third_party):
+    work, fresh, _ = third_party
+    genzoo = fresh / "bin" / "genzoo"
+    listing = json.loads(run([genzoo, "list", "--json"], work))
+    assert [m["name"] for m in listing] == [PLUGIN]
+    images = np.random.default_rng(0).integers(0, 256, (128, 28, 28), dtype=np.uint8)
+    np.savez(work / "digits.npz", x_train=images, x_test=images[:16])
+    run([genzoo, "train", PLUGIN, "--data", work / "digits.npz", "--epochs", "1",
+         "--out", work / "run", "-q"], work)
+    grid = work / "grid.png"
+    run([genzoo, "sample", work / "run" / "model.h5", "-n", "16", "-o", grid], work)
+    assert grid.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_generated_plugin_passes_its_own_tests(third_party):
+    work, fresh, plugin_source = third_party
+    output = run([fresh / "bin" / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                  plugin_source / "tests"], plugin_source)
+    assert "7 passed, 1 skipped" in output, output  # no pretrained weights to check
