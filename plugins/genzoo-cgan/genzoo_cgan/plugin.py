@@ -35,6 +35,13 @@ SPEC = ModelSpec(
             dataset="mnist:train",
             description="MNIST train split, 10 epochs, float32; see the model card",
         ),
+        WeightsSpec(
+            name="fashion-mnist",
+            file="weights/fashion-mnist.h5",
+            sha256="c92f8c9335e7e306f738cc93b926d864bd417080d0c320da2e11c7efb89a1475",
+            dataset="fashion-mnist:train",
+            description="Fashion-MNIST train split, 10 epochs, float32; see the model card",
+        ),
     ),
 )
 

@@ -8,7 +8,7 @@ Run from the repository root (it resumes if interrupted)::
 Steps: train on the real train split (images and labels) with the core trainer;
 save the final weights with their metadata into ``genzoo_cgan/weights/``; print
 the file's size and sha256 (which goes into ``genzoo_cgan/plugin.py``); save a
-class grid (one class per column) into ``plugins/genzoo-cgan/images``; measure
+class grid (one class per column) into ``docs/images``; measure
 the label accuracy of 10,000 samples with the dataset's shipped classifier.
 """
 
@@ -39,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(args.out or ROOT / "runs" / f"cgan-{args.dataset}")
     weights = PLUGIN / "genzoo_cgan" / "weights" / f"{args.dataset}.h5"
-    grid = PLUGIN / "images" / f"cgan-{args.dataset}.png"
+    grid = ROOT / "docs" / "images" / f"cgan-{args.dataset}.png"
     command = "python plugins/genzoo-cgan/scripts/train.py " + " ".join(
         shlex.quote(a) for a in sys.argv[1:]
     )

@@ -186,8 +186,8 @@ def test_unlabelled_data_is_refused(tmp_path):
 # -- the pretrained weights ---------------------------------------------------------------
 
 
-def test_mnist_weights_are_shipped():
-    assert "mnist" in SHIPPED
+def test_both_datasets_are_shipped():
+    assert set(SHIPPED) == {"mnist", "fashion-mnist"}
 
 
 @pytest.mark.parametrize("name", SHIPPED)
