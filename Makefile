@@ -1,5 +1,5 @@
-# genzoo: `make demo` runs the main job, `make test` the test suite.
-# Both create .venv with the core and every plugin under plugins/ installed.
+# genzoo: `make demo` runs the main job, `make test` the test suite, `make docs` the docs site.
+# Each creates .venv with the core and every plugin under plugins/ installed.
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +10,7 @@ SHARED_DATA := $(abspath ../shared/data)
 export GENZOO_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test lint bench results clean install
+.PHONY: demo test lint docs bench results clean install
 
 install: $(VENV)/.installed
 
@@ -26,7 +26,12 @@ demo: install
 
 test: install
 	$(BIN)/python -m ruff check .
+	$(BIN)/python -m mkdocs build --strict --site-dir site
 	$(BIN)/python -m pytest
+
+# The documentation site (mkdocs.yml) into site/; --strict makes every warning an error.
+docs: install
+	$(BIN)/python -m mkdocs build --strict --site-dir site
 
 bench: install
 	$(BIN)/python benchmarks/bench_train_step.py
@@ -39,4 +44,4 @@ lint: install
 	$(BIN)/python -m ruff check .
 
 clean:
-	rm -rf $(VENV) demo-output
+	rm -rf $(VENV) demo-output site
