@@ -31,6 +31,15 @@ def genzoo_register_datasets() -> list[DatasetSpec]:
             num_classes=10,
         ),
         DatasetSpec(
+            name="binarized-mnist",
+            loader="genzoo_core.data:load_binarized_mnist",
+            description="MNIST as bits for likelihood models: test split binarized with "
+            "seed 0, train split binarized afresh in every batch",
+            condition="class_label",
+            image_shape=(28, 28, 1),
+            num_classes=10,
+        ),
+        DatasetSpec(
             name="fashion-mnist",
             loader="genzoo_core.data:load_fashion_mnist",
             description="Fashion-MNIST articles, 60k train / 10k test, 28x28 grey, 10 classes",

@@ -9,6 +9,11 @@ folder of images.
 
 A :class:`DataSource` turns into a ``tf.data.Dataset`` of dicts: ``{"images":
 float32 NHWC in [0, 1]}``, plus ``"labels"`` (int32) for labelled data.
+
+``binarized-mnist`` is the protocol of the likelihood models' published numbers:
+its test split is MNIST's, binarized once with a fixed seed (pixel ~
+Bernoulli(intensity)), so every model is scored on the same bits; its train
+split binarizes afresh in every batch (dynamic binarization).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from genzoo_core.errors import DataError
 from genzoo_core.spec import Condition
 
 DATA_ENV = "GENZOO_DATA"
+BINARIZATION_SEED = 0
+"""The seed of the fixed binarization of ``binarized-mnist``'s test split."""
 SPLITS = ("train", "test")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
@@ -44,12 +51,15 @@ class DataSource:
         images: uint8 array, NHWC.
         labels: int class labels, or ``None``.
         num_classes: number of classes (0 when unlabelled).
+        dynamic_binarization: ``dataset()`` yields images of 0s and 1s drawn
+            afresh in every batch, each pixel ~ Bernoulli(intensity).
     """
 
     name: str
     images: np.ndarray
     labels: np.ndarray | None = None
     num_classes: int = 0
+    dynamic_binarization: bool = False
 
     def __post_init__(self) -> None:
         if self.images.ndim == 3:  # greyscale without a channel axis
@@ -82,7 +92,8 @@ class DataSource:
     def take(self, n: int) -> DataSource:
         """The first ``n`` examples (for quick runs and tests)."""
         labels = None if self.labels is None else self.labels[:n]
-        return DataSource(f"{self.name}[:{n}]", self.images[:n], labels, self.num_classes)
+        return DataSource(f"{self.name}[:{n}]", self.images[:n], labels, self.num_classes,
+                          self.dynamic_binarization)
 
     def dataset(
         self, *, shuffle: bool = False, seed: int | None = None, batch_size: int | None = None
@@ -105,9 +116,14 @@ class DataSource:
         if batch_size:
             dataset = dataset.batch(batch_size, drop_remainder=True)
 
+        binarize_dynamically = self.dynamic_binarization
+
         def to_float(example: dict[str, Any]) -> dict[str, Any]:
             example = dict(example)
-            example["images"] = tf.cast(example["images"], tf.float32) / 255.0
+            images = tf.cast(example["images"], tf.float32) / 255.0
+            if binarize_dynamically:
+                images = tf.cast(tf.random.uniform(tf.shape(images)) < images, tf.float32)
+            example["images"] = images
             return example
 
         return dataset.map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
@@ -128,6 +144,30 @@ def load_mnist(split: str = "train") -> DataSource:
     else:
         x, y = _keras_dataset("mnist", split, "mnist.npz")
     return DataSource(f"mnist:{split}", x, y.astype(np.int64), 10)
+
+
+def binarize(images: np.ndarray, seed: int) -> np.ndarray:
+    """Stochastic binarization: each pixel is 255 with probability intensity / 255, else 0.
+
+    The same seed gives the same bits, so a test set binarized this way is
+    identical for every model scored on it.
+    """
+    rng = np.random.default_rng(seed)
+    bits = rng.random(images.shape) < images.astype(np.float64) / 255.0
+    return bits.astype(np.uint8) * 255
+
+
+def load_binarized_mnist(split: str = "train") -> DataSource:
+    """MNIST for likelihood models: test split binarized with a fixed seed, train split dynamically.
+
+    The test images are ``binarize(mnist test, BINARIZATION_SEED)``; the train
+    images stay grey and are binarized afresh in every batch.
+    """
+    mnist = load_mnist(split)
+    name = f"binarized-mnist:{split}"
+    if split == "test":
+        return DataSource(name, binarize(mnist.images, BINARIZATION_SEED), mnist.labels, 10)
+    return DataSource(name, mnist.images, mnist.labels, 10, dynamic_binarization=True)
 
 
 def _read_idx(path: Path) -> np.ndarray:

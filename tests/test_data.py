@@ -120,3 +120,38 @@ def test_datasource_checks():
     with pytest.raises(DataError, match="uint8 NHWC"):
         DataSource("f", np.zeros((3, 2, 2, 1), np.float32))
     assert DataSource("g", np.zeros((3, 2, 2), np.uint8)).image_shape == (2, 2, 1)
+
+
+def test_binarize_is_a_seeded_bernoulli_draw_of_the_intensity():
+    from genzoo_core.data import binarize
+
+    grey = np.full((200, 28, 28, 1), 64, np.uint8)
+    grey[:, :, :14] = 0
+    grey[:, :, 14:20] = 255
+    bits = binarize(grey, seed=0)
+    assert set(np.unique(bits)) == {0, 255}
+    np.testing.assert_array_equal(bits, binarize(grey, seed=0))
+    assert not np.array_equal(bits, binarize(grey, seed=1))
+    assert (bits[:, :, :14] == 0).all() and (bits[:, :, 14:20] == 255).all()
+    ones = (bits[:, :, 20:] == 255).mean()
+    assert abs(ones - 64 / 255) < 0.01, ones  # 200*28*8 draws: std error ~0.002
+
+
+def test_binarized_mnist_fixes_the_test_bits_and_redraws_the_train_bits():
+    require_data("mnist.npz")
+    from genzoo_core.data import BINARIZATION_SEED, binarize, load_binarized_mnist
+
+    test = load_data("binarized-mnist", "test")
+    assert test.name == "binarized-mnist:test" and not test.dynamic_binarization
+    np.testing.assert_array_equal(test.images,
+                                  binarize(load_mnist("test").images, BINARIZATION_SEED))
+    np.testing.assert_array_equal(test.images, load_binarized_mnist("test").images)
+    train = load_binarized_mnist("train").take(256)
+    assert train.dynamic_binarization and train.images.max() == 255
+    first, second = (next(iter(train.dataset(batch_size=256)))["images"].numpy()
+                     for _ in range(2))
+    assert set(np.unique(first)) == {0.0, 1.0}
+    assert not np.array_equal(first, second)
+    # the bits average out to the grey intensities
+    mean_grey = train.images.astype(np.float64).mean() / 255
+    assert abs(first.mean() - mean_grey) < 0.01
