@@ -16,7 +16,7 @@ its own compiled loop, which also works under ``MultiWorkerMirroredStrategy``.
 
 from __future__ import annotations
 
-import copy
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -85,7 +85,9 @@ class GenerativeModel(keras.Model):
     @property
     def config(self) -> dict[str, Any]:
         """A copy of the JSON-serialisable configuration that rebuilds this model."""
-        return copy.deepcopy(self._genzoo_config)
+        # Keras wraps dict attributes in tracking containers that refer back to the
+        # model; a JSON round trip copies the values alone (deepcopy would copy the model).
+        return json.loads(json.dumps(self._genzoo_config))
 
     @property
     def capabilities(self) -> frozenset[Capability]:
