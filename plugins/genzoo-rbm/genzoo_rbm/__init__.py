@@ -1,0 +1,1 @@
+"""genzoo plugin: a Bernoulli-Bernoulli restricted Boltzmann machine (``rbm``)."""

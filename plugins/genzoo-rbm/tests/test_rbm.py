@@ -1,0 +1,145 @@
+"""genzoo-rbm: energy, partition function, training updates, sampling, pretrained weights."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from genzoo_rbm.model import ais_log_partition, exact_log_partition
+
+import genzoo_core
+from genzoo_core import GenzooError, Trainer
+
+ROOT = Path(__file__).resolve().parents[3]
+if not os.environ.get("GENZOO_DATA") and (ROOT.parent / "shared" / "data").is_dir():
+    os.environ["GENZOO_DATA"] = str(ROOT.parent / "shared" / "data")
+
+
+def binarized_mnist(split: str, n: int):
+    data_dir = os.environ.get("GENZOO_DATA")
+    if not data_dir or not (Path(data_dir) / "mnist.npz").is_file():
+        pytest.skip("needs mnist.npz under GENZOO_DATA (set it to the shared data folder)")
+    return genzoo_core.load_data("binarized-mnist", split).take(n)
+
+
+def tiny_rbm(visible=4, hidden=3, seed=0, scale=1.0):
+    """An RBM with random parameters and image_shape [visible, 1, 1]."""
+    model = genzoo_core.create("rbm", image_shape=[visible, 1, 1], hidden_units=hidden,
+                               batch_size=8, sample_burn_in=50)
+    rng = np.random.default_rng(seed)
+    model.rbm.kernel.assign(rng.normal(0, scale, (visible, hidden)))
+    model.rbm.visible_bias.assign(rng.normal(0, scale, visible))
+    model.rbm.hidden_bias.assign(rng.normal(0, scale, hidden))
+    return model
+
+
+def all_states(n):
+    return np.array(list(itertools.product([0.0, 1.0], repeat=n)))
+
+
+def test_free_energy_matches_a_hand_computation():
+    model = tiny_rbm()
+    W, b, c = (x.numpy().astype(np.float64) for x in
+               (model.rbm.kernel, model.rbm.visible_bias, model.rbm.hidden_bias))
+    v = np.array([1.0, 0.0, 1.0, 1.0])
+    by_hand = -(b[0] + b[2] + b[3]) - sum(
+        math.log(1 + math.exp(c[j] + W[0, j] + W[2, j] + W[3, j])) for j in range(3)
+    )
+    # and the free energy is -log of the sum of exp(-E(v, h)) over every h
+    summed = -math.log(sum(math.exp(b @ v + c @ h + v @ W @ h) for h in all_states(3)))
+    free = model.free_energy(v.reshape(1, 4, 1, 1))[0]
+    assert free == pytest.approx(by_hand, abs=1e-5) and free == pytest.approx(summed, abs=1e-5)
+
+
+def test_exact_log_partition_sums_every_joint_state():
+    model = tiny_rbm(visible=5, hidden=3)
+    W, b, c = (x.numpy().astype(np.float64) for x in
+               (model.rbm.kernel, model.rbm.visible_bias, model.rbm.hidden_bias))
+    brute = math.log(sum(math.exp(b @ v + c @ h + v @ W @ h)
+                         for v in all_states(5) for h in all_states(3)))
+    assert exact_log_partition(W, b, c) == pytest.approx(brute, abs=1e-9)
+    # with log Z known, p(v) sums to one over all 32 images
+    model.rbm.log_partition.assign([brute, 0.0])
+    assert np.exp(model.log_prob(all_states(5).reshape(32, 5, 1, 1))).sum() == pytest.approx(1.0)
+
+
+def test_pseudo_likelihood_is_the_product_of_exact_conditionals():
+    model = tiny_rbm(visible=5, hidden=3, seed=1)
+    v = np.array([[1.0, 0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0, 0.0]])
+    log_p = -model.free_energy(all_states(5).reshape(32, 5, 1, 1))  # unnormalised
+    index = {tuple(s): i for i, s in enumerate(all_states(5))}
+    expected = []
+    for row in v:
+        total = 0.0
+        for i in range(5):
+            other = row.copy()
+            other[i] = 1 - other[i]
+            mine, theirs = log_p[index[tuple(row)]], log_p[index[tuple(other)]]
+            total += mine - np.logaddexp(mine, theirs)
+        expected.append(total)
+    np.testing.assert_allclose(model.pseudo_log_likelihood(v.reshape(2, 5, 1, 1)), expected,
+                               atol=1e-9)
+
+
+def test_ais_agrees_with_the_exact_log_partition_of_a_12_unit_rbm():
+    rng = np.random.default_rng(0)
+    W = rng.normal(0, 0.2, (784, 12))
+    b = rng.normal(-1.0, 1.0, 784)
+    c = rng.normal(0, 1.0, 12)
+    exact = exact_log_partition(W, b, c)
+    rates = 1 / (1 + np.exp(-b))
+    estimate = ais_log_partition(W.astype(np.float32), b.astype(np.float32),
+                                 c.astype(np.float32), rates, temperatures=3000, runs=100)
+    assert abs(estimate["log_partition"] - exact) < 0.1, (estimate, exact)
+    assert estimate["lower"] <= exact + 0.1 and exact - 0.1 <= estimate["upper"]
+    # reproducible from its seed
+    again = ais_log_partition(W.astype(np.float32), b.astype(np.float32),
+                              c.astype(np.float32), rates, temperatures=3000, runs=100)
+    assert again["log_partition"] == estimate["log_partition"]
+
+
+def test_the_model_stores_its_ais_estimate_with_the_weights(tmp_path):
+    model = tiny_rbm(visible=6, hidden=4, scale=0.5)
+    estimate = model.estimate_log_partition(temperatures=500, runs=50)
+    exact = exact_log_partition(*(x.numpy().astype(np.float64) for x in (
+        model.rbm.kernel, model.rbm.visible_bias, model.rbm.hidden_bias)))
+    assert abs(estimate["log_partition"] - exact) < 0.05
+    path = tmp_path / "rbm.h5"
+    model.save_weights(str(path))
+    loaded = genzoo_core.load(str(path))
+    x = all_states(6)[:5].reshape(5, 6, 1, 1)
+    np.testing.assert_allclose(loaded.log_prob(x), model.log_prob(x))
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_cd_and_pcd_updates_improve_the_fit_to_real_digits(persistent, tmp_path):
+    data = binarized_mnist("train", 2000)
+    model = genzoo_core.create("rbm", hidden_units=64, persistent=persistent,
+                               learning_rate=0.05, batch_size=50)
+    probe = genzoo_core.load_data("binarized-mnist", "test").take(200).images / 255.0
+    before = model.pseudo_log_likelihood(probe).mean()
+    history = Trainer(model, tmp_path, verbose=0, preview_count=0).fit(data, epochs=2)
+    errors = history.history["reconstruction_error"]
+    assert errors[1] < errors[0]
+    assert model.pseudo_log_likelihood(probe).mean() > before + 50  # nats per image
+
+
+def test_sampling_contract_and_latent_round_trip():
+    model = genzoo_core.create("rbm", hidden_units=16, sample_burn_in=20)
+    images = model.sample(5, seed=0)
+    assert images.shape == (5, 28, 28, 1) and images.dtype == np.float32
+    np.testing.assert_array_equal(images, model.sample(5, seed=0))
+    hidden = model.encode(images)
+    assert hidden.shape == (5, 16) and 0 <= hidden.min() and hidden.max() <= 1
+    assert model.decode(hidden).shape == (5, 28, 28, 1)
+    assert model.reconstruct(images).shape == (5, 28, 28, 1)
+    with pytest.raises(GenzooError, match=r"hidden states of shape \(n, 16\)"):
+        model.decode(np.zeros((5, 3)))
+    with pytest.raises(GenzooError, match="images of shape"):
+        model.free_energy(np.zeros((2, 10)))
+    with pytest.raises(GenzooError, match=r"in \[0, 1\]"):
+        model.log_prob(np.full((1, 28, 28, 1), 2.0))
