@@ -1,0 +1,1 @@
+"""genzoo plugin: a convolutional variational autoencoder (``vae``)."""

@@ -1,0 +1,262 @@
+"""Variational autoencoder (Kingma & Welling 2014) with convolutional networks.
+
+Encoder q(z | x): strided convolutions -> Dense -> the mean and log-variance of
+a diagonal Gaussian. Decoder p(x | z): Dense -> transposed convolutions -> per
+pixel either Bernoulli logits (binary images) or Gaussian means with a learned
+scale per channel (grey or colour images). Prior p(z) = N(0, I).
+
+Training maximises the evidence lower bound, E_q[log p(x | z)] - β·KL(q ‖ p),
+with the reparameterization z = μ + σ·ε. ``log_prob`` reports the
+importance-weighted bound of Burda et al. (2016),
+log (1/k) Σᵢ p(x, zᵢ) / q(zᵢ | x) with zᵢ ~ q(z | x), which tightens towards
+log p(x) as k grows; k = 1 is the ELBO.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from genzoo_core import ConfigError, GenerativeModel, GenzooError, losses
+from genzoo_vae.plugin import SPEC
+
+KERNEL = 4
+LIKELIHOODS = ("bernoulli", "gaussian")
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+# -- architecture -------------------------------------------------------------------------
+
+
+def build_encoder(image_shape: list[int], filters: list[int], hidden_units: int,
+                  latent_dim: int) -> keras.Model:
+    """Images in [0, 1] -> concatenated (mean, log-variance) of q(z | x)."""
+    images = keras.Input(tuple(image_shape), name="images")
+    x = images
+    for i, width in enumerate(filters):
+        x = keras.layers.Conv2D(width, KERNEL, strides=2, padding="same", activation="relu",
+                                name=f"down_{i}")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dense(hidden_units, activation="relu", name="hidden")(x)
+    posterior = keras.layers.Dense(2 * latent_dim, name="posterior")(x)
+    return keras.Model(images, posterior, name="encoder")
+
+
+class PixelScale(keras.layers.Layer):
+    """A learned log standard deviation per channel, appended to the decoder's means."""
+
+    def build(self, input_shape: Any) -> None:
+        """One log-scale per channel, starting at log 0.1."""
+        self.log_scale = self.add_weight(
+            shape=(input_shape[-1],), name="log_scale",
+            initializer=keras.initializers.Constant(math.log(0.1)),
+        )
+
+    def call(self, means: Any) -> Any:
+        """Concatenate the broadcast log-scales to the means along the channels."""
+        return tf.concat([means, tf.zeros_like(means) + self.log_scale], axis=-1)
+
+
+def build_decoder(image_shape: list[int], filters: list[int], hidden_units: int,
+                  latent_dim: int, likelihood: str) -> keras.Model:
+    """Z -> per-pixel distribution parameters.
+
+    Bernoulli: logits (H, W, C). Gaussian: means in [0, 1] and log-scales (H, W, 2C).
+    """
+    height, width, channels = image_shape
+    steps = len(filters)
+    start_h, start_w = height // 2**steps, width // 2**steps
+    z = keras.Input((latent_dim,), name="z")
+    x = keras.layers.Dense(hidden_units, activation="relu", name="hidden")(z)
+    x = keras.layers.Dense(start_h * start_w * filters[0], activation="relu", name="project")(x)
+    x = keras.layers.Reshape((start_h, start_w, filters[0]), name="to_map")(x)
+    for i, width_ in enumerate(filters[1:]):
+        x = keras.layers.Conv2DTranspose(width_, KERNEL, strides=2, padding="same",
+                                         activation="relu", name=f"up_{i}")(x)
+    if likelihood == "bernoulli":
+        out = keras.layers.Conv2DTranspose(channels, KERNEL, strides=2, padding="same",
+                                           name="logits")(x)
+    else:
+        means = keras.layers.Conv2DTranspose(channels, KERNEL, strides=2, padding="same",
+                                             activation="sigmoid", name="means")(x)
+        out = PixelScale(name="pixel_scale")(means)
+    return keras.Model(z, out, name="decoder")
+
+
+# -- the model ----------------------------------------------------------------------------
+
+
+class VAE(GenerativeModel):
+    """Convolutional VAE; ``log_prob`` is the importance-weighted bound in nats.
+
+    Config keys (defaults in :data:`genzoo_vae.plugin.SPEC`): ``image_shape``
+    (height and width divisible by 2 ** len(encoder_filters)), ``latent_dim``,
+    ``encoder_filters``, ``decoder_filters``, ``hidden_units``, ``likelihood``
+    (``bernoulli`` for binary images, ``gaussian`` for grey or colour ones),
+    ``beta`` (the KL weight; 1 is the VAE, others the β-VAE), ``learning_rate``,
+    ``batch_size``, ``importance_samples`` (the default k of ``log_prob``).
+    """
+
+    spec = SPEC
+
+    def __init__(self, config: dict[str, Any] | None = None, **overrides: Any) -> None:
+        super().__init__(config, **overrides)
+        c = self.config
+        if c["likelihood"] not in LIKELIHOODS:
+            raise ConfigError(f"likelihood must be one of {LIKELIHOODS}, got {c['likelihood']!r}")
+        steps = len(c["decoder_filters"])
+        if len(c["encoder_filters"]) != steps:
+            raise ConfigError("encoder_filters and decoder_filters need the same length")
+        height, width, _ = c["image_shape"]
+        if height % 2**steps or width % 2**steps:
+            raise ConfigError(f"image height and width must be divisible by {2**steps}")
+        self.latent_dim = int(c["latent_dim"])
+        self.image_shape = tuple(c["image_shape"])
+        self.likelihood = c["likelihood"]
+        self.encoder = build_encoder(c["image_shape"], c["encoder_filters"],
+                                     c["hidden_units"], self.latent_dim)
+        self.decoder = build_decoder(c["image_shape"], c["decoder_filters"],
+                                     c["hidden_units"], self.latent_dim, self.likelihood)
+        self._decode_mean = tf.function(self._mean_image, reduce_retracing=True)
+        self._posterior = tf.function(self._posterior_parameters, reduce_retracing=True)
+        self._log_weights = tf.function(self._importance_log_weights, reduce_retracing=True)
+
+    def call(self, images: Any, training: bool = False) -> Any:
+        """Reconstruction means for ``images`` through the posterior means."""
+        mean, _ = self._posterior_parameters(images, training=training)
+        return self._mean_image(mean)
+
+    # -- the distributions ------------------------------------------------------------
+
+    def _posterior_parameters(self, images: Any, training: bool = False) -> tuple[Any, Any]:
+        mean, log_variance = tf.split(self.encoder(images, training=training), 2, axis=-1)
+        return mean, log_variance
+
+    def _mean_image(self, z: Any) -> Any:
+        """E[x | z] in [0, 1]."""
+        out = self.decoder(z, training=False)
+        if self.likelihood == "bernoulli":
+            return tf.sigmoid(out)
+        return out[..., : self.image_shape[-1]]
+
+    def _log_likelihood(self, images: Any, out: Any) -> Any:
+        """Log p(x | z) summed over pixels, one value per image."""
+        if self.likelihood == "bernoulli":
+            per_pixel = -tf.nn.sigmoid_cross_entropy_with_logits(labels=images, logits=out)
+        else:
+            channels = self.image_shape[-1]
+            mean, log_scale = out[..., :channels], out[..., channels:]
+            per_pixel = (-0.5 * LOG_2PI - log_scale
+                         - 0.5 * tf.square((images - mean) * tf.exp(-log_scale)))
+        return tf.reduce_sum(per_pixel, axis=[1, 2, 3])
+
+    # -- training ------------------------------------------------------------------------
+
+    def make_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
+        """One Adam over the encoder and decoder."""
+        return {"vae": keras.optimizers.Adam(self.config["learning_rate"], name="vae")}
+
+    def optimizer_variables(self, name: str) -> list[keras.Variable]:
+        """The one optimizer updates both networks."""
+        return self.encoder.trainable_variables + self.decoder.trainable_variables
+
+    def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """Minimise -ELBO = -E_q[log p(x | z)] + β·KL(q(z | x) ‖ N(0, I))."""
+        images = batch["images"]
+        variables = self.optimizer_variables("vae")
+        with tf.GradientTape() as tape:
+            mean, log_variance = self._posterior_parameters(images, training=True)
+            noise = tf.random.normal(tf.shape(mean))
+            z = mean + tf.exp(0.5 * log_variance) * noise  # the reparameterization
+            reconstruction = -tf.reduce_mean(
+                self._log_likelihood(images, self.decoder(z, training=True))
+            )
+            kl = losses.kl_divergence_standard_normal(mean, log_variance)
+            loss = reconstruction + float(self.config["beta"]) * kl
+            scaled = loss / tf.cast(tf.distribute.get_strategy().num_replicas_in_sync,
+                                    loss.dtype)
+        gradients = tape.gradient(scaled, variables)
+        self.optimizers["vae"].apply_gradients(zip(gradients, variables))
+        return {"loss": loss, "reconstruction": reconstruction, "kl": kl}
+
+    # -- likelihood ----------------------------------------------------------------------
+
+    def _importance_log_weights(self, images: Any, samples: Any, seed: Any) -> Any:
+        """Log p(x, zᵢ) - log q(zᵢ | x) for ``samples`` draws zᵢ per image: (n, samples)."""
+        mean, log_variance = self._posterior_parameters(images)
+        n = tf.shape(images)[0]
+        noise = tf.random.stateless_normal((n, samples, self.latent_dim), seed=seed)
+        z = mean[:, None] + tf.exp(0.5 * log_variance)[:, None] * noise
+        repeated = tf.repeat(images, samples, axis=0)
+        out = self.decoder(tf.reshape(z, (-1, self.latent_dim)), training=False)
+        log_likelihood = tf.reshape(self._log_likelihood(repeated, out), (n, samples))
+        log_prior = -0.5 * tf.reduce_sum(tf.square(z) + LOG_2PI, axis=-1)
+        log_posterior = -0.5 * tf.reduce_sum(
+            tf.square(noise) + LOG_2PI + log_variance[:, None], axis=-1
+        )
+        return log_likelihood + log_prior - log_posterior
+
+    def log_prob(self, images: Any, k: int | None = None, *, seed: int = 0,
+                 max_batch: int = 4096) -> np.ndarray:
+        """The importance-weighted bound on log p(x) in nats, one value per image.
+
+        ``k`` importance samples (default: the config's ``importance_samples``);
+        k = 1 gives the ELBO. It is a lower bound that rises towards log p(x)
+        with k. The same seed gives the same estimate. ``max_batch`` caps the
+        decoder batch (images × samples) to bound memory.
+        """
+        x = self._check_images(images)
+        k = int(k or self.config["importance_samples"])
+        if k < 1:
+            raise GenzooError(f"k must be at least 1, got {k}")
+        per_chunk = max(1, min(k, max_batch))
+        images_per_batch = max(1, max_batch // per_chunk)
+        results = []
+        for start in range(0, len(x), images_per_batch):
+            chunk = tf.constant(x[start : start + images_per_batch])
+            parts = []
+            for index, offset in enumerate(range(0, k, per_chunk)):
+                samples = min(per_chunk, k - offset)
+                parts.append(self._log_weights(chunk, samples,
+                                               tf.constant([seed, start * 100003 + index])))
+            log_weights = tf.concat(parts, axis=1)
+            results.append((tf.reduce_logsumexp(log_weights, axis=1) - math.log(k)).numpy())
+        return np.concatenate(results).astype(np.float64)
+
+    # -- sampling and the latent space ---------------------------------------------------
+
+    def _check_images(self, images: Any) -> np.ndarray:
+        x = np.asarray(images, dtype=np.float32)
+        if x.ndim != 4 or x.shape[1:] != self.image_shape:
+            shape = ", ".join(map(str, self.image_shape))
+            raise GenzooError(f"expected images of shape (n, {shape}), got {x.shape}")
+        if x.min() < 0.0 or x.max() > 1.0:
+            raise GenzooError("pixel values must lie in [0, 1]")
+        return x
+
+    def generate(self, n: int, *, condition: Any, rng: np.random.Generator) -> np.ndarray:
+        """Draw z ~ N(0, I) from ``rng`` and decode it to E[x | z]."""
+        if condition is not None:
+            raise GenzooError("the VAE is unconditional: it takes no condition")
+        z = rng.standard_normal((n, self.latent_dim)).astype(np.float32)
+        return self.predict_in_batches(self._decode_mean, z)
+
+    def encode(self, images: Any) -> np.ndarray:
+        """The posterior means E[z | x], shape (n, latent_dim)."""
+        x = self._check_images(images)
+        return self.predict_in_batches(lambda b: self._posterior(b)[0], x)
+
+    def decode(self, z: Any) -> np.ndarray:
+        """E[x | z] as images in [0, 1]."""
+        codes = np.asarray(z, dtype=np.float32)
+        if codes.ndim != 2 or codes.shape[1] != self.latent_dim:
+            raise GenzooError(f"expected codes of shape (n, {self.latent_dim}), got {codes.shape}")
+        return self.predict_in_batches(self._decode_mean, codes)
+
+    def reconstruct(self, images: Any) -> np.ndarray:
+        """decode(encode(x)): through the posterior means."""
+        return self.decode(self.encode(images))

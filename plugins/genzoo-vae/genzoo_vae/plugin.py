@@ -1,0 +1,40 @@
+"""genzoo hook implementations for the VAE (no Keras import here)."""
+
+from __future__ import annotations
+
+from genzoo_core import ModelSpec, hookimpl
+
+SPEC = ModelSpec(
+    name="vae",
+    builder="genzoo_vae.model:VAE",
+    description="Variational autoencoder (Kingma & Welling 2014), convolutional; "
+    "log_prob by the importance-weighted bound",
+    components=("encoder", "decoder"),
+    condition="unconditional",
+    capabilities=("sample", "log_prob", "encode", "decode", "reconstruct"),
+    default_config={
+        "image_shape": [28, 28, 1],
+        "latent_dim": 32,
+        "encoder_filters": [32, 64],
+        "decoder_filters": [64, 32],
+        "hidden_units": 256,
+        "likelihood": "bernoulli",
+        "beta": 1.0,
+        "learning_rate": 1e-3,
+        "batch_size": 100,
+        "importance_samples": 5000,
+    },
+    weights=(),
+)
+
+
+@hookimpl
+def genzoo_api_range() -> str:
+    """Declare the genzoo API versions this plugin is written for (1.x)."""
+    return ">=1.0,<2"
+
+
+@hookimpl
+def genzoo_register_models() -> list[ModelSpec]:
+    """Register the 'vae' model."""
+    return [SPEC]
