@@ -1,0 +1,1 @@
+"""genzoo plugin: a gated PixelCNN (``pixelcnn``)."""

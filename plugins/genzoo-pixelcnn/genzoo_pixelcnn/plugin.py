@@ -1,0 +1,39 @@
+"""genzoo hook implementations for the gated PixelCNN (no Keras import here)."""
+
+from __future__ import annotations
+
+from genzoo_core import ModelSpec, hookimpl
+
+SPEC = ModelSpec(
+    name="pixelcnn",
+    builder="genzoo_pixelcnn.model:PixelCNN",
+    description="Gated PixelCNN (van den Oord et al. 2016): exact log-likelihood, "
+    "cached fast sampling",
+    components=("pixelcnn",),
+    condition="unconditional",
+    capabilities=("sample", "log_prob"),
+    default_config={
+        "image_shape": [28, 28, 1],
+        "output": "bernoulli",
+        "filters": 32,
+        "gated_layers": 6,
+        "kernel_size": 5,
+        "output_filters": 64,
+        "num_classes": 0,
+        "learning_rate": 1e-3,
+        "batch_size": 64,
+    },
+    weights=(),
+)
+
+
+@hookimpl
+def genzoo_api_range() -> str:
+    """Declare the genzoo API versions this plugin is written for (1.x)."""
+    return ">=1.0,<2"
+
+
+@hookimpl
+def genzoo_register_models() -> list[ModelSpec]:
+    """Register the 'pixelcnn' model."""
+    return [SPEC]

@@ -1,0 +1,141 @@
+"""genzoo-pixelcnn: causality, exact likelihood, fast sampling equal to naive, training."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import genzoo_core
+from genzoo_core import ConfigError, DataError, GenzooError, Trainer
+
+ROOT = Path(__file__).resolve().parents[3]
+if not os.environ.get("GENZOO_DATA") and (ROOT.parent / "shared" / "data").is_dir():
+    os.environ["GENZOO_DATA"] = str(ROOT.parent / "shared" / "data")
+TINY = {"filters": 4, "gated_layers": 3, "kernel_size": 3, "output_filters": 8}
+
+
+def randomised(model, scale=0.5, seed=0):
+    """Give every weight a random value, so that no output is trivially constant."""
+    rng = np.random.default_rng(seed)
+    for weight in model.pixelcnn.weights:
+        weight.assign(rng.normal(0, scale, weight.shape))
+    return model
+
+
+def binarized_mnist(split: str, n: int):
+    data_dir = os.environ.get("GENZOO_DATA")
+    if not data_dir or not (Path(data_dir) / "mnist.npz").is_file():
+        pytest.skip("needs mnist.npz under GENZOO_DATA (set it to the shared data folder)")
+    return genzoo_core.load_data("binarized-mnist", split).take(n)
+
+
+@pytest.mark.parametrize("layers", [1, 4])
+def test_outputs_depend_only_on_earlier_pixels_and_there_is_no_blind_spot(layers):
+    model = randomised(genzoo_core.create("pixelcnn", image_shape=[8, 8, 1],
+                                          **{**TINY, "gated_layers": layers}))
+    x = tf.Variable(np.random.default_rng(1).random((1, 8, 8, 1)).astype(np.float32))
+    for i, j in [(0, 0), (3, 4), (5, 0), (7, 7)]:
+        with tf.GradientTape() as tape:
+            logit = model(x)[0, i, j, 0, 0]
+        gradient = np.abs(tape.gradient(logit, x).numpy()[0, :, :, 0])
+        later = np.array([[(a, b) >= (i, j) for b in range(8)] for a in range(8)])
+        assert gradient[later].max() == 0.0, (i, j)  # pixel (i, j) and after: no influence
+        if j > 0:
+            assert gradient[i, j - 1] > 0  # the pixel to the left
+        if i > 0:
+            assert gradient[i - 1, j] > 0  # the pixel above
+            if j + 1 < 8:
+                # above and to the right: the original PixelCNN's blind spot
+                assert gradient[i - 1, j + 1] > 0
+
+
+def test_log_prob_is_an_exact_distribution_over_all_binary_images():
+    model = randomised(genzoo_core.create("pixelcnn", image_shape=[2, 2, 1], **TINY))
+    images = np.array(list(itertools.product([0.0, 1.0], repeat=4))).reshape(16, 2, 2, 1)
+    assert np.exp(model.log_prob(images)).sum() == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize(("output", "classes"), [("bernoulli", 0), ("categorical", 0),
+                                                 ("bernoulli", 3)])
+def test_cached_sampling_equals_naive_sampling(output, classes):
+    model = randomised(genzoo_core.create("pixelcnn", image_shape=[7, 6, 1], output=output,
+                                          num_classes=classes, **TINY))
+    labels = np.array([0, 2, 1, 2, 0]) if classes else None
+    fast = model.sample(5, condition=labels, seed=11)
+    naive, _ = model.sample_naive(5, condition=labels, seed=11)
+    np.testing.assert_array_equal(fast, naive)
+    assert not np.array_equal(fast, model.sample(5, condition=labels, seed=12))
+    if output == "bernoulli":
+        assert set(np.unique(fast)) == {0.0, 1.0}
+    else:
+        np.testing.assert_allclose(fast * 255, np.round(fast * 255), atol=1e-4)
+
+
+def test_completion_keeps_the_given_rows_and_samples_the_rest():
+    model = randomised(genzoo_core.create("pixelcnn", image_shape=[6, 6, 1], **TINY))
+    images = (np.random.default_rng(2).random((4, 6, 6, 1)) < 0.5).astype(np.float32)
+    completed = model.complete(images, 3, seed=0)
+    np.testing.assert_array_equal(completed[:, :3], images[:, :3])
+    assert not np.array_equal(completed[:, 3:], model.complete(images, 3, seed=1)[:, 3:])
+    np.testing.assert_array_equal(model.complete(images, 6, seed=0), images)
+    with pytest.raises(GenzooError, match=r"rows must lie in \[0, 6\]"):
+        model.complete(images, 7)
+
+
+def test_sampled_pixels_follow_the_model_conditionals():
+    # the first pixel has no context: its frequency in samples is sigmoid(its logit)
+    model = randomised(genzoo_core.create("pixelcnn", image_shape=[2, 2, 1], **TINY), seed=3)
+    logit = float(model(np.zeros((1, 2, 2, 1), np.float32))[0, 0, 0, 0, 0])
+    first = model.sample(4000, seed=0)[:, 0, 0, 0]
+    expected = 1 / (1 + np.exp(-logit))
+    assert abs(first.mean() - expected) < 4 * np.sqrt(expected * (1 - expected) / 4000)
+
+
+def test_class_labels_condition_the_model():
+    model = randomised(genzoo_core.create("pixelcnn", image_shape=[4, 4, 1], num_classes=3,
+                                          **TINY))
+    images = (np.random.default_rng(0).random((3, 4, 4, 1)) < 0.5).astype(np.float32)
+    as_zero = model.log_prob(images, condition=np.array([0, 0, 0]))
+    as_two = model.log_prob(images, condition=np.array([2, 2, 2]))
+    assert not np.allclose(as_zero, as_two)
+    with pytest.raises(GenzooError, match=r"\[0, 3\)"):
+        model.sample(2, condition=np.array([0, 3]))
+    with pytest.raises(GenzooError, match="integer labels"):
+        model.sample(2, condition=np.array([0.5, 1.0]))
+    unconditional = genzoo_core.create("pixelcnn", image_shape=[4, 4, 1], **TINY)
+    with pytest.raises(GenzooError, match="unconditional"):
+        unconditional.sample(2, condition=np.array([0, 1]))
+
+
+def test_bad_inputs_and_configs_are_clear_errors():
+    model = genzoo_core.create("pixelcnn", image_shape=[4, 4, 1], **TINY)
+    with pytest.raises(GenzooError, match="pixels must be 0 or 1"):
+        model.log_prob(np.full((1, 4, 4, 1), 0.5))
+    with pytest.raises(GenzooError, match=r"shape \(n, 4, 4, 1\)"):
+        model.log_prob(np.zeros((1, 4, 4)))
+    with pytest.raises(ConfigError, match="odd"):
+        genzoo_core.create("pixelcnn", kernel_size=4)
+    with pytest.raises(ConfigError, match="one channel"):
+        genzoo_core.create("pixelcnn", image_shape=[8, 8, 3])
+    with pytest.raises(DataError, match="no labels"):
+        genzoo_core.create("pixelcnn", num_classes=10, **TINY).check_data(
+            genzoo_core.DataSource("bits", np.zeros((4, 28, 28, 1), np.uint8))
+        )
+
+
+def test_training_steps_lower_the_exact_nll_of_real_digits(tmp_path):
+    data = binarized_mnist("train", 1280)
+    model = genzoo_core.create("pixelcnn", **{**TINY, "filters": 8, "gated_layers": 2})
+    test = genzoo_core.load_data("binarized-mnist", "test").images[:200] / 255.0
+    before = -model.log_prob(test).mean()
+    history = Trainer(model, tmp_path, verbose=0, preview_count=0).fit(data, epochs=2)
+    after = -model.log_prob(test).mean()
+    assert history.history["nll"][1] < history.history["nll"][0]
+    assert after < before - 100, (before, after)  # nats per image
+    bits = history.history["bits_per_dim"][1]
+    assert bits == pytest.approx(history.history["nll"][1] / (784 * np.log(2)), rel=1e-6)
