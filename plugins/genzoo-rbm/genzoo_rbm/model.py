@@ -373,10 +373,17 @@ class RBM(GenerativeModel):
         """
         if condition is not None:
             raise GenzooError("the RBM is unconditional: it takes no condition")
+        return self._gibbs_chains(n, rng, int(self.config["sample_burn_in"]))
+
+    def preview(self, n: int, *, seed: int) -> np.ndarray:
+        """The per-epoch training grid: chains of 100 sweeps, to keep epochs short."""
+        return self._gibbs_chains(n, np.random.default_rng(seed), 100)
+
+    def _gibbs_chains(self, n: int, rng: np.random.Generator, sweeps: int) -> np.ndarray:
         kernel, visible_bias, hidden_bias = (p.astype(np.float32) for p in self._parameters())
         visible = (rng.random((n, self.visible_units)) < 0.5).astype(np.float32)
         p_visible = visible
-        for _ in range(max(1, int(self.config["sample_burn_in"]))):
+        for _ in range(max(1, sweeps)):
             p_hidden = expit(visible @ kernel + hidden_bias)
             hidden = (rng.random(p_hidden.shape) < p_hidden).astype(np.float32)
             p_visible = expit(hidden @ kernel.T + visible_bias)
