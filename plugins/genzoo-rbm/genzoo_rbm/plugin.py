@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core import ModelSpec, hookimpl
+from genzoo_core import ModelSpec, WeightsSpec, hookimpl
 
 SPEC = ModelSpec(
     name="rbm",
@@ -26,7 +26,15 @@ SPEC = ModelSpec(
         "ais_temperatures": 14500,
         "ais_runs": 100,
     },
-    weights=(),
+    weights=(
+        WeightsSpec(
+            name="mnist",
+            file="weights/mnist.h5",
+            sha256="d7cfb1c435b8016341e7820504700dd17b223d210c69ceacfc802d4ecd636eee",
+            dataset="binarized-mnist:train",
+            description="500 hidden units, PCD-1, 40 epochs; test NLL 89.0 nats (AIS)",
+        ),
+    ),
 )
 
 

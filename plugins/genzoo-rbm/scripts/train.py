@@ -77,6 +77,7 @@ def main() -> None:
         "ais_seed": 0,
         "ais_base_rates": "mnist train pixel means, clipped to [0.001, 0.999]",
         "ais_seconds": estimate["seconds"],
+        "test_nll_first_500": round(float(-log_likelihood[:500].mean()), 3),
         "test_pseudo_log_likelihood_nats_first_1000": round(float(pseudo.mean()), 3),
         "scoring_seconds": round(time.perf_counter() - started, 1),
         "test_set": f"binarized-mnist:test (MNIST test, binarized with seed {BINARIZATION_SEED})",

@@ -143,3 +143,20 @@ def test_sampling_contract_and_latent_round_trip():
         model.free_energy(np.zeros((2, 10)))
     with pytest.raises(GenzooError, match=r"in \[0, 1\]"):
         model.log_prob(np.full((1, 28, 28, 1), 2.0))
+
+
+def test_pretrained_weights_reproduce_their_recorded_nll():
+    spec = genzoo_core.get_spec("rbm")
+    header = genzoo_core.read_header(genzoo_core.hub.resolve(spec, spec.get_weights("mnist")))
+    metrics = header.metadata["metrics"]
+    assert header.metadata["dataset"] == "binarized-mnist:train"
+    assert metrics["test_nll"]["nll_nats"] <= 95  # the target: log-likelihood >= -95 nats
+    model = genzoo_core.load("rbm/mnist")
+    log_z, std_error = model.rbm.log_partition.numpy()
+    assert std_error >= 0 and log_z == pytest.approx(metrics["log_partition"], abs=1e-3)
+    test = binarized_mnist("test", 500).images / 255.0
+    # the stored log Z makes this deterministic: only float32 rounding separates the runs
+    assert -model.log_prob(test).mean() == pytest.approx(metrics["test_nll_first_500"], abs=0.01)
+    # the model prefers real digits to noise of the same density
+    noise = (np.random.default_rng(0).random(test.shape) < test.mean()).astype(np.float64)
+    assert model.log_prob(test).mean() > model.log_prob(noise).mean() + 50
