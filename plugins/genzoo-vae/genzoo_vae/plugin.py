@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core import ModelSpec, hookimpl
+from genzoo_core import ModelSpec, WeightsSpec, hookimpl
 
 SPEC = ModelSpec(
     name="vae",
@@ -24,7 +24,15 @@ SPEC = ModelSpec(
         "batch_size": 100,
         "importance_samples": 5000,
     },
-    weights=(),
+    weights=(
+        WeightsSpec(
+            name="mnist",
+            file="weights/mnist.h5",
+            sha256="f93c0e74c7fbfe630a6e5bb68fa0697a6e7b0d0ba0fda315a8fb10320b4f31e5",
+            dataset="binarized-mnist:train",
+            description="30 epochs on dynamically binarized MNIST; see the model card",
+        ),
+    ),
 )
 
 

@@ -122,3 +122,20 @@ def test_gaussian_likelihood_trains_on_grey_images(tmp_path):
     assert history.history["loss"][1] < history.history["loss"][0]
     images = data.images[:4] / 255.0
     assert np.isfinite(model.log_prob(images, k=5)).all()
+
+
+def test_pretrained_weights_reproduce_their_recorded_bound():
+    spec = genzoo_core.get_spec("vae")
+    if not spec.weights:
+        pytest.skip("no pretrained weights in this version")
+    header = genzoo_core.read_header(genzoo_core.hub.resolve(spec, spec.get_weights("mnist")))
+    metrics = header.metadata["metrics"]
+    assert header.metadata["dataset"] == "binarized-mnist:train"
+    recorded = metrics["test_k100_first_500_seed_0"]
+    model = genzoo_core.load("vae/mnist")
+    test = binarized_mnist("test", 500).images / 255.0
+    # the same draws (seed 0) on the same images: equal up to float32 rounding
+    assert -model.log_prob(test, k=100).mean() == pytest.approx(recorded["nll_nats"], abs=0.05)
+    # and the reported k = 5000 bound is tighter than the k = 100 one on those images
+    assert metrics["test_nll"]["k"] == 5000
+    assert metrics["test_nll"]["nll_nats"] < recorded["nll_nats"]
