@@ -95,6 +95,9 @@ class DCGAN(GenerativeModel):
     """
 
     spec = SPEC
+    # Measured by benchmarks/bench_dcgan.py on an idle 2-core CPU (f = 32, batch 128):
+    # 174 ms/step with XLA against 205 ms without.
+    jit_compile = True
 
     def __init__(self, config: dict[str, Any] | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)

@@ -31,6 +31,13 @@ SPEC = ModelSpec(
             dataset="mnist:train",
             description="MNIST train split, 5 epochs, 32 base filters; see the model card",
         ),
+        WeightsSpec(
+            name="fashion-mnist",
+            file="weights/fashion-mnist.h5",
+            sha256="1104bf94eb865215308706928db13a2b8f135529dc401d2005d4f372c56e3393",
+            dataset="fashion-mnist:train",
+            description="Fashion-MNIST train split, 5 epochs, 32 base filters; see the model card",
+        ),
     ),
 )
 

@@ -8,7 +8,7 @@ Run from the repository root (it resumes if interrupted)::
 The weights are trained with 32 base filters (a quarter of the paper's compute)
 so that they train on a 2-core CPU; the result is written into the package as
 ``genzoo_dcgan/weights/<dataset>.h5`` with its metadata, its sha256 is printed
-for the spec, and a sample grid goes to ``plugins/genzoo-dcgan/images/``.
+for the spec, and a sample grid goes to ``docs/images/``.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def main() -> None:
                     "final_d_loss": float(rows[-1]["d_loss"]),
                     "final_g_loss": float(rows[-1]["g_loss"])},
     })
-    grid = PLUGIN / "images" / f"dcgan-{args.dataset}.png"
+    grid = ROOT / "docs" / "images" / f"dcgan-{args.dataset}.png"
     save_grid(grid, genzoo_core.load(str(target)).sample(64, seed=0))
     print(f"epochs {len(rows)}, {seconds / 60:.1f} min; final losses {rows[-1]}")
     print(f"weights {target} ({target.stat().st_size / 1e6:.1f} MB) sha256 {sha256_file(target)}")

@@ -124,17 +124,32 @@ def test_real_train_steps_move_the_losses(tmp_path):
 # -- the pretrained weights ---------------------------------------------------------------
 
 
-def test_pretrained_weights_load_by_name_and_sample_digits():
-    model = genzoo_core.load("dcgan/mnist")
-    assert model.config["generator_filters"] == 32
-    header = genzoo_core.read_header(hub.resolve(
-        genzoo_core.get_spec("dcgan"), genzoo_core.get_spec("dcgan").get_weights("mnist")))
-    assert header.metadata["dataset"] == "mnist:train"
+SHIPPED = [entry.name for entry in genzoo_core.get_spec("dcgan").weights]
+EXTRACTOR_FOR = {"mnist": "mnist-cnn", "fashion-mnist": "fashion-mnist-cnn"}
+# The classifier's mean top probability on real test images is 0.99 (MNIST) and
+# 0.94 (Fashion-MNIST); samples must come within reach of it.
+MIN_CONFIDENCE = {"mnist": 0.8, "fashion-mnist": 0.7}
+
+
+def test_both_datasets_are_shipped():
+    assert set(SHIPPED) == {"mnist", "fashion-mnist"}
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_pretrained_weights_load_by_name_and_sample_the_dataset(name):
+    spec = genzoo_core.get_spec("dcgan")
+    header = genzoo_core.read_header(hub.resolve(spec, spec.get_weights(name)))  # sha256 checked
+    assert header.metadata["dataset"] == f"{name}:train"
     assert "scripts/train.py" in header.metadata["training_command"]
-    classifier = genzoo_core.get_feature_extractor("mnist-cnn")
-    for candidate, should_pass in ((model, True), (genzoo_core.create("dcgan"), False)):
+    model = genzoo_core.load(f"dcgan/{name}")
+    assert model.config["generator_filters"] == 32
+    # The dataset's shipped classifier is confident on the samples and finds most
+    # classes among them; an untrained generator of the same config fails both.
+    classifier = genzoo_core.get_feature_extractor(EXTRACTOR_FOR[name])
+    untrained = genzoo_core.create("dcgan", model.config)
+    for candidate, should_pass in ((model, True), (untrained, False)):
         _, probabilities = classifier.extract(candidate.sample(500, seed=0))
         confident = probabilities.max(axis=1).mean()
         classes = np.bincount(probabilities.argmax(axis=1), minlength=10) / 500
-        looks_like_digits = confident > 0.8 and (classes > 0.03).sum() >= 8
-        assert looks_like_digits == should_pass, (confident, classes)
+        looks_like_the_data = confident > MIN_CONFIDENCE[name] and (classes > 0.03).sum() >= 8
+        assert looks_like_the_data == should_pass, (confident, classes)
