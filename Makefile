@@ -35,6 +35,8 @@ docs: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_train_step.py
+	$(BIN)/python benchmarks/bench_dcgan.py
+	$(BIN)/python benchmarks/bench_pixelcnn.py
 	$(BIN)/python benchmarks/bench_fid.py
 
 results: install
