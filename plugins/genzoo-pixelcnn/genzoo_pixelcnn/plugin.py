@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core import ModelSpec, hookimpl
+from genzoo_core import ModelSpec, WeightsSpec, hookimpl
 
 SPEC = ModelSpec(
     name="pixelcnn",
@@ -23,7 +23,15 @@ SPEC = ModelSpec(
         "learning_rate": 1e-3,
         "batch_size": 64,
     },
-    weights=(),
+    weights=(
+        WeightsSpec(
+            name="mnist",
+            file="weights/mnist.h5",
+            sha256="939940a4d58765b49a480865a31f0ba278457bbb457b7b88a08ca30a37b48687",
+            dataset="binarized-mnist:train",
+            description="1 epoch on dynamically binarized MNIST; exact test NLL 90.9 nats",
+        ),
+    ),
 )
 
 

@@ -139,3 +139,16 @@ def test_training_steps_lower_the_exact_nll_of_real_digits(tmp_path):
     assert after < before - 100, (before, after)  # nats per image
     bits = history.history["bits_per_dim"][1]
     assert bits == pytest.approx(history.history["nll"][1] / (784 * np.log(2)), rel=1e-6)
+
+
+def test_pretrained_weights_reproduce_their_recorded_nll():
+    spec = genzoo_core.get_spec("pixelcnn")
+    header = genzoo_core.read_header(genzoo_core.hub.resolve(spec, spec.get_weights("mnist")))
+    metrics = header.metadata["metrics"]
+    assert header.metadata["dataset"] == "binarized-mnist:train"
+    model = genzoo_core.load("pixelcnn/mnist")
+    test = binarized_mnist("test", 500).images / 255.0
+    # the likelihood is exact, so only float32 rounding separates this from the record
+    assert -model.log_prob(test).mean() == pytest.approx(metrics["test_nll_first_500"], abs=0.01)
+    noise = (np.random.default_rng(0).random(test.shape) < test.mean()).astype(np.float32)
+    assert model.log_prob(test).mean() > model.log_prob(noise).mean() + 100
