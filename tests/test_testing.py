@@ -166,7 +166,7 @@ def test_the_decorator_runs_each_check(toy_registry, model, check):
 
 def test_the_pytest_plugin_parametrizes_over_installed_models(pytester, toy_registry):
     # In process, the inner pytest sees this test's default registry: the toy plugin.
-    pytester.makepyfile(test_kit="""
+    pytester.makepyfile(test_kit_through_the_plugin="""
         def test_kit(genzoo_model, genzoo_check):
             genzoo_check(genzoo_model)
     """)
