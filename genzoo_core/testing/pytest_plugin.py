@@ -15,6 +15,7 @@ imports neither TensorFlow nor Keras.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -65,19 +66,11 @@ def genzoo_check(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, genzoo_kit_home: Any
 ) -> Any:
     """The check for this test, as ``check(model_name)``, under a temporary GENZOO_HOME."""
-    from genzoo_core.testing import CheckSkipped
+    from genzoo_core.testing import KitOptions, _run_check
 
-    check = request.param
     request.node.add_marker(pytest.mark.genzoo_kit)
     monkeypatch.setenv("GENZOO_HOME", str(genzoo_kit_home))
-
-    def run(name: str) -> None:
-        try:
-            check(name)
-        except CheckSkipped as skipped:
-            pytest.skip(str(skipped))
-
-    return run
+    return functools.partial(_run_check, request.param, KitOptions())
 
 
 @pytest.fixture
