@@ -20,7 +20,7 @@ def genzoo_api_range() -> str:
 
 @hookimpl
 def genzoo_register_datasets() -> list[DatasetSpec]:
-    """The MNIST family, read from ``GENZOO_DATA`` or the Keras dataset cache."""
+    """The MNIST family (from ``GENZOO_DATA`` or the Keras cache), maps and summer2winter."""
     return [
         DatasetSpec(
             name="mnist",
@@ -46,6 +46,22 @@ def genzoo_register_datasets() -> list[DatasetSpec]:
             condition="class_label",
             image_shape=(28, 28, 1),
             num_classes=10,
+        ),
+        DatasetSpec(
+            name="maps",
+            loader="genzoo_core.data:load_maps",
+            description="pix2pix maps: aerial photo | map pairs (A|B), train/ and val/, "
+            "read at 256x256",
+            condition="paired_image",
+            image_shape=(256, 256, 3),
+        ),
+        DatasetSpec(
+            name="summer2winter",
+            loader="genzoo_core.data:load_summer2winter",
+            description="CycleGAN summer2winter_yosemite: summer (A) and winter (B) photos, "
+            "unpaired, read at 256x256",
+            condition="unpaired_domains",
+            image_shape=(256, 256, 3),
         ),
     ]
 

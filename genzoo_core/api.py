@@ -115,13 +115,18 @@ def train(
     """
     import tensorflow as tf
 
-    from genzoo_core.data import DataSource, load_data
+    from genzoo_core.data import SOURCE_TYPES, load_data
     from genzoo_core.trainer import CHECKPOINT_NAME, Trainer
     from genzoo_core.weights import read_header
 
     registry = _registry(registry)
     strategy = strategy or tf.distribute.get_strategy()
-    source = data if isinstance(data, DataSource) else load_data(str(data), registry=registry)
+    condition = registry.get_model(model).condition if isinstance(model, str) else (
+        model.spec.condition if hasattr(model, "spec") else None
+    )
+    source = data if isinstance(data, SOURCE_TYPES) else load_data(
+        str(data), registry=registry, condition=condition
+    )
     metadata = {"dataset": getattr(source, "name", str(data)), **(metadata or {})}
     if isinstance(model, str):
         spec = registry.get_model(model)

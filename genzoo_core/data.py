@@ -10,6 +10,17 @@ folder of images.
 A :class:`DataSource` turns into a ``tf.data.Dataset`` of dicts: ``{"images":
 float32 NHWC in [0, 1]}``, plus ``"labels"`` (int32) for labelled data.
 
+Image-to-image models read two more layouts, from any path:
+
+- :class:`PairedDataSource` (pix2pix): ``train/`` and ``val/`` folders of JPEGs
+  that hold the input and the target side by side (A|B); it yields
+  ``{"inputs", "images"}`` (``images`` are the targets);
+- :class:`UnpairedDataSource` (CycleGAN): ``trainA/ trainB/ testA/ testB/``; it
+  yields ``{"images_a", "images_b"}``, each domain shuffled on its own.
+
+Both apply pix2pix's random jitter (resize up by 286/256, random crop back) and
+mirroring to training data, the same crop and flip for an input and its target.
+
 ``binarized-mnist`` is the protocol of the likelihood models' published numbers:
 its test split is MNIST's, binarized once with a fixed seed (pixel ~
 Bernoulli(intensity)), so every model is scored on the same bits; its train
@@ -20,7 +31,8 @@ from __future__ import annotations
 
 import gzip
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +139,449 @@ class DataSource:
             return example
 
         return dataset.map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+# -- image-to-image data ------------------------------------------------------------
+
+JITTER_SCALE = 286 / 256
+"""pix2pix's random jitter: resize up by this factor, then crop back at random."""
+DIRECTIONS = ("AtoB", "BtoA")
+
+
+def _resize_uint8(images: np.ndarray, size: int) -> np.ndarray:
+    """Resize uint8 NHWC images to ``size`` x ``size`` (antialiased bilinear)."""
+    import tensorflow as tf
+
+    if images.shape[1:3] == (size, size):
+        return images
+    resized = tf.image.resize(tf.cast(images, tf.float32), (size, size), antialias=True)
+    return np.clip(np.round(resized.numpy()), 0, 255).astype(np.uint8)
+
+
+def _jitter(images: Any, size: int, jitter: bool, mirror: bool) -> Any:
+    """Random jitter and mirroring of one example (channels may stack several images).
+
+    Stacking an input and its target along the channels gives both the same crop
+    and the same flip.
+    """
+    import tensorflow as tf
+
+    if jitter:
+        larger = int(round(size * JITTER_SCALE))
+        images = tf.image.resize(images, (larger, larger))
+        images = tf.image.random_crop(images, (size, size, images.shape[-1]))
+    if mirror:
+        images = tf.image.random_flip_left_right(images)
+    return images
+
+
+def _check_size(size: int) -> int:
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
+        raise DataError(f"image_size must be an integer of at least 8, got {size!r}")
+    return int(size)
+
+
+@dataclass
+class PairedDataSource:
+    """Aligned image pairs in memory, for image-to-image translation (pix2pix).
+
+    Attributes:
+        name: e.g. ``"maps:train"``.
+        inputs: uint8 NHWC, what the model translates.
+        targets: uint8 NHWC, what it should produce; same shape as ``inputs``.
+        jitter: random jitter (resize by 286/256, random crop) in ``dataset()``.
+        mirror: random left-right flips in ``dataset()``.
+        direction: ``"AtoB"`` when inputs are the left halves of the files.
+        files: the file each pair came from.
+    """
+
+    name: str
+    inputs: np.ndarray
+    targets: np.ndarray
+    jitter: bool = False
+    mirror: bool = False
+    direction: str = "AtoB"
+    files: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for what, array in (("inputs", self.inputs), ("targets", self.targets)):
+            if array.ndim != 4 or array.dtype != np.uint8:
+                raise DataError(
+                    f"{self.name}: {what} must be uint8 NHWC, got {array.dtype} {array.shape}"
+                )
+        if self.inputs.shape != self.targets.shape:
+            raise DataError(
+                f"{self.name}: inputs {self.inputs.shape} and targets {self.targets.shape} "
+                f"must have the same shape"
+            )
+        if len(self.inputs) == 0:
+            raise DataError(f"{self.name}: the dataset is empty")
+        if self.direction not in DIRECTIONS:
+            raise DataError(f"direction must be one of {DIRECTIONS}, got {self.direction!r}")
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(height, width, channels) of every input and target."""
+        return tuple(self.targets.shape[1:])  # type: ignore[return-value]
+
+    @property
+    def condition(self) -> Condition:
+        """Always ``paired_image``."""
+        return Condition.PAIRED_IMAGE
+
+    def take(self, n: int) -> PairedDataSource:
+        """The first ``n`` pairs."""
+        return replace(self, name=f"{self.name}[:{n}]", inputs=self.inputs[:n],
+                       targets=self.targets[:n], files=self.files[:n])
+
+    def resized(self, size: int) -> PairedDataSource:
+        """The same pairs at ``size`` x ``size`` (antialiased bilinear)."""
+        size = _check_size(size)
+        return replace(self, inputs=_resize_uint8(self.inputs, size),
+                       targets=_resize_uint8(self.targets, size))
+
+    def reversed(self) -> PairedDataSource:
+        """Swap inputs and targets (A->B becomes B->A)."""
+        other = "BtoA" if self.direction == "AtoB" else "AtoB"
+        return replace(self, inputs=self.targets, targets=self.inputs, direction=other)
+
+    def dataset(
+        self, *, shuffle: bool = False, seed: int | None = None, batch_size: int | None = None
+    ) -> Any:
+        """A ``tf.data.Dataset`` of ``{"inputs", "images"}``, float32 in [0, 1].
+
+        ``images`` are the targets. Jitter and mirroring, when on, are drawn per
+        pair and shared by its input and target.
+        """
+        import tensorflow as tf
+
+        dataset = tf.data.Dataset.from_tensor_slices((self.inputs, self.targets))
+        if shuffle:
+            dataset = dataset.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)
+        height, _, channels = self.image_shape
+        jitter, mirror = self.jitter, self.mirror
+
+        def to_example(inputs: Any, targets: Any) -> dict[str, Any]:
+            both = tf.concat([inputs, targets], axis=-1)
+            both = tf.cast(both, tf.float32) / 255.0
+            both = _jitter(both, height, jitter, mirror)
+            return {"inputs": both[..., :channels], "images": both[..., channels:]}
+
+        dataset = dataset.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
+        if batch_size:
+            dataset = dataset.batch(batch_size, drop_remainder=True)
+        return dataset
+
+
+@dataclass
+class UnpairedDataSource:
+    """Two unaligned image sets, domain A and domain B (CycleGAN).
+
+    Attributes:
+        name: e.g. ``"summer2winter:train"``.
+        images_a: uint8 NHWC, domain A.
+        images_b: uint8 NHWC, domain B; same height, width and channels as A.
+        jitter: random jitter (resize by 286/256, random crop) in ``dataset()``.
+        mirror: random left-right flips in ``dataset()``.
+    """
+
+    name: str
+    images_a: np.ndarray
+    images_b: np.ndarray
+    jitter: bool = False
+    mirror: bool = False
+
+    def __post_init__(self) -> None:
+        for what, array in (("domain A", self.images_a), ("domain B", self.images_b)):
+            if array.ndim != 4 or array.dtype != np.uint8:
+                raise DataError(
+                    f"{self.name}: {what} must be uint8 NHWC, got {array.dtype} {array.shape}"
+                )
+            if len(array) == 0:
+                raise DataError(f"{self.name}: {what} is empty")
+        if self.images_a.shape[1:] != self.images_b.shape[1:]:
+            raise DataError(
+                f"{self.name}: domain A images are {self.images_a.shape[1:]} but domain B "
+                f"images are {self.images_b.shape[1:]}: both must share one size"
+            )
+
+    def __len__(self) -> int:
+        """One epoch is a pass over the larger domain."""
+        return max(len(self.images_a), len(self.images_b))
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(height, width, channels) of every image in both domains."""
+        return tuple(self.images_a.shape[1:])  # type: ignore[return-value]
+
+    @property
+    def condition(self) -> Condition:
+        """Always ``unpaired_domains``."""
+        return Condition.UNPAIRED_DOMAINS
+
+    def take(self, n: int) -> UnpairedDataSource:
+        """The first ``n`` images of each domain."""
+        return replace(self, name=f"{self.name}[:{n}]", images_a=self.images_a[:n],
+                       images_b=self.images_b[:n])
+
+    def resized(self, size: int) -> UnpairedDataSource:
+        """Both domains at ``size`` x ``size`` (antialiased bilinear)."""
+        size = _check_size(size)
+        return replace(self, images_a=_resize_uint8(self.images_a, size),
+                       images_b=_resize_uint8(self.images_b, size))
+
+    def reversed(self) -> UnpairedDataSource:
+        """Swap the domains."""
+        return replace(self, images_a=self.images_b, images_b=self.images_a)
+
+    def dataset(
+        self, *, shuffle: bool = False, seed: int | None = None, batch_size: int | None = None
+    ) -> Any:
+        """A ``tf.data.Dataset`` of ``{"images_a", "images_b"}``, float32 in [0, 1].
+
+        Each domain is shuffled (and, when smaller, repeated) independently, so an
+        A image meets a different B image in every epoch; an epoch has
+        ``len(self)`` examples.
+        """
+        import tensorflow as tf
+
+        size = self.image_shape[0]
+        jitter, mirror = self.jitter, self.mirror
+
+        def domain(images: np.ndarray, offset: int) -> Any:
+            part = tf.data.Dataset.from_tensor_slices(images)
+            if shuffle:
+                part = part.shuffle(len(images), seed=None if seed is None else seed + offset,
+                                    reshuffle_each_iteration=True)
+            part = part.repeat()
+            return part.map(
+                lambda x: _jitter(tf.cast(x, tf.float32) / 255.0, size, jitter, mirror),
+                num_parallel_calls=tf.data.AUTOTUNE,
+            )
+
+        dataset = tf.data.Dataset.zip(domain(self.images_a, 0), domain(self.images_b, 1))
+        dataset = dataset.take(len(self)).map(lambda a, b: {"images_a": a, "images_b": b})
+        if batch_size:
+            dataset = dataset.batch(batch_size, drop_remainder=True)
+        return dataset
+
+
+SOURCE_TYPES = (DataSource, PairedDataSource, UnpairedDataSource)
+"""The in-memory data sources the Trainer and ``genzoo train`` accept."""
+
+
+def read_image(path: str | os.PathLike[str], channels: int = 3) -> np.ndarray:
+    """Decode one image file (JPEG, PNG, BMP, GIF) as uint8 HWC, naming the file on failure.
+
+    A file with another number of channels than ``channels`` is an error, not
+    a silent conversion, because it usually means the wrong folder.
+    """
+    import tensorflow as tf
+
+    path = Path(path)
+    try:
+        data = tf.io.read_file(str(path))
+        image = tf.io.decode_image(data, expand_animations=False).numpy()
+    except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError, tf.errors.DataLossError,
+            tf.errors.UnknownError) as exc:
+        raise DataError(
+            f"cannot read {path} as an image ({exc.message.strip().splitlines()[0]}): replace "
+            f"or remove the file"
+        ) from exc
+    if image.shape[-1] != channels:
+        raise DataError(
+            f"{path} has {image.shape[-1]} channel(s), expected {channels} "
+            f"({'RGB' if channels == 3 else 'greyscale' if channels == 1 else 'channels'}): "
+            f"convert it, or remove it from the folder"
+        )
+    return image
+
+
+def _natural_key(path: Path) -> list[Any]:
+    """Sort ``2.jpg`` before ``10.jpg``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
+def _image_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise DataError(f"{folder} is not a folder")
+    files = sorted(
+        (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key
+    )
+    if not files:
+        raise DataError(
+            f"{folder} holds no images ({', '.join(IMAGE_SUFFIXES)}): point at the folder "
+            f"that holds them"
+        )
+    return files
+
+
+def _split_folder(root: Path, split: str, names: tuple[str, ...]) -> Path:
+    for name in names:
+        if (root / name).is_dir():
+            return root / name
+    raise DataError(
+        f"{root} has no {' or '.join(f'{n}/' for n in names)} folder for split {split!r}: "
+        f"point at the dataset root that holds it"
+    )
+
+
+def load_paired_folder(
+    path: str | os.PathLike[str],
+    split: str = "train",
+    *,
+    direction: str = "AtoB",
+    image_size: int | None = None,
+    jitter: bool | None = None,
+    mirror: bool | None = None,
+    channels: int = 3,
+) -> PairedDataSource:
+    """Read pix2pix side-by-side pairs (A|B in one image) from ``path``.
+
+    Args:
+        path: the dataset root holding ``train/`` and ``val/`` (or ``test/``), or a
+            folder of pair images itself.
+        split: ``"train"``; ``"test"`` reads ``test/``, else ``val/`` (pix2pix's
+            maps has no test split and is evaluated on ``val/``); ``"val"`` too.
+        direction: ``"AtoB"`` translates the left halves into the right ones;
+            ``"BtoA"`` the reverse.
+        image_size: each half is resized to this square size (``None``: kept
+            as it is; models resize to their own size when they train).
+        jitter: random jitter when iterating; default on for the train split only.
+        mirror: random left-right flips when iterating; default as ``jitter``.
+        channels: channels of every file (3 for RGB).
+
+    Every file must be twice as wide as it is high and share the first file's
+    size; anything else is a :class:`DataError` naming the file.
+    """
+    if split not in ("train", "test", "val"):
+        raise DataError(f"unknown split {split!r}; use train, val or test")
+    if direction not in DIRECTIONS:
+        raise DataError(f"direction must be 'AtoB' or 'BtoA', got {direction!r}")
+    size = None if image_size is None else _check_size(image_size)
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise DataError(f"{root} does not exist")
+    names = ("train",) if split == "train" else ("val",) if split == "val" else ("test", "val")
+    folder = root if _has_images(root) else _split_folder(root, split, names)
+    inputs, targets, files = [], [], []
+    first: tuple[Path, tuple[int, ...]] | None = None
+    for file in _image_files(folder):
+        image = read_image(file, channels)
+        height, width = image.shape[:2]
+        if width != 2 * height:
+            raise DataError(
+                f"{file} is {width}x{height}: a pix2pix pair holds input and target side by "
+                f"side, so it must be exactly twice as wide as it is high"
+            )
+        if first is None:
+            first = (file, image.shape)
+        elif image.shape != first[1]:
+            raise DataError(
+                f"{file} is {image.shape[1]}x{image.shape[0]} but {first[0].name} is "
+                f"{first[1][1]}x{first[1][0]}: every pair in a folder must have the same size"
+            )
+        left, right = image[:, :height], image[:, height:]
+        inputs.append(_resize_uint8(left[None], size or height)[0])
+        targets.append(_resize_uint8(right[None], size or height)[0])
+        files.append(file.name)
+    source = PairedDataSource(
+        f"{root.name}:{split}", np.stack(inputs), np.stack(targets),
+        jitter=split == "train" if jitter is None else jitter,
+        mirror=split == "train" if mirror is None else mirror,
+        files=tuple(files),
+    )
+    return source.reversed() if direction == "BtoA" else source
+
+
+def _has_images(folder: Path) -> bool:
+    return folder.is_dir() and any(
+        p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()
+    )
+
+
+def _read_domain(folder: Path, size: int | None, channels: int) -> np.ndarray:
+    images = []
+    first: tuple[Path, tuple[int, ...]] | None = None
+    for file in _image_files(folder):
+        image = read_image(file, channels)
+        if first is None:
+            first = (file, image.shape)
+        elif image.shape != first[1]:
+            raise DataError(
+                f"{file} is {image.shape[1]}x{image.shape[0]} but {first[0].name} is "
+                f"{first[1][1]}x{first[1][0]}: every image of a domain must have the same size"
+            )
+        images.append(image if size is None else _resize_uint8(image[None], size)[0])
+    return np.stack(images)
+
+
+def load_unpaired_folders(
+    path: str | os.PathLike[str],
+    split: str = "train",
+    *,
+    image_size: int | None = None,
+    jitter: bool | None = None,
+    mirror: bool | None = None,
+    channels: int = 3,
+) -> UnpairedDataSource:
+    """Read a CycleGAN dataset: ``<split>A/`` and ``<split>B/`` under ``path``.
+
+    Args:
+        path: the dataset root holding ``trainA/ trainB/ testA/ testB/``.
+        split: ``"train"`` or ``"test"``.
+        image_size: every image is resized to this square size (``None``: kept
+            as it is, and then every image of both domains must share one size).
+        jitter: random jitter when iterating; default on for the train split only.
+        mirror: random left-right flips when iterating; default as ``jitter``.
+        channels: channels of every file (3 for RGB).
+    """
+    _check_split(split)
+    size = None if image_size is None else _check_size(image_size)
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise DataError(f"{root} does not exist")
+    domains = []
+    for letter in "AB":
+        folder = root / f"{split}{letter}"
+        if not folder.is_dir():
+            raise DataError(
+                f"{root} has no {split}{letter}/ folder: a CycleGAN dataset holds "
+                f"trainA/ trainB/ testA/ testB/"
+            )
+        domains.append(_read_domain(folder, size, channels))
+    return UnpairedDataSource(
+        f"{root.name}:{split}", domains[0], domains[1],
+        jitter=split == "train" if jitter is None else jitter,
+        mirror=split == "train" if mirror is None else mirror,
+    )
+
+
+def _shared_folder(relative: str, what: str) -> Path:
+    root = data_dir()
+    folder = root / relative if root is not None else None
+    if folder is None or not folder.is_dir():
+        where = f"{root}/{relative}" if root is not None else f"$GENZOO_DATA/{relative}"
+        raise DataError(
+            f"{what} is not available: {where} does not exist. Set {DATA_ENV} to a folder "
+            f"holding {relative}/ (see shared/data/SOURCES.md), or pass the dataset's path"
+        )
+    return folder
+
+
+def load_maps(split: str = "train") -> PairedDataSource:
+    """pix2pix maps (aerial photo -> map) from ``$GENZOO_DATA/pix2pix/maps``, at 256x256."""
+    return load_paired_folder(_shared_folder("pix2pix/maps", "the maps dataset"), split,
+                              image_size=256)
+
+
+def load_summer2winter(split: str = "train") -> UnpairedDataSource:
+    """CycleGAN summer2winter_yosemite from ``$GENZOO_DATA/cyclegan``, at 256x256."""
+    folder = _shared_folder("cyclegan/summer2winter_yosemite", "summer2winter")
+    return load_unpaired_folders(folder, split, image_size=256)
 
 
 def _check_split(split: str) -> None:
@@ -259,10 +714,26 @@ def load_image_folder(path: str | os.PathLike[str]) -> DataSource:
     return DataSource(f"{path.name}", np.stack(images))
 
 
-def load_data(name_or_path: str, split: str = "train", *, registry: Any = None) -> DataSource:
-    """Load a registered dataset by name, or an ``.npz`` file or image folder by path."""
+def load_data(
+    name_or_path: str,
+    split: str = "train",
+    *,
+    registry: Any = None,
+    condition: Condition | str | None = None,
+) -> Any:
+    """Load a registered dataset by name, or an ``.npz`` file or folder by path.
+
+    A folder is read as pix2pix pairs when ``condition`` is ``paired_image``, as
+    a CycleGAN dataset when it is ``unpaired_domains`` or when the folder holds
+    ``trainA/``, and otherwise as a folder of images.
+    """
     path = Path(name_or_path).expanduser()
+    condition = Condition(condition) if condition is not None else None
     if path.is_dir():
+        if condition == Condition.PAIRED_IMAGE:
+            return load_paired_folder(path, split)
+        if condition == Condition.UNPAIRED_DOMAINS or (path / "trainA").is_dir():
+            return load_unpaired_folders(path, split)
         return load_image_folder(path)
     if path.suffix == ".npz" and path.is_file():
         return load_npz(path, split)

@@ -157,6 +157,16 @@ class GenerativeModel(keras.Model):
                     f"{data.name} has {data.num_classes} classes, the model {classes}"
                 )
 
+    def prepare_data(self, data: Any) -> Any:
+        """Return the data this model trains on, checked (and adapted where it can be).
+
+        The Trainer calls this before building its input pipeline. The default
+        runs :meth:`check_data` and returns ``data`` unchanged; image-to-image
+        models override it to resize pairs or domains to their configured size.
+        """
+        self.check_data(data)
+        return data
+
     def make_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
         """Create the optimizers from the config, keyed by what they train."""
         raise NotImplementedError(f"{type(self).__name__} must implement make_optimizers()")

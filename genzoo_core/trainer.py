@@ -35,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from genzoo_core import weights as weights_io
-from genzoo_core.data import DataSource
+from genzoo_core.data import SOURCE_TYPES, DataSource
 from genzoo_core.errors import DataError, GenzooError, TrainingDiverged
 from genzoo_core.images import save_grid
 
@@ -255,8 +255,10 @@ class Trainer:
     # -- data ------------------------------------------------------------------
 
     def _dataset(self, data: DataSource | tf.data.Dataset) -> tuple[Any, int]:
-        if isinstance(data, DataSource):
-            if hasattr(self.model, "check_data"):
+        if isinstance(data, SOURCE_TYPES):
+            if hasattr(self.model, "prepare_data"):
+                data = self.model.prepare_data(data)
+            elif hasattr(self.model, "check_data"):
                 self.model.check_data(data)
             steps = len(data) // self.batch_size
             if steps == 0:
@@ -306,7 +308,8 @@ class Trainer:
         """Train until ``epochs`` epochs are complete, resuming from ``out_dir``.
 
         Args:
-            data: a :class:`~genzoo_core.data.DataSource`, or an unbatched
+            data: a :class:`~genzoo_core.data.DataSource` (or a paired or unpaired
+                source, for image-to-image models), or an unbatched
                 ``tf.data.Dataset`` of dicts as the model's ``train_step`` expects.
             epochs: the total number of epochs (resumed runs count those done).
             steps_per_epoch: cap on steps per epoch (default: one pass over the data).

@@ -14,7 +14,16 @@ import tensorflow as tf
 from conftest import require_data
 
 from genzoo_core import DataError
-from genzoo_core.data import DataSource, load_data, load_fashion_mnist, load_mnist
+from genzoo_core.data import (
+    DataSource,
+    PairedDataSource,
+    UnpairedDataSource,
+    load_data,
+    load_fashion_mnist,
+    load_mnist,
+    load_paired_folder,
+    load_unpaired_folders,
+)
 
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 
@@ -155,3 +164,140 @@ def test_binarized_mnist_fixes_the_test_bits_and_redraws_the_train_bits():
     # the bits average out to the grey intensities
     mean_grey = train.images.astype(np.float64).mean() / 255
     assert abs(first.mean() - mean_grey) < 0.01
+
+
+# -- image-to-image layouts ----------------------------------------------------------
+
+
+def write_jpeg(path, array):
+    path.write_bytes(tf.io.encode_jpeg(array, quality=95).numpy())
+
+
+def make_pairs(folder, n=3, height=16, seed=0):
+    """pix2pix side-by-side pairs: the left half dark, the right half bright."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        left = rng.integers(0, 60, (height, height, 3), dtype=np.uint8)
+        right = rng.integers(190, 256, (height, height, 3), dtype=np.uint8)
+        write_png(folder / f"{i + 1}.png", np.concatenate([left, right], axis=1))
+
+
+def test_paired_folder_reads_halves_in_either_direction(tmp_path):
+    make_pairs(tmp_path / "pairs" / "train", n=3)
+    make_pairs(tmp_path / "pairs" / "val", n=2, seed=1)
+    train = load_paired_folder(tmp_path / "pairs", "train", image_size=8)
+    assert train.inputs.shape == train.targets.shape == (3, 8, 8, 3)
+    assert train.inputs.max() < 100 < train.targets.min()  # A = left, B = right
+    assert train.jitter and train.mirror and train.files == ("1.png", "2.png", "3.png")
+    test = load_paired_folder(tmp_path / "pairs", "test", image_size=8)  # no test/: val/
+    assert len(test) == 2 and not test.jitter and not test.mirror
+    backwards = load_paired_folder(tmp_path / "pairs", "train", image_size=8, direction="BtoA")
+    np.testing.assert_array_equal(backwards.inputs, train.targets)
+    assert backwards.direction == "BtoA" and backwards.reversed().direction == "AtoB"
+    # A folder of pairs works as well as the dataset root; load_data picks the layout.
+    assert len(load_paired_folder(tmp_path / "pairs" / "val")) == 2
+    assert isinstance(load_data(str(tmp_path / "pairs"), condition="paired_image"),
+                      PairedDataSource)
+    native = load_paired_folder(tmp_path / "pairs")  # image_size=None keeps 16x16
+    assert native.image_shape == (16, 16, 3) and native.resized(8).image_shape == (8, 8, 3)
+
+
+def test_paired_jitter_crops_and_flips_input_and_target_alike():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)
+    source = PairedDataSource("same", images, images.copy(), jitter=True, mirror=True)
+    tf.random.set_seed(0)
+    seen_changes = 0
+    for _ in range(2):  # two epochs, different random crops
+        for example in source.dataset(shuffle=True, seed=0, batch_size=3):
+            inputs, targets = example["inputs"].numpy(), example["images"].numpy()
+            assert inputs.shape == (3, 16, 16, 3)
+            np.testing.assert_allclose(inputs, targets, atol=1e-6)  # the same jitter
+            originals = images.astype(np.float32) / 255.0
+            seen_changes += not any(np.allclose(x, o, atol=1e-6) for x in inputs
+                                    for o in originals)
+    assert seen_changes > 0  # the jitter does change the images
+    plain = PairedDataSource("plain", images, images)  # no jitter: the images themselves
+    first = next(iter(plain.dataset(batch_size=6)))["inputs"].numpy()
+    np.testing.assert_allclose(first, images / 255.0, atol=1e-6)
+
+
+def test_unpaired_source_shuffles_domains_independently():
+    a = np.stack([np.full((8, 8, 3), i, np.uint8) for i in range(5)])
+    b = np.stack([np.full((8, 8, 3), 100 + i, np.uint8) for i in range(3)])
+    source = UnpairedDataSource("ab", a, b)
+    assert len(source) == 5 and source.condition.value == "unpaired_domains"
+    examples = list(source.dataset(shuffle=True, seed=0))
+    assert len(examples) == 5
+    seen_a = sorted(round(float(e["images_a"][0, 0, 0]) * 255) for e in examples)
+    seen_b = [round(float(e["images_b"][0, 0, 0]) * 255) - 100 for e in examples]
+    assert seen_a == [0, 1, 2, 3, 4]  # every A image once per epoch
+    assert set(seen_b) == {0, 1, 2}  # the smaller domain repeats
+    with pytest.raises(DataError, match="domain B is empty"):
+        UnpairedDataSource("x", a, b[:0])
+    with pytest.raises(DataError, match="both must share one size"):
+        UnpairedDataSource("x", a, np.zeros((2, 4, 4, 3), np.uint8))
+
+
+def test_unpaired_folders_and_their_errors(tmp_path):
+    root = tmp_path / "horse2zebra"
+    rng = np.random.default_rng(0)
+    for folder, count in (("trainA", 3), ("trainB", 2), ("testA", 1), ("testB", 1)):
+        (root / folder).mkdir(parents=True)
+        for i in range(count):
+            write_jpeg(root / folder / f"{i}.jpg", rng.integers(0, 256, (12, 12, 3), np.uint8))
+    data = load_data(str(root))  # a folder with trainA/ is read as two domains
+    assert isinstance(data, UnpairedDataSource) and data.images_a.shape == (3, 12, 12, 3)
+    assert len(data) == 3 and data.jitter
+    test = load_unpaired_folders(root, "test", image_size=8)
+    assert test.images_b.shape == (1, 8, 8, 3) and not test.jitter
+    write_png(root / "trainB" / "grey.png", np.zeros((12, 12, 1), np.uint8))
+    with pytest.raises(DataError, match="grey.png has 1 channel"):
+        load_unpaired_folders(root)
+    (root / "trainB" / "grey.png").unlink()
+    write_jpeg(root / "trainB" / "big.jpg", np.zeros((20, 12, 3), np.uint8))
+    with pytest.raises(DataError, match="big.jpg is 12x20 but 0.jpg is 12x12"):
+        load_unpaired_folders(root)
+    (root / "trainB" / "big.jpg").write_bytes(b"\xff\xd8\xff truncated")
+    with pytest.raises(DataError, match="cannot read .*big.jpg as an image"):
+        load_unpaired_folders(root)
+    for file in (root / "trainB").iterdir():
+        file.unlink()
+    with pytest.raises(DataError, match="trainB holds no images"):
+        load_unpaired_folders(root)
+    (root / "trainB").rmdir()
+    with pytest.raises(DataError, match="no trainB/ folder"):
+        load_unpaired_folders(root)
+
+
+def test_paired_folder_errors_name_the_file(tmp_path):
+    folder = tmp_path / "train"
+    make_pairs(folder, n=2)
+    write_png(folder / "square.png", np.zeros((16, 16, 3), np.uint8))
+    with pytest.raises(DataError, match="square.png is 16x16: .*twice as wide"):
+        load_paired_folder(tmp_path)
+    write_png(folder / "square.png", np.zeros((8, 16, 3), np.uint8))
+    with pytest.raises(DataError, match="square.png is 16x8 but 1.png is 32x16"):
+        load_paired_folder(tmp_path)
+    write_png(folder / "square.png", np.zeros((16, 32, 4), np.uint8))
+    with pytest.raises(DataError, match="square.png has 4 channel"):
+        load_paired_folder(tmp_path)
+    with pytest.raises(DataError, match="direction must be"):
+        load_paired_folder(tmp_path, direction="sideways")
+    with pytest.raises(DataError, match="no val/ folder"):
+        load_paired_folder(tmp_path, "val")
+    with pytest.raises(DataError, match="image_size must be"):
+        load_paired_folder(tmp_path, image_size=2)
+
+
+def test_maps_and_summer2winter_are_registered_datasets():
+    require_data("pix2pix/maps/val")
+    require_data("cyclegan/summer2winter_yosemite/testA")
+    maps = load_data("maps", "test")
+    assert isinstance(maps, PairedDataSource) and maps.image_shape == (256, 256, 3)
+    assert len(maps) == 50 and maps.files[:2] == ("1.jpg", "2.jpg")
+    # Aerial photos are darker and more varied than map renderings.
+    assert maps.inputs.mean() < maps.targets.mean()
+    seasons = load_data("summer2winter", "test")
+    assert (len(seasons.images_a), len(seasons.images_b)) == (40, 40)
