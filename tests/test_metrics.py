@@ -444,3 +444,42 @@ def test_metrics_module_does_not_import_tensorflow():
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     assert "tensorflow" not in metrics.__dict__
+
+
+# ------------------------------------------------------------------ image similarity
+
+
+def test_ssim_matches_tensorflow_and_is_one_for_identical_images():
+    tf = pytest.importorskip("tensorflow")
+    rng = np.random.default_rng(0)
+    x = rng.random((3, 40, 37, 3))
+    noisy = np.clip(x + 0.2 * rng.standard_normal(x.shape), 0, 1)
+    ours = metrics.ssim(x, noisy)
+    reference = tf.image.ssim(tf.constant(x), tf.constant(noisy), max_val=1.0).numpy()
+    # TensorFlow builds its Gaussian window in float32: agreement is to ~3e-7.
+    np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(metrics.ssim(x, x), 1.0, atol=1e-12)
+    # More noise, less similarity; 8-bit data with max_value 255 gives the same numbers.
+    noisier = np.clip(x + 0.4 * rng.standard_normal(x.shape), 0, 1)
+    assert np.all(metrics.ssim(x, noisier) < ours)
+    np.testing.assert_allclose(metrics.ssim(x * 255, noisy * 255, max_value=255), ours)
+
+
+def test_mean_absolute_error_per_image():
+    x = np.zeros((2, 4, 4, 3))
+    y = np.stack([np.full((4, 4, 3), 0.25), np.full((4, 4, 3), 1.0)])
+    np.testing.assert_allclose(metrics.mean_absolute_error(x, y), [0.25, 1.0])
+
+
+@pytest.mark.parametrize(
+    "x, y, words",
+    [
+        (np.zeros((2, 16, 16, 3)), np.zeros((2, 16, 16, 1)), "same shape"),
+        (np.zeros((16, 16, 3)), np.zeros((16, 16, 3)), "NHWC"),
+        (np.zeros((1, 8, 8, 3)), np.zeros((1, 8, 8, 3)), "smaller than"),
+        (np.full((1, 16, 16, 3), np.nan), np.zeros((1, 16, 16, 3)), "NaN"),
+    ],
+)
+def test_ssim_refuses_bad_inputs(x, y, words):
+    with pytest.raises(DataError, match=words):
+        metrics.ssim(x, y)
