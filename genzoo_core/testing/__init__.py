@@ -17,10 +17,11 @@ the core ``Trainer``, and the pretrained entries. A check that cannot apply
 reason; a check you know fails is listed in ``expected_failed_checks`` with
 the reason, and becomes an expected failure.
 
-Models conditioned on more than class labels (paired images, captions, ...)
-cannot be sampled or trained from nothing: pass ``conditions`` (a function
-``n -> condition``) and ``train_data`` (a function returning a ``DataSource``
-or ``tf.data.Dataset`` of the dicts its ``train_step`` expects) for them.
+Image-to-image models (paired images, unpaired domains) are fed random input
+images of their config's ``image_shape``. Models conditioned on anything else
+(captions, ...) cannot be sampled or trained from nothing: pass ``conditions``
+(a function ``n -> condition``) and ``train_data`` (a function returning a
+data source or a ``tf.data.Dataset`` of the dicts its ``train_step`` expects).
 """
 
 from __future__ import annotations
@@ -71,10 +72,12 @@ class KitOptions:
         config: config overrides for every model the checks build (e.g. a
             smaller width, so that the checks run fast).
         conditions: ``n -> condition`` for ``sample``; by default ``None`` for
-            unconditional models and ``arange(n) % num_classes`` for
-            class-conditional ones.
+            unconditional models, ``arange(n) % num_classes`` for
+            class-conditional ones, and random input images of the config's
+            ``image_shape`` for image-to-image ones.
         train_data: returns the data for one real train step; by default random
-            images of the sampled shape (with labels for class-conditional models).
+            images of the sampled shape (with labels for class-conditional
+            models; as pairs or two domains for image-to-image ones).
         registry: where names are looked up (default: the installed plugins).
     """
 
@@ -113,7 +116,22 @@ def _condition(model: Any, n: int, options: KitOptions) -> Any:
         return options.conditions(n)
     if model.spec.condition == Condition.CLASS_LABEL:
         return np.arange(n) % _num_classes(model)
+    if model.spec.condition in TRANSLATION_CONDITIONS:
+        return np.random.default_rng(0).random((n, *_image_shape(model)), dtype=np.float32)
     return None
+
+
+TRANSLATION_CONDITIONS = (Condition.PAIRED_IMAGE, Condition.UNPAIRED_DOMAINS)
+
+
+def _image_shape(model: Any) -> tuple[int, ...]:
+    shape = model.config.get("image_shape")
+    if not shape:
+        raise AssertionError(
+            f"'{model.spec.name}' is conditioned on {model.spec.condition.value} and has no "
+            f"'image_shape' config key: pass conditions= (n -> input images) to the kit"
+        )
+    return tuple(int(d) for d in shape)
 
 
 def _check_images(images: Any, n: int, what: str) -> np.ndarray:
@@ -196,8 +214,9 @@ def check_spec(name: str, options: KitOptions | None = None) -> None:
 def check_sample(name: str, options: KitOptions | None = None) -> None:
     """``sample`` returns float32 NHWC images in [0, 1] and is deterministic under a seed.
 
-    The same seed gives the same images, another seed others, and batches of
-    different sizes start the same way; a non-positive count is a clear error.
+    The same seed gives the same images and another seed others (except for
+    image-to-image models, which may translate deterministically); a
+    non-positive count is a clear error.
     """
     options = options or KitOptions()
     model = _create(name, options)
@@ -207,9 +226,11 @@ def check_sample(name: str, options: KitOptions | None = None) -> None:
     again = model.sample(n, condition=condition, seed=0)
     if not np.array_equal(images, again):
         raise AssertionError("sample with the same seed gave different images")
-    other = model.sample(n, condition=condition, seed=1)
-    if np.array_equal(images, other):
-        raise AssertionError("sample with seeds 0 and 1 gave identical images")
+    # A translation may be deterministic (CycleGAN): only generators must vary with the seed.
+    if model.spec.condition not in TRANSLATION_CONDITIONS:
+        other = model.sample(n, condition=condition, seed=1)
+        if np.array_equal(images, other):
+            raise AssertionError("sample with seeds 0 and 1 gave identical images")
     _expect_error(lambda: model.sample(0, condition=condition, seed=0), "sample(0)")
 
 
@@ -261,11 +282,18 @@ def check_weights_roundtrip(name: str, options: KitOptions | None = None) -> Non
 
 
 def _default_train_data(model: Any, options: KitOptions) -> Any:
-    from genzoo_core.data import DataSource
+    from genzoo_core.data import DataSource, PairedDataSource, UnpairedDataSource
 
     n = TRAIN_BATCH * 2
     shape = model.sample(1, condition=_condition(model, 1, options), seed=0).shape[1:]
-    images = np.random.default_rng(0).integers(0, 256, (n, *shape), dtype=np.uint8)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (n, *shape), dtype=np.uint8)
+    if model.spec.condition == Condition.PAIRED_IMAGE:
+        inputs = rng.integers(0, 256, (n, *_image_shape(model)), dtype=np.uint8)
+        return PairedDataSource("conformance kit pairs", inputs, images)
+    if model.spec.condition == Condition.UNPAIRED_DOMAINS:
+        other = rng.integers(0, 256, (n, *_image_shape(model)), dtype=np.uint8)
+        return UnpairedDataSource("conformance kit domains", other, images)
     if model.spec.condition == Condition.UNCONDITIONAL:
         return DataSource("conformance kit images", images)
     if model.spec.condition == Condition.CLASS_LABEL:
