@@ -21,6 +21,9 @@ from genzoo_core.errors import ConfigError, GenzooError
 from genzoo_core.registry import Registry, default_registry
 from genzoo_core.version import API_VERSION, __version__
 
+SAMPLE_OUTPUT = "samples.png"
+"""Where ``genzoo sample`` writes its grid unless ``-o`` says otherwise."""
+
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -187,6 +190,10 @@ def cmd_sample(args: argparse.Namespace, registry: Registry) -> int:
     if args.n is not None and args.n < 1:
         raise GenzooError(f"-n must be at least 1, got {args.n}")
     model = load(args.name, registry=registry)
+    if args.input is not None:
+        return _translate_files(model, args)
+    if args.direction is not None:
+        raise GenzooError("--direction applies to translations: pass --input too")
     n, columns = args.n, args.columns
     if n is None:
         n = 64
@@ -196,6 +203,46 @@ def cmd_sample(args: argparse.Namespace, registry: Registry) -> int:
     images = model.sample(n, condition=_parse_condition(args, n), seed=args.seed)
     path = save_grid(args.output, images, columns=columns)
     print(f"wrote {n} samples from {args.name} to {path.resolve()}")
+    return 0
+
+
+def _translate_files(model: Any, args: argparse.Namespace) -> int:
+    """``genzoo sample MODEL --input FILE_OR_FOLDER -o OUT``: translate images.
+
+    A file becomes one PNG (``-o``); a folder becomes a folder of PNGs (``-o``
+    names it), one per image, named after its input.
+    """
+    from genzoo_core.data import IMAGE_SUFFIXES, read_image
+    from genzoo_core.images import save_png
+    from genzoo_core.spec import Capability
+
+    if Capability.TRANSLATE not in model.capabilities:
+        raise GenzooError(
+            f"{args.name} does not translate images (it declares "
+            f"{', '.join(sorted(c.value for c in model.capabilities))}): drop --input"
+        )
+    kwargs = {"direction": args.direction} if args.direction is not None else {}
+    channels = int(model.config.get("image_shape", [0, 0, 3])[-1])
+    source = Path(args.input).expanduser()
+    if source.is_dir():
+        files = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise GenzooError(f"{source} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        output = Path(args.output if args.output != SAMPLE_OUTPUT else "translations")
+        if output.suffix.lower() == ".png":
+            raise GenzooError(f"--input is a folder, so -o must name a folder, not {output}")
+        output.mkdir(parents=True, exist_ok=True)
+    elif source.is_file():
+        files, output = [source], Path(args.output)
+    else:
+        raise GenzooError(f"--input {source} does not exist")
+    for file in files:
+        image = read_image(file, channels).astype("float32") / 255.0
+        translated = model.translate(image[None], **kwargs)[0]
+        target = output / f"{file.stem}.png" if source.is_dir() else output
+        save_png(target, translated)
+    where = output.resolve()
+    print(f"translated {len(files)} image(s) with {args.name} into {where}")
     return 0
 
 
@@ -327,10 +374,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="MODEL/WEIGHTS, MODEL (default weights) or a weights file")
     p.add_argument("-n", type=int, default=None,
                    help="number of images (default 64; a class grid for class-conditional models)")
-    p.add_argument("-o", "--output", default="samples.png", help="PNG file to write")
+    p.add_argument("-o", "--output", default=SAMPLE_OUTPUT,
+                   help="PNG file to write (a folder when --input is a folder)")
     p.add_argument("--seed", type=int, default=None, help="same seed, same images")
     p.add_argument("--columns", type=int, default=None, help="images per grid row")
     p.add_argument("--label", type=int, default=None, help="class label (conditional models)")
+    p.add_argument("--input", default=None,
+                   help="image-to-image models: an image file or a folder of images to translate")
+    p.add_argument("--direction", choices=("AtoB", "BtoA"), default=None,
+                   help="translation direction, for models that go both ways (CycleGAN)")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("eval", help="score a model, or two image folders (FID, KID, IS, PR, NLL)")

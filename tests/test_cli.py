@@ -184,3 +184,16 @@ def test_new_plugin_writes_a_skeleton_and_refuses_bad_input(tmp_path, toy_regist
     assert before == {p: p.read_bytes() for p in target.rglob("*") if p.is_file()}
     code, _, err = run(["new-plugin", "My GAN", "--dir", str(tmp_path)], toy_registry, capsys)
     assert code == 1 and "not a valid model name" in err
+
+
+def test_sample_input_needs_a_translating_model(toy_registry, toy_model, tmp_path, capsys):
+    weights = tmp_path / "toy.h5"
+    toy_model.save_weights(str(weights))
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"not read: the model cannot translate")
+    code, _, err = run(["sample", str(weights), "--input", str(photo), "-o",
+                        str(tmp_path / "out.png")], toy_registry, capsys)
+    assert code == 1 and "does not translate images" in err and "drop --input" in err
+    assert not (tmp_path / "out.png").exists()
+    code, _, err = run(["sample", str(weights), "--direction", "AtoB"], toy_registry, capsys)
+    assert code == 1 and "pass --input too" in err
