@@ -18,6 +18,9 @@ Image-to-image models read two more layouts, from any path:
 - :class:`UnpairedDataSource` (CycleGAN): ``trainA/ trainB/ testA/ testB/``; it
   yields ``{"images_a", "images_b"}``, each domain shuffled on its own.
 
+Text-to-image models read :class:`CaptionedDataSource`: images with several
+captions each (and optionally text embeddings), in the CUB / Oxford-102 layout.
+
 Both apply pix2pix's random jitter (resize up by 286/256, random crop back) and
 mirroring to training data, the same crop and flip for an input and its target.
 
@@ -32,6 +35,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -369,7 +373,227 @@ class UnpairedDataSource:
         return dataset
 
 
-SOURCE_TYPES = (DataSource, PairedDataSource, UnpairedDataSource)
+# -- captioned images ----------------------------------------------------------------
+
+
+@dataclass
+class CaptionedDataSource:
+    """Images with one or more captions each (text-to-image models such as StackGAN).
+
+    Attributes:
+        name: e.g. ``"shapes:train"``.
+        images: uint8 NHWC.
+        captions: one tuple of strings per image, at least one caption each.
+        embeddings: optional float32 text embeddings, ``(n_images,
+            captions_per_image, dim)``, aligned with ``captions`` (every image then
+            has the same number of captions); user-supplied (e.g. the char-CNN-RNN
+            embeddings of CUB) or computed by a model's own text encoder.
+    """
+
+    name: str
+    images: np.ndarray
+    captions: Sequence[tuple[str, ...]]
+    embeddings: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.images.ndim != 4 or self.images.dtype != np.uint8:
+            raise DataError(
+                f"{self.name}: images must be uint8 NHWC, got {self.images.dtype} "
+                f"{self.images.shape}"
+            )
+        if len(self.images) == 0:
+            raise DataError(f"{self.name}: the dataset is empty")
+        self.captions = [tuple(c) for c in self.captions]
+        if len(self.captions) != len(self.images):
+            raise DataError(
+                f"{self.name}: {len(self.images)} images but {len(self.captions)} caption lists"
+            )
+        for index, captions in enumerate(self.captions):
+            if not captions or not all(isinstance(c, str) and c.strip() for c in captions):
+                raise DataError(
+                    f"{self.name}: image {index} needs at least one non-empty caption, "
+                    f"got {captions!r}"
+                )
+        if self.embeddings is not None:
+            self.embeddings = np.asarray(self.embeddings, dtype=np.float32)
+            counts = {len(c) for c in self.captions}
+            expected = (len(self.images), max(counts))
+            if (len(counts) != 1 or self.embeddings.ndim != 3
+                    or self.embeddings.shape[:2] != expected):
+                raise DataError(
+                    f"{self.name}: embeddings must have shape (images, captions per image, "
+                    f"dim) = ({expected[0]}, {expected[1]}, dim) with the same number of "
+                    f"captions for every image; got {self.embeddings.shape}"
+                )
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(height, width, channels)."""
+        return tuple(self.images.shape[1:])  # type: ignore[return-value]
+
+    @property
+    def condition(self) -> Condition:
+        """Always ``text``."""
+        return Condition.TEXT
+
+    def take(self, n: int) -> CaptionedDataSource:
+        """The first ``n`` images with their captions (and embeddings)."""
+        embeddings = None if self.embeddings is None else self.embeddings[:n]
+        return CaptionedDataSource(f"{self.name}[:{n}]", self.images[:n],
+                                   self.captions[:n], embeddings)
+
+    def resized(self, size: int) -> CaptionedDataSource:
+        """The same examples with images at ``size`` x ``size``."""
+        return replace(self, images=_resize_uint8(self.images, _check_size(size)))
+
+    def with_embeddings(self, embeddings: np.ndarray) -> CaptionedDataSource:
+        """A copy holding ``embeddings`` (n_images, captions_per_image, dim)."""
+        return CaptionedDataSource(self.name, self.images, self.captions, embeddings)
+
+    def dataset(
+        self, *, shuffle: bool = False, seed: int | None = None, batch_size: int | None = None
+    ) -> Any:
+        """A ``tf.data.Dataset`` of ``{"images", "captions"[, "embeddings"]}``.
+
+        Each time an image is visited one of its captions is drawn at random
+        (uniformly); ``embeddings`` is that caption's embedding when present.
+        """
+        import tensorflow as tf
+
+        counts = np.array([len(c) for c in self.captions], np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        flat = tf.constant([c for captions in self.captions for c in captions])
+        embeddings = (None if self.embeddings is None
+                      else tf.constant(self.embeddings.reshape(-1, self.embeddings.shape[-1])))
+        dataset = tf.data.Dataset.from_tensor_slices(
+            {"images": self.images, "count": counts, "offset": offsets}
+        )
+        if shuffle:
+            dataset = dataset.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)
+        generator = tf.random.Generator.from_seed(0 if seed is None else seed)
+
+        def pick_caption(example: dict[str, Any]) -> dict[str, Any]:
+            choice = example["offset"] + generator.uniform_full_int((), tf.int64) % example["count"]
+            result = {"images": tf.cast(example["images"], tf.float32) / 255.0,
+                      "captions": tf.gather(flat, choice)}
+            if embeddings is not None:
+                result["embeddings"] = tf.gather(embeddings, choice)
+            return result
+
+        # Sequential map: the caption generator's draws then follow the visiting order.
+        dataset = dataset.map(pick_caption)
+        if batch_size:
+            dataset = dataset.batch(batch_size, drop_remainder=True)
+        return dataset
+
+
+def load_captioned_folder(
+    path: str | os.PathLike[str],
+    split: str = "train",
+    *,
+    image_size: int | None = None,
+    channels: int = 3,
+) -> CaptionedDataSource:
+    """Read captioned images in the CUB / Oxford-102 layout.
+
+    ::
+
+        root/images/<name>.jpg          any sub-folders; JPEG or PNG
+        root/text/<name>.txt            one caption per line
+        root/embeddings/<name>.npy      optional: (captions, dim) float text embeddings
+        root/train.txt, root/test.txt   optional: the <name>s of each split, one per line
+
+    Without ``train.txt``/``test.txt`` every image belongs to the train split.
+    Embeddings, when the folder exists, must be present for every image with one
+    row per caption.
+
+    Args:
+        path: the dataset root.
+        split: ``"train"`` or ``"test"``.
+        image_size: resize every image to this square size (``None``: keep; then
+            every image must share one size).
+        channels: channels of every image file (3 for RGB).
+    """
+    _check_split(split)
+    root = Path(path).expanduser()
+    images_dir, text_dir = root / "images", root / "text"
+    for folder in (images_dir, text_dir):
+        if not folder.is_dir():
+            raise DataError(
+                f"{root} has no {folder.name}/ folder: a captioned dataset holds images/ and "
+                f"text/ (one .txt of captions per image), optionally embeddings/"
+            )
+    split_file = root / f"{split}.txt"
+    if split_file.is_file():
+        names = [line.strip() for line in split_file.read_text().splitlines() if line.strip()]
+    elif split == "train" and not (root / "test.txt").is_file():
+        names = sorted(
+            (str(p.relative_to(images_dir).with_suffix("")) for p in images_dir.rglob("*")
+             if p.suffix.lower() in IMAGE_SUFFIXES),
+            key=lambda name: _natural_key(Path(name)),
+        )
+    else:
+        raise DataError(f"{root} has no {split}.txt listing the images of split {split!r}")
+    if not names:
+        raise DataError(f"{root}: split {split!r} lists no images")
+    embeddings_dir = root / "embeddings"
+    images, captions, embeddings = [], [], []
+    first: tuple[str, tuple[int, ...]] | None = None
+    for name in names:
+        candidates = [images_dir / f"{name}{s}" for s in IMAGE_SUFFIXES]
+        image_file = next((c for c in candidates if c.is_file()), None)
+        if image_file is None:
+            raise DataError(f"{images_dir}/{name}.* not found (listed in split {split!r})")
+        image = read_image(image_file, channels)
+        if image_size is not None:
+            image = _resize_uint8(image[None], _check_size(image_size))[0]
+        elif first is None:
+            first = (image_file.name, image.shape)
+        elif image.shape != first[1]:
+            raise DataError(
+                f"{image_file} is {image.shape[1]}x{image.shape[0]} but {first[0]} is "
+                f"{first[1][1]}x{first[1][0]}: pass image_size= to resize them all"
+            )
+        text_file = text_dir / f"{name}.txt"
+        if not text_file.is_file():
+            raise DataError(f"{text_file} is missing: every image needs its captions file")
+        try:
+            lines = text_file.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{text_file} is not UTF-8 text ({exc.reason})") from exc
+        lines = tuple(line.strip() for line in lines if line.strip())
+        if not lines:
+            raise DataError(f"{text_file} holds no captions")
+        if embeddings_dir.is_dir():
+            embedding_file = embeddings_dir / f"{name}.npy"
+            try:
+                embedding = np.load(embedding_file, allow_pickle=False)
+            except (OSError, ValueError) as exc:
+                raise DataError(f"cannot read {embedding_file} as a .npy array: {exc}") from exc
+            if embedding.ndim != 2 or len(embedding) != len(lines):
+                raise DataError(
+                    f"{embedding_file} has shape {embedding.shape}; expected ({len(lines)}, dim): "
+                    f"one embedding per caption in {text_file.name}"
+                )
+            embeddings.append(embedding)
+        images.append(image)
+        captions.append(lines)
+    stacked = None
+    if embeddings:
+        if len({e.shape for e in embeddings}) != 1:
+            raise DataError(
+                f"{embeddings_dir}: every image needs the same number of captions and "
+                f"embedding size to use embeddings, found shapes "
+                f"{sorted({e.shape for e in embeddings})}"
+            )
+        stacked = np.stack(embeddings).astype(np.float32)
+    return CaptionedDataSource(f"{root.name}:{split}", np.stack(images), captions, stacked)
+
+
+SOURCE_TYPES = (DataSource, PairedDataSource, UnpairedDataSource, CaptionedDataSource)
 """The in-memory data sources the Trainer and ``genzoo train`` accept."""
 
 
@@ -723,9 +947,10 @@ def load_data(
 ) -> Any:
     """Load a registered dataset by name, or an ``.npz`` file or folder by path.
 
-    A folder is read as pix2pix pairs when ``condition`` is ``paired_image``, as
-    a CycleGAN dataset when it is ``unpaired_domains`` or when the folder holds
-    ``trainA/``, and otherwise as a folder of images.
+    A folder is read as pix2pix pairs when ``condition`` is ``paired_image``; as
+    a CycleGAN dataset when it is ``unpaired_domains`` or the folder holds
+    ``trainA/``; as captioned images when it is ``text`` or the folder holds
+    ``text/``; and otherwise as a folder of images.
     """
     path = Path(name_or_path).expanduser()
     condition = Condition(condition) if condition is not None else None
@@ -734,6 +959,8 @@ def load_data(
             return load_paired_folder(path, split)
         if condition == Condition.UNPAIRED_DOMAINS or (path / "trainA").is_dir():
             return load_unpaired_folders(path, split)
+        if condition == Condition.TEXT or (path / "text").is_dir():
+            return load_captioned_folder(path, split)
         return load_image_folder(path)
     if path.suffix == ".npz" and path.is_file():
         return load_npz(path, split)

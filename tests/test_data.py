@@ -15,9 +15,11 @@ from conftest import require_data
 
 from genzoo_core import DataError
 from genzoo_core.data import (
+    CaptionedDataSource,
     DataSource,
     PairedDataSource,
     UnpairedDataSource,
+    load_captioned_folder,
     load_data,
     load_fashion_mnist,
     load_mnist,
@@ -301,3 +303,86 @@ def test_maps_and_summer2winter_are_registered_datasets():
     assert maps.inputs.mean() < maps.targets.mean()
     seasons = load_data("summer2winter", "test")
     assert (len(seasons.images_a), len(seasons.images_b)) == (40, 40)
+
+
+# -- captioned images ----------------------------------------------------------------
+
+
+def test_captioned_source_draws_each_images_captions():
+    images = np.stack([np.full((8, 8, 3), i, np.uint8) for i in range(4)])
+    captions = [("a0", "a1"), ("b0",), ("c0", "c1", "c2"), ("d0", "d1")]
+    source = CaptionedDataSource("toy", images, captions)
+    assert source.condition.value == "text" and len(source) == 4
+    dataset = source.dataset(shuffle=True, seed=0)
+    drawn: dict[int, set[str]] = {i: set() for i in range(4)}
+    for _ in range(30):  # many epochs: every caption of every image turns up
+        for example in dataset:
+            index = round(float(example["images"][0, 0, 0]) * 255)
+            drawn[index].add(example["captions"].numpy().decode())
+    assert drawn == {i: set(c) for i, c in enumerate(captions)}
+    embedded = CaptionedDataSource(
+        "e", images, [(f"{i}a", f"{i}b") for i in range(4)],
+        np.arange(24, dtype=np.float32).reshape(4, 2, 3),
+    )
+    for example in embedded.dataset(seed=1):
+        caption = example["captions"].numpy().decode()
+        row = int(caption[0]) * 2 + (caption[1] == "b")  # that caption's embedding
+        np.testing.assert_array_equal(example["embeddings"], np.arange(3) + 3 * row)
+    with pytest.raises(DataError, match="needs at least one non-empty caption"):
+        CaptionedDataSource("bad", images, [("a",), (), ("c",), ("d",)])
+    with pytest.raises(DataError, match="4 images but 3 caption lists"):
+        CaptionedDataSource("bad", images, captions[:3])
+    with pytest.raises(DataError, match="embeddings must have shape"):
+        source.with_embeddings(np.zeros((4, 2, 3), np.float32))  # caption counts differ
+
+
+def write_captioned(root, names, size=8, embeddings=False):
+    rng = np.random.default_rng(0)
+    for name in names:
+        (root / "images" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "text" / name).parent.mkdir(parents=True, exist_ok=True)
+        write_png(root / "images" / f"{name}.png", rng.integers(0, 256, (size, size, 3), np.uint8))
+        (root / "text" / f"{name}.txt").write_text(f"a bird called {name}\nanother {name}\n")
+        if embeddings:
+            (root / "embeddings" / name).parent.mkdir(parents=True, exist_ok=True)
+            np.save(root / "embeddings" / f"{name}.npy", rng.random((2, 5)).astype(np.float32))
+
+
+def test_captioned_folder_in_the_cub_layout(tmp_path):
+    root = tmp_path / "birds"
+    names = ["001.Albatross/a1", "001.Albatross/a2", "002.Auklet/b1"]
+    write_captioned(root, names, embeddings=True)
+    (root / "train.txt").write_text("001.Albatross/a1\n002.Auklet/b1\n")
+    (root / "test.txt").write_text("001.Albatross/a2\n")
+    train = load_data(str(root))  # a folder with text/ is read as captioned images
+    assert isinstance(train, CaptionedDataSource) and len(train) == 2
+    assert train.captions[1] == ("a bird called 002.Auklet/b1", "another 002.Auklet/b1")
+    assert train.embeddings.shape == (2, 2, 5)
+    test = load_captioned_folder(root, "test", image_size=16)
+    assert test.images.shape == (1, 16, 16, 3)
+    np.save(root / "embeddings" / "002.Auklet" / "b1.npy", np.zeros((3, 5), np.float32))
+    with pytest.raises(DataError, match="b1.npy has shape \\(3, 5\\); expected \\(2, dim\\)"):
+        load_captioned_folder(root)
+    (root / "embeddings" / "002.Auklet" / "b1.npy").unlink()
+    with pytest.raises(DataError, match="cannot read .*b1.npy"):
+        load_captioned_folder(root)
+    (root / "text" / "001.Albatross" / "a1.txt").write_text("\n  \n")
+    with pytest.raises(DataError, match="a1.txt holds no captions"):
+        load_captioned_folder(root)
+    (root / "text" / "001.Albatross" / "a1.txt").unlink()
+    with pytest.raises(DataError, match="a1.txt is missing"):
+        load_captioned_folder(root)
+    with pytest.raises(DataError, match="has no images/ folder"):
+        load_captioned_folder(tmp_path)
+
+
+def test_captioned_folder_without_split_files(tmp_path):
+    write_captioned(tmp_path, ["2", "10", "1"])
+    train = load_captioned_folder(tmp_path)
+    assert [c[0] for c in train.captions] == ["a bird called 1", "a bird called 2",
+                                              "a bird called 10"]
+    with pytest.raises(DataError, match="no test.txt"):
+        load_captioned_folder(tmp_path, "test")
+    write_png(tmp_path / "images" / "10.png", np.zeros((9, 8, 3), np.uint8))
+    with pytest.raises(DataError, match="10.png is 8x9 but 1.png is 8x8: pass image_size"):
+        load_captioned_folder(tmp_path)
