@@ -170,6 +170,8 @@ def cmd_features(args: argparse.Namespace, registry: Registry) -> int:
 
 
 def _parse_condition(args: argparse.Namespace, n: int) -> Any:
+    if args.text is not None:
+        return [args.text] * n
     if args.label is not None:
         import numpy as np
 
@@ -194,6 +196,11 @@ def cmd_sample(args: argparse.Namespace, registry: Registry) -> int:
         return _translate_files(model, args)
     if args.direction is not None:
         raise GenzooError("--direction applies to translations: pass --input too")
+    if args.text is not None and model.spec.condition != Condition.TEXT:
+        raise GenzooError(
+            f"{args.name} is not conditioned on text (it takes {model.spec.condition.value}): "
+            f"drop --text"
+        )
     n, columns = args.n, args.columns
     if n is None:
         n = 64
@@ -379,6 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="same seed, same images")
     p.add_argument("--columns", type=int, default=None, help="images per grid row")
     p.add_argument("--label", type=int, default=None, help="class label (conditional models)")
+    p.add_argument("--text", default=None,
+                   help="text-to-image models: the caption every image is drawn for")
     p.add_argument("--input", default=None,
                    help="image-to-image models: an image file or a folder of images to translate")
     p.add_argument("--direction", choices=("AtoB", "BtoA"), default=None,

@@ -197,3 +197,12 @@ def test_sample_input_needs_a_translating_model(toy_registry, toy_model, tmp_pat
     assert not (tmp_path / "out.png").exists()
     code, _, err = run(["sample", str(weights), "--direction", "AtoB"], toy_registry, capsys)
     assert code == 1 and "pass --input too" in err
+
+
+def test_sample_text_needs_a_text_model(toy_registry, toy_model, tmp_path, capsys):
+    weights = tmp_path / "toy.h5"
+    toy_model.save_weights(str(weights))
+    code, _, err = run(["sample", str(weights), "--text", "a red circle", "-o",
+                        str(tmp_path / "out.png")], toy_registry, capsys)
+    assert code == 1 and "not conditioned on text" in err and "drop --text" in err
+    assert not (tmp_path / "out.png").exists()
