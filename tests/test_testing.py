@@ -175,6 +175,26 @@ def test_the_pytest_plugin_parametrizes_over_installed_models(pytester, toy_regi
     result.stdout.fnmatch_lines(["SKIPPED*'toygan' declares no pretrained weights"])
 
 
+def test_a_project_overrides_the_kit_options_per_model(pytester, toy_registry):
+    # The override's config reaches the checks: an invalid config key makes them fail.
+    pytester.makepyfile(test_kit_with_options="""
+        import pytest
+        from genzoo_core.testing import KitOptions
+
+        @pytest.fixture
+        def genzoo_kit_options():
+            broken = KitOptions(config={"no_such_key": 1})
+            return lambda name: broken if name == "toygan" else KitOptions()
+
+        def test_kit(genzoo_model, genzoo_check):
+            genzoo_check(genzoo_model)
+    """)
+    result = pytester.runpytest("--genzoo-model", "toygan", "-k", "check_sample",
+                                "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*no config key(s) no_such_key*"])
+
+
 def test_check_images_reports_the_first_problem(toy_registry):
     from genzoo_core.testing import _check_images
 

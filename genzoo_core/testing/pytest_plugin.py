@@ -7,7 +7,9 @@ until a test asks for its fixtures. A test taking ``genzoo_model`` and
     def test_kit(genzoo_model, genzoo_check):
         genzoo_check(genzoo_model)
 
-``pytest --genzoo-model NAME`` (repeatable) limits it to the named models. Each
+``pytest --genzoo-model NAME`` (repeatable) limits it to the named models; the
+``genzoo_kit_options`` fixture, which a project may override, gives each model
+its :class:`~genzoo_core.testing.KitOptions`. Each
 such test sees a temporary ``GENZOO_HOME`` shared by the session, so
 downloaded weights land there, not in the user's cache. Loading this module
 imports neither TensorFlow nor Keras.
@@ -15,7 +17,7 @@ imports neither TensorFlow nor Keras.
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -62,15 +64,38 @@ def genzoo_kit_home(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 @pytest.fixture
+def genzoo_kit_options() -> Callable[[str], Any]:
+    """``model name -> KitOptions``: how the kit builds, conditions and trains each model.
+
+    The default gives every model ``KitOptions()``. Override this fixture (in a
+    ``conftest.py`` or the test module) for a model the kit cannot feed by
+    itself, e.g. a text-to-image model that needs captions in its vocabulary::
+
+        @pytest.fixture
+        def genzoo_kit_options():
+            from genzoo_core.testing import KitOptions
+            mine = KitOptions(train_data=my_captions)
+            return lambda name: mine if name == "mine" else KitOptions()
+    """
+    from genzoo_core.testing import KitOptions
+
+    return lambda name: KitOptions()
+
+
+@pytest.fixture
 def genzoo_check(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, genzoo_kit_home: Any
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    genzoo_kit_home: Any,
+    genzoo_kit_options: Callable[[str], Any],
 ) -> Any:
     """The check for this test, as ``check(model_name)``, under a temporary GENZOO_HOME."""
-    from genzoo_core.testing import KitOptions, _run_check
+    from genzoo_core.testing import _run_check
 
     request.node.add_marker(pytest.mark.genzoo_kit)
     monkeypatch.setenv("GENZOO_HOME", str(genzoo_kit_home))
-    return functools.partial(_run_check, request.param, KitOptions())
+    check = request.param
+    return lambda name: _run_check(check, genzoo_kit_options(name), name)
 
 
 @pytest.fixture
