@@ -541,7 +541,7 @@ def load_captioned_folder(
         raise DataError(f"{root}: split {split!r} lists no images")
     embeddings_dir = root / "embeddings"
     images, captions, embeddings = [], [], []
-    first: tuple[str, tuple[int, ...]] | None = None
+    same_size = _SameSize("pass image_size= to resize them all")
     for name in names:
         candidates = [images_dir / f"{name}{s}" for s in IMAGE_SUFFIXES]
         image_file = next((c for c in candidates if c.is_file()), None)
@@ -550,13 +550,8 @@ def load_captioned_folder(
         image = read_image(image_file, channels)
         if image_size is not None:
             image = _resize_uint8(image[None], _check_size(image_size))[0]
-        elif first is None:
-            first = (image_file.name, image.shape)
-        elif image.shape != first[1]:
-            raise DataError(
-                f"{image_file} is {image.shape[1]}x{image.shape[0]} but {first[0]} is "
-                f"{first[1][1]}x{first[1][0]}: pass image_size= to resize them all"
-            )
+        else:
+            same_size.check(image_file, image)
         text_file = text_dir / f"{name}.txt"
         if not text_file.is_file():
             raise DataError(f"{text_file} is missing: every image needs its captions file")
@@ -622,6 +617,24 @@ def read_image(path: str | os.PathLike[str], channels: int = 3) -> np.ndarray:
             f"convert it, or remove it from the folder"
         )
     return image
+
+
+class _SameSize:
+    """Remembers the first image's shape and refuses any later image of another."""
+
+    def __init__(self, rule: str) -> None:
+        self.rule = rule
+        self.first: tuple[Path, tuple[int, ...]] | None = None
+
+    def check(self, file: Path, image: np.ndarray) -> None:
+        if self.first is None:
+            self.first = (file, image.shape)
+        elif image.shape != self.first[1]:
+            name, (height, width) = self.first[0].name, self.first[1][:2]
+            raise DataError(
+                f"{file} is {image.shape[1]}x{image.shape[0]} but {name} is "
+                f"{width}x{height}: {self.rule}"
+            )
 
 
 def _natural_key(path: Path) -> list[Any]:
@@ -692,7 +705,7 @@ def load_paired_folder(
     names = ("train",) if split == "train" else ("val",) if split == "val" else ("test", "val")
     folder = root if _has_images(root) else _split_folder(root, split, names)
     inputs, targets, files = [], [], []
-    first: tuple[Path, tuple[int, ...]] | None = None
+    same_size = _SameSize("every pair in a folder must have the same size")
     for file in _image_files(folder):
         image = read_image(file, channels)
         height, width = image.shape[:2]
@@ -701,13 +714,7 @@ def load_paired_folder(
                 f"{file} is {width}x{height}: a pix2pix pair holds input and target side by "
                 f"side, so it must be exactly twice as wide as it is high"
             )
-        if first is None:
-            first = (file, image.shape)
-        elif image.shape != first[1]:
-            raise DataError(
-                f"{file} is {image.shape[1]}x{image.shape[0]} but {first[0].name} is "
-                f"{first[1][1]}x{first[1][0]}: every pair in a folder must have the same size"
-            )
+        same_size.check(file, image)
         left, right = image[:, :height], image[:, height:]
         inputs.append(_resize_uint8(left[None], size or height)[0])
         targets.append(_resize_uint8(right[None], size or height)[0])
@@ -729,16 +736,10 @@ def _has_images(folder: Path) -> bool:
 
 def _read_domain(folder: Path, size: int | None, channels: int) -> np.ndarray:
     images = []
-    first: tuple[Path, tuple[int, ...]] | None = None
+    same_size = _SameSize("every image of a domain must have the same size")
     for file in _image_files(folder):
         image = read_image(file, channels)
-        if first is None:
-            first = (file, image.shape)
-        elif image.shape != first[1]:
-            raise DataError(
-                f"{file} is {image.shape[1]}x{image.shape[0]} but {first[0].name} is "
-                f"{first[1][1]}x{first[1][0]}: every image of a domain must have the same size"
-            )
+        same_size.check(file, image)
         images.append(image if size is None else _resize_uint8(image[None], size)[0])
     return np.stack(images)
 
