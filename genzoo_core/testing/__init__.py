@@ -19,9 +19,12 @@ the reason, and becomes an expected failure.
 
 Image-to-image models (paired images, unpaired domains) are fed random input
 images of their config's ``image_shape``. Models conditioned on anything else
-(captions, ...) cannot be sampled or trained from nothing: pass ``conditions``
-(a function ``n -> condition``) and ``train_data`` (a function returning a
-data source or a ``tf.data.Dataset`` of the dicts its ``train_step`` expects).
+(captions, ...) cannot be sampled or trained from nothing: such a model
+samples with ``condition=None`` from a documented default and offers
+``example_data(n)`` (a data source of ``n`` examples), or the test passes
+``conditions`` (a function ``n -> condition``) and ``train_data`` (a function
+returning a data source or a ``tf.data.Dataset`` of the dicts its
+``train_step`` expects).
 """
 
 from __future__ import annotations
@@ -77,7 +80,8 @@ class KitOptions:
             ``image_shape`` for image-to-image ones.
         train_data: returns the data for one real train step; by default random
             images of the sampled shape (with labels for class-conditional
-            models; as pairs or two domains for image-to-image ones).
+            models; as pairs or two domains for image-to-image ones), and for
+            any other condition the model's own ``example_data(n)``.
         registry: where names are looked up (default: the installed plugins).
     """
 
@@ -299,9 +303,13 @@ def _default_train_data(model: Any, options: KitOptions) -> Any:
     if model.spec.condition == Condition.CLASS_LABEL:
         classes = _num_classes(model)
         return DataSource("conformance kit images", images, np.arange(n) % classes, classes)
+    example = getattr(model, "example_data", None)
+    if callable(example):  # the model knows what its condition looks like (e.g. captions)
+        return example(n)
     raise AssertionError(
-        f"'{model.spec.name}' is conditioned on {model.spec.condition.value}: pass "
-        f"train_data= (a function returning its training data) to the kit"
+        f"'{model.spec.name}' is conditioned on {model.spec.condition.value}: give the model "
+        f"an example_data(n) method, or pass train_data= (a function returning its training "
+        f"data) to the kit"
     )
 
 
