@@ -1,0 +1,547 @@
+"""StackGAN (Zhang et al. 2017): text to image in two stages.
+
+A caption becomes a text embedding (the built-in contrastive encoder of
+:mod:`genzoo_stackgan.text`, frozen, or embeddings supplied with the data).
+
+- **Conditioning augmentation.** Each generator maps the embedding to a
+  Gaussian N(mu, sigma^2) through a dense layer and samples its condition
+  c = mu + sigma * eps. Many conditions per caption smooth the conditioning
+  manifold; KL(N(mu, sigma^2) || N(0, I)), weighted by ``kl_weight`` (2.0),
+  keeps it from collapsing to a point.
+- **Stage-I** draws a 32x32 image from c and noise z: dense to 4x4, three
+  nearest-neighbour upsamplings with 3x3 convolutions, tanh.
+- **Stage-II** refines it to 64x64: a downsampling encoder over the Stage-I image
+  to 16x16, joined with its own condition (a second CA), residual blocks, and
+  two upsamplings.
+- **Matching-aware discriminators** (one per stage) judge (image, text) pairs:
+  real image with its own text is real; real image with another image's text
+  (the batch's embeddings rolled by one) and generated image with its text are
+  fake. D loss = real term + (wrong term + fake term) / 2.
+
+Training is in two runs through the core Trainer: ``stage=1`` trains Stage-I;
+``stage=2`` trains Stage-II with Stage-I frozen (load the stage-1 weights file
+into a ``stage=2`` model first: every stage's networks are always present, so
+the file fits). ``sample`` returns Stage-II images, ``sample_stage1`` the
+Stage-I images they were refined from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from genzoo_core import (
+    CaptionedDataSource,
+    ConfigError,
+    DataError,
+    GenerativeModel,
+    losses,
+    replica_scale,
+)
+from genzoo_stackgan import shapes
+from genzoo_stackgan.plugin import SPEC
+from genzoo_stackgan.text import build_text_encoder, check_captions, make_vectorizer
+
+TEXT_ENCODERS = ("builtin", "embeddings")
+
+# -- architecture -------------------------------------------------------------------
+
+
+def conditioning_augmentation(
+    embedding: keras.KerasTensor, epsilon: keras.KerasTensor, condition_dim: int, prefix: str
+) -> tuple[keras.KerasTensor, keras.KerasTensor, keras.KerasTensor]:
+    """Text embedding -> (c, mu, log sigma^2), with c = mu + sigma * epsilon.
+
+    The noise ``epsilon`` is an input, not drawn inside, so that sampling is
+    deterministic for a seed.
+    """
+    stats = keras.layers.Dense(2 * condition_dim, name=f"{prefix}_ca_dense")(embedding)
+    stats = keras.layers.LeakyReLU(0.2, name=f"{prefix}_ca_act")(stats)
+    mean = keras.layers.Lambda(lambda s: s[:, :condition_dim], name=f"{prefix}_ca_mean")(stats)
+    log_variance = keras.layers.Lambda(
+        lambda s: s[:, condition_dim:], name=f"{prefix}_ca_log_variance"
+    )(stats)
+    condition = keras.layers.Lambda(
+        lambda t: t[0] + tf.exp(0.5 * t[1]) * t[2], name=f"{prefix}_ca_sample"
+    )([mean, log_variance, epsilon])
+    return condition, mean, log_variance
+
+
+def upsample_block(x: keras.KerasTensor, filters: int, name: str) -> keras.KerasTensor:
+    """Nearest-neighbour x2, 3x3 convolution, batch norm, ReLU (no checkerboard artefacts)."""
+    x = keras.layers.UpSampling2D(2, name=f"{name}_up")(x)
+    x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return keras.layers.ReLU(name=f"{name}_relu")(x)
+
+
+def residual_block(x: keras.KerasTensor, filters: int, name: str) -> keras.KerasTensor:
+    """Two 3x3 convolutions with batch norm, added to the input."""
+    y = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv_0")(x)
+    y = keras.layers.BatchNormalization(name=f"{name}_bn_0")(y)
+    y = keras.layers.ReLU(name=f"{name}_relu_0")(y)
+    y = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv_1")(y)
+    y = keras.layers.BatchNormalization(name=f"{name}_bn_1")(y)
+    x = keras.layers.Add(name=f"{name}_add")([x, y])
+    return keras.layers.ReLU(name=f"{name}_relu_1")(x)
+
+
+def tile(vector: keras.KerasTensor, size: int, name: str) -> keras.KerasTensor:
+    """(n, d) -> (n, size, size, d): a vector copied to every spatial position."""
+    x = keras.layers.Reshape((1, 1, vector.shape[-1]), name=f"{name}_reshape")(vector)
+    return keras.layers.UpSampling2D(size, name=f"{name}_tile")(x)
+
+
+def build_stage1_generator(
+    embedding_dim: int, condition_dim: int, latent_dim: int, filters: list[int], size: int
+) -> keras.Model:
+    """(embedding, eps, z) -> (32x32 image in [-1, 1], mu, log sigma^2)."""
+    embedding = keras.Input((embedding_dim,), name="embedding")
+    epsilon = keras.Input((condition_dim,), name="epsilon")
+    z = keras.Input((latent_dim,), name="z")
+    condition, mean, log_variance = conditioning_augmentation(
+        embedding, epsilon, condition_dim, "stage1"
+    )
+    base = size // 2 ** (len(filters) - 1)
+    x = keras.layers.Concatenate(name="condition_and_z")([condition, z])
+    x = keras.layers.Dense(base * base * filters[0], use_bias=False, name="project")(x)
+    x = keras.layers.BatchNormalization(name="project_bn")(x)
+    x = keras.layers.ReLU(name="project_relu")(x)
+    x = keras.layers.Reshape((base, base, filters[0]), name="to_feature_map")(x)
+    for i, width in enumerate(filters[1:]):
+        x = upsample_block(x, width, f"upsample_{i}")
+    images = keras.layers.Conv2D(3, 3, padding="same", activation="tanh", name="to_image")(x)
+    return keras.Model(
+        [embedding, epsilon, z], [images, mean, log_variance], name="stage1_generator"
+    )
+
+
+def build_stage2_generator(
+    embedding_dim: int,
+    condition_dim: int,
+    filters: list[int],
+    residual_blocks: int,
+    low_size: int,
+    size: int,
+) -> keras.Model:
+    """(Stage-I image, embedding, eps) -> (64x64 image in [-1, 1], mu, log sigma^2)."""
+    low = keras.Input((low_size, low_size, 3), name="stage1_images")
+    embedding = keras.Input((embedding_dim,), name="embedding")
+    epsilon = keras.Input((condition_dim,), name="epsilon")
+    condition, mean, log_variance = conditioning_augmentation(
+        embedding, epsilon, condition_dim, "stage2"
+    )
+    width, *decoder = filters
+    # Encoder: Stage-I image down to a 16x16 feature map.
+    x = keras.layers.Conv2D(width // 2, 3, padding="same", name="encode_conv_0")(low)
+    x = keras.layers.ReLU(name="encode_relu_0")(x)
+    x = keras.layers.Conv2D(
+        width, 4, strides=2, padding="same", use_bias=False, name="encode_conv_1"
+    )(x)
+    x = keras.layers.BatchNormalization(name="encode_bn_1")(x)
+    x = keras.layers.ReLU(name="encode_relu_1")(x)
+    # Join with the text: the condition at every position, then mix.
+    x = keras.layers.Concatenate(name="image_and_condition")(
+        [x, tile(condition, x.shape[1], "condition")]
+    )
+    x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False, name="joint_conv")(x)
+    x = keras.layers.BatchNormalization(name="joint_bn")(x)
+    x = keras.layers.ReLU(name="joint_relu")(x)
+    for i in range(residual_blocks):
+        x = residual_block(x, width, f"residual_{i}")
+    for i, filters_i in enumerate(decoder):
+        x = upsample_block(x, filters_i, f"upsample_{i}")
+    if x.shape[1] != size:
+        raise ConfigError(
+            f"stage2_generator_filters {filters} upsample to {x.shape[1]}x{x.shape[1]}, not "
+            f"{size}x{size}: list one decoder width per doubling from {low_size // 2}"
+        )
+    images = keras.layers.Conv2D(3, 3, padding="same", activation="tanh", name="to_image")(x)
+    return keras.Model(
+        [low, embedding, epsilon], [images, mean, log_variance], name="stage2_generator"
+    )
+
+
+def build_discriminator(
+    size: int, embedding_dim: int, condition_dim: int, filters: list[int], slope: float,
+    name: str, projection: bool = False,
+) -> keras.Model:
+    """(image in [-1, 1], embedding) -> one logit, high for a real image of this text.
+
+    Strided 4x4 convolutions to a 4x4 map; the text, compressed to
+    ``condition_dim``, is copied to each of those positions and joined by a 1x1
+    convolution, so the decision looks at image and text together. With
+    ``projection``, the logit also gets <image features averaged over the map,
+    a projection of the text> (Miyato & Koyama 2018): a direct path for global
+    attributes such as colour.
+    """
+    images = keras.Input((size, size, 3), name="images")
+    embedding = keras.Input((embedding_dim,), name="embedding")
+    x = images
+    for i, width in enumerate(filters):
+        x = keras.layers.Conv2D(width, 4, strides=2, padding="same", name=f"conv_{i}")(x)
+        x = keras.layers.LeakyReLU(slope, name=f"leaky_relu_{i}")(x)
+    features = x
+    text = keras.layers.Dense(condition_dim, name="compress_text")(embedding)
+    text = keras.layers.LeakyReLU(slope, name="compress_text_act")(text)
+    x = keras.layers.Concatenate(name="image_and_text")([x, tile(text, x.shape[1], "text")])
+    x = keras.layers.Conv2D(filters[-1], 1, name="joint_conv")(x)
+    x = keras.layers.LeakyReLU(slope, name="joint_act")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    logits = keras.layers.Dense(1, name="logit")(x)
+    if projection:
+        pooled = keras.layers.GlobalAveragePooling2D(name="pool")(features)
+        text_vector = keras.layers.Dense(filters[-1], name="text_projection")(embedding)
+        match = keras.layers.Dot(axes=1, name="projection")([pooled, text_vector])
+        logits = keras.layers.Add(name="projected_logit")([logits, match])
+    return keras.Model([images, embedding], logits, name=name)
+
+
+def build_identity_encoder(embedding_dim: int) -> keras.Model:
+    """The text encoder of ``text_encoder="embeddings"``: the data's embeddings pass through."""
+    embeddings = keras.Input((embedding_dim,), name="embeddings")
+    return keras.Model(embeddings, keras.layers.Identity(name="identity")(embeddings),
+                       name="text_encoder")
+
+
+# -- losses ---------------------------------------------------------------------------
+
+
+def matching_aware_discriminator_loss(
+    real_logits: tf.Tensor, wrong_logits: tf.Tensor, fake_logits: tf.Tensor
+) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+    """StackGAN's discriminator loss and its three terms.
+
+    ``real``: real image, right text, target 1. ``wrong``: real image,
+    mismatched text, target 0. ``fake``: generated image, right text, target 0.
+    Total = real + (wrong + fake) / 2, all binary cross-entropies on logits.
+    """
+    real = tf.reduce_mean(
+        tf.nn.sigmoid_cross_entropy_with_logits(tf.ones_like(real_logits), real_logits)
+    )
+    wrong = tf.reduce_mean(
+        tf.nn.sigmoid_cross_entropy_with_logits(tf.zeros_like(wrong_logits), wrong_logits)
+    )
+    fake = tf.reduce_mean(
+        tf.nn.sigmoid_cross_entropy_with_logits(tf.zeros_like(fake_logits), fake_logits)
+    )
+    return real + 0.5 * (wrong + fake), {"real": real, "wrong": wrong, "fake": fake}
+
+
+def generator_loss(
+    fake_logits: tf.Tensor, mean: tf.Tensor, log_variance: tf.Tensor, kl_weight: float
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Non-saturating adversarial loss plus ``kl_weight`` x the CA's KL; returns (total, KL)."""
+    kl = losses.kl_divergence_standard_normal(mean, log_variance)
+    return losses.non_saturating_generator_loss(fake_logits) + kl_weight * kl, kl
+
+
+def mismatched(embeddings: tf.Tensor) -> tf.Tensor:
+    """Each image paired with the next image's text: the batch's embeddings rolled by one."""
+    return tf.roll(embeddings, shift=1, axis=0)
+
+
+# -- the model ----------------------------------------------------------------------
+
+
+class StackGAN(GenerativeModel):
+    """Two-stage text-to-image GAN; ``sample(n, condition=captions)`` draws 64x64 images.
+
+    Config keys (defaults in :data:`genzoo_stackgan.plugin.SPEC`):
+
+    - ``image_shape``: the Stage-II (output) size, [64, 64, 3]; Stage-I draws
+      half that size.
+    - ``stage``: 1 trains Stage-I, 2 trains Stage-II with Stage-I frozen.
+    - ``text_encoder``: ``"builtin"`` (captions through the built-in encoder,
+      ``vocabulary`` and ``max_caption_words``, ``word_dim``, ``text_units``)
+      or ``"embeddings"`` (the data's own embeddings, e.g. CUB's char-CNN-RNN
+      vectors; ``sample`` then takes an (n, embedding_dim) array).
+    - ``embedding_dim``, ``condition_dim`` (CA output), ``latent_dim`` (z),
+      ``kl_weight``.
+    - ``stage1_generator_filters`` (the 4x4 map's channels, then one per
+      doubling), ``stage1_discriminator_filters``, ``stage2_generator_filters``
+      (encoder width, then one per doubling from 16x16), ``stage2_residual_blocks``,
+      ``stage2_discriminator_filters``, ``leaky_relu_slope``,
+      ``discriminator_projection`` (add a projection term to both discriminators).
+    - ``learning_rate``, ``beta_1`` (Adam), ``batch_size``.
+    """
+
+    spec = SPEC
+
+    def __init__(self, config: dict[str, Any] | None = None, **overrides: Any) -> None:
+        super().__init__(config, **overrides)
+        c = self._genzoo_config
+        self.stage = int(c["stage"])
+        if self.stage not in (1, 2):
+            raise ConfigError(
+                f"stage must be 1 (train Stage-I) or 2 (train Stage-II), got {c['stage']!r}"
+            )
+        if c["text_encoder"] not in TEXT_ENCODERS:
+            raise ConfigError(
+                f"text_encoder must be one of {', '.join(TEXT_ENCODERS)}, "
+                f"got {c['text_encoder']!r}"
+            )
+        height, width, channels = c["image_shape"]
+        if height != width or channels != 3 or height % 32:
+            raise ConfigError(
+                f"stackgan draws square RGB images whose side is a multiple of 32, got "
+                f"image_shape {c['image_shape']}"
+            )
+        self.size, self.low_size = int(height), int(height) // 2
+        self.builtin_text = c["text_encoder"] == "builtin"
+        self.embedding_dim = int(c["embedding_dim"])
+        self.condition_dim = int(c["condition_dim"])
+        self.latent_dim = int(c["latent_dim"])
+        self.kl_weight = float(c["kl_weight"])
+        slope = float(c["leaky_relu_slope"])
+        if self.builtin_text:
+            self.vocabulary = list(c["vocabulary"])
+            self.vectorizer = make_vectorizer(self.vocabulary, int(c["max_caption_words"]))
+            self.text_encoder = build_text_encoder(
+                len(self.vocabulary), int(c["max_caption_words"]), int(c["word_dim"]),
+                int(c["text_units"]), self.embedding_dim,
+            )
+        else:
+            self.text_encoder = build_identity_encoder(self.embedding_dim)
+        # The text encoder is pretrained apart and never trained here.
+        self.text_encoder.trainable = False
+        self.stage1_generator = build_stage1_generator(
+            self.embedding_dim, self.condition_dim, self.latent_dim,
+            c["stage1_generator_filters"], self.low_size,
+        )
+        self.stage1_discriminator = build_discriminator(
+            self.low_size, self.embedding_dim, self.condition_dim,
+            c["stage1_discriminator_filters"], slope, "stage1_discriminator",
+            bool(c["discriminator_projection"]),
+        )
+        self.stage2_generator = build_stage2_generator(
+            self.embedding_dim, self.condition_dim, c["stage2_generator_filters"],
+            int(c["stage2_residual_blocks"]), self.low_size, self.size,
+        )
+        self.stage2_discriminator = build_discriminator(
+            self.size, self.embedding_dim, self.condition_dim,
+            c["stage2_discriminator_filters"], slope, "stage2_discriminator",
+            bool(c["discriminator_projection"]),
+        )
+        self._draw = tf.function(self._both_stages, reduce_retracing=True)
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        """Stage-II images in [-1, 1] for ``inputs = (embeddings, eps1, z, eps2)``."""
+        embeddings, eps1, z, eps2 = inputs
+        low, _, _ = self.stage1_generator([embeddings, eps1, z], training=training)
+        high, _, _ = self.stage2_generator([low, embeddings, eps2], training=training)
+        return high
+
+    # -- data ----------------------------------------------------------------------
+
+    def encode_text(self, captions: Any, n: int | None = None) -> np.ndarray:
+        """Text embeddings (n, embedding_dim) of captions (builtin encoder only)."""
+        if not self.builtin_text:
+            raise ConfigError(
+                "this stackgan conditions on supplied embeddings (text_encoder='embeddings'): "
+                "pass an (n, embedding_dim) float array, not captions"
+            )
+        count = n if n is not None else (1 if isinstance(captions, str) else len(captions))
+        captions = check_captions(captions, count, self.vocabulary)
+        ids = np.asarray(self.vectorizer(np.array(captions, dtype=object).astype(str)))
+        return self.predict_in_batches(
+            lambda x: self.text_encoder(x, training=False), ids.astype(np.int32)
+        ).astype(np.float32)
+
+    def prepare_data(self, data: Any) -> CaptionedDataSource:
+        """Check captioned data and attach the embeddings every train step reads.
+
+        With the built-in encoder (frozen), every caption is encoded once here,
+        rather than in every step. Images with fewer captions than the most any
+        image has are padded by repeating their captions in turn (the data's
+        embeddings must then have one row per caption).
+        """
+        if not isinstance(data, CaptionedDataSource):
+            raise DataError(
+                f"stackgan trains on captioned images (a CaptionedDataSource such as the "
+                f"'shapes' dataset, or load_captioned_folder), got {type(data).__name__}"
+            )
+        if tuple(data.image_shape) != (self.size, self.size, 3):
+            data = data.resized(self.size)
+        if not self.builtin_text:
+            if data.embeddings is None:
+                raise DataError(
+                    f"{data.name} has no text embeddings, and text_encoder='embeddings' needs "
+                    f"them (an embeddings/ folder of .npy files), or use text_encoder='builtin'"
+                )
+            if data.embeddings.shape[-1] != self.embedding_dim:
+                raise DataError(
+                    f"{data.name} has {data.embeddings.shape[-1]}-d embeddings, the model "
+                    f"embedding_dim={self.embedding_dim}: pass --config embedding_dim=..."
+                )
+            return data
+        most = max(len(c) for c in data.captions)
+        captions = [tuple(c[i % len(c)] for i in range(most)) for c in data.captions]
+        flat = [caption for row in captions for caption in row]
+        embeddings = self.encode_text(flat).reshape(len(captions), most, self.embedding_dim)
+        return CaptionedDataSource(data.name, data.images, captions, embeddings)
+
+    def example_data(self, n: int = 16, seed: int = 0) -> CaptionedDataSource:
+        """``n`` captioned-shapes examples this model can train on (tests, quick checks)."""
+        scenes = shapes.generate(n, seed)
+        data = CaptionedDataSource(f"shapes[seed {seed}]", scenes.images, scenes.captions)
+        if not self.builtin_text:
+            rng = np.random.default_rng(seed)
+            vectors = rng.standard_normal((n, len(scenes.captions[0]), self.embedding_dim))
+            data = data.with_embeddings(vectors.astype(np.float32))
+        return data
+
+    # -- loss and train step -------------------------------------------------------
+
+    def make_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
+        """Adam(2e-4, beta_1 0.5) for the generator and discriminator of the stage in training."""
+        c = self._genzoo_config
+        return {
+            f"stage{self.stage}_{part}": keras.optimizers.Adam(
+                c["learning_rate"], beta_1=c["beta_1"], name=f"stage{self.stage}_{part}"
+            )
+            for part in ("generator", "discriminator")
+        }
+
+    def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """One matching-aware discriminator update, then one generator update."""
+        real = batch["images"] * 2.0 - 1.0  # [0, 1] -> the tanh range
+        embeddings = batch["embeddings"]
+        n = tf.shape(real)[0]
+        if self.stage == 1:
+            real = tf.nn.avg_pool2d(real, 2, 2, "VALID")  # 2x2 means: the Stage-I size
+            generator, discriminator = self.stage1_generator, self.stage1_discriminator
+
+            def generate(training: bool) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+                eps = tf.random.normal((n, self.condition_dim))
+                z = tf.random.normal((n, self.latent_dim))
+                return generator([embeddings, eps, z], training=training)
+        else:
+            generator, discriminator = self.stage2_generator, self.stage2_discriminator
+
+            def generate(training: bool) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+                eps1 = tf.random.normal((n, self.condition_dim))
+                z = tf.random.normal((n, self.latent_dim))
+                # Stage-I is frozen: inference mode, and no gradient flows into it.
+                low, _, _ = self.stage1_generator([embeddings, eps1, z], training=False)
+                eps2 = tf.random.normal((n, self.condition_dim))
+                return generator([tf.stop_gradient(low), embeddings, eps2], training=training)
+
+        optimizers = self.optimizers
+        fake, _, _ = generate(training=True)
+        with tf.GradientTape() as tape:
+            d_loss, terms = matching_aware_discriminator_loss(
+                discriminator([real, embeddings], training=True),
+                discriminator([real, mismatched(embeddings)], training=True),
+                discriminator([fake, embeddings], training=True),
+            )
+            scaled = replica_scale(d_loss)
+        variables = discriminator.trainable_variables
+        optimizers[discriminator.name].apply_gradients(
+            zip(tape.gradient(scaled, variables), variables)
+        )
+
+        with tf.GradientTape() as tape:
+            fake, mean, log_variance = generate(training=True)
+            g_loss, kl = generator_loss(
+                discriminator([fake, embeddings], training=True), mean, log_variance,
+                self.kl_weight,
+            )
+            scaled = replica_scale(g_loss)
+        variables = generator.trainable_variables
+        optimizers[generator.name].apply_gradients(
+            zip(tape.gradient(scaled, variables), variables)
+        )
+        return {"d_loss": d_loss, "d_real": terms["real"], "d_wrong": terms["wrong"],
+                "d_fake": terms["fake"], "g_loss": g_loss, "kl": kl}
+
+    # -- sampling ------------------------------------------------------------------
+
+    def _both_stages(
+        self, embeddings: tf.Tensor, eps1: tf.Tensor, z: tf.Tensor, eps2: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        low, _, _ = self.stage1_generator([embeddings, eps1, z], training=False)
+        high, _, _ = self.stage2_generator([low, embeddings, eps2], training=False)
+        return (low + 1.0) / 2.0, (high + 1.0) / 2.0
+
+    def embeddings_for(self, n: int, condition: Any, rng: np.random.Generator) -> np.ndarray:
+        """The (n, embedding_dim) text embeddings ``sample`` conditions on.
+
+        Built-in encoder: ``condition`` is one caption (repeated n times) or n
+        captions; ``None`` draws n captions from the captioned-shapes grammar
+        with ``rng``. Embeddings mode: an (n, embedding_dim) float array.
+        """
+        if self.builtin_text:
+            if condition is None:
+                condition = shapes.sample_captions(n, seed=int(rng.integers(2**31)))
+            return self.encode_text(condition, n)
+        if condition is None:
+            raise ConfigError(
+                "this stackgan conditions on supplied embeddings (text_encoder='embeddings') "
+                f"and has no default: pass condition=an ({n}, {self.embedding_dim}) float array"
+            )
+        array = np.asarray(condition)
+        if array.dtype.kind in "USO":
+            raise ConfigError(
+                "this stackgan conditions on supplied embeddings (text_encoder='embeddings'), "
+                f"not captions: pass an ({n}, {self.embedding_dim}) float array"
+            )
+        if array.dtype.kind not in "fiu" or array.shape != (n, self.embedding_dim):
+            raise ConfigError(
+                f"condition must be a float array of shape ({n}, {self.embedding_dim}) "
+                f"(one text embedding per image), got {array.dtype} {array.shape}"
+            )
+        return array.astype(np.float32)
+
+    def _draw_both(
+        self, n: int, condition: Any, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Stage-I and Stage-II images of one draw, all randomness from ``rng``."""
+        embeddings = self.embeddings_for(n, condition, rng)
+        eps1 = rng.standard_normal((n, self.condition_dim)).astype(np.float32)
+        z = rng.standard_normal((n, self.latent_dim)).astype(np.float32)
+        eps2 = rng.standard_normal((n, self.condition_dim)).astype(np.float32)
+        lows, highs = [], []
+        for start in range(0, n, 256):
+            part = slice(start, start + 256)
+            low, high = self._draw(embeddings[part], eps1[part], z[part], eps2[part])
+            lows.append(np.asarray(low))
+            highs.append(np.asarray(high))
+        return (np.clip(np.concatenate(lows), 0.0, 1.0),
+                np.clip(np.concatenate(highs), 0.0, 1.0))
+
+    def generate(self, n: int, *, condition: Any, rng: np.random.Generator) -> np.ndarray:
+        """Stage-II images (n, 64, 64, 3) in [0, 1] for the captions (or embeddings)."""
+        return self._draw_both(n, condition, rng)[1]
+
+    def sample_both(
+        self, n: int, *, condition: Any = None, seed: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Stage-I (32x32) and Stage-II (64x64) images of one draw, float32 in [0, 1].
+
+        The Stage-II images equal ``sample(n, condition=condition, seed=seed)``;
+        the Stage-I images are the ones they were refined from.
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ConfigError(f"n must be a positive integer, got {n!r}")
+        return self._draw_both(int(n), condition, np.random.default_rng(seed))
+
+    def sample_stage1(
+        self, n: int, *, condition: Any = None, seed: int | None = None
+    ) -> np.ndarray:
+        """The low-resolution Stage-I images (n, 32, 32, 3) in [0, 1].
+
+        For the same ``n``, ``condition`` and ``seed`` these are exactly the images
+        that ``sample`` refines into its Stage-II images.
+        """
+        return self.sample_both(n, condition=condition, seed=seed)[0]
+
+    def preview(self, n: int, *, seed: int) -> np.ndarray:
+        """The stage in training: Stage-I images (enlarged to 64x64) in stage 1, else Stage-II."""
+        low, high = self.sample_both(n, seed=seed)
+        if self.stage == 2:
+            return high
+        return np.repeat(np.repeat(low, 2, axis=1), 2, axis=2)

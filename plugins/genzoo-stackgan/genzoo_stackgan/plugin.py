@@ -1,0 +1,113 @@
+"""genzoo hook implementations for StackGAN and captioned shapes (no Keras import here)."""
+
+from __future__ import annotations
+
+from genzoo_core import DatasetSpec, FeatureExtractorSpec, ModelSpec, WeightsSpec, hookimpl
+from genzoo_stackgan.captions import MAX_CAPTION_WORDS, vocabulary
+
+SPEC = ModelSpec(
+    name="stackgan",
+    builder="genzoo_stackgan.model:StackGAN",
+    description="StackGAN (Zhang et al. 2017): text to a 32x32 Stage-I image, refined to "
+    "64x64 by Stage-II; conditioning augmentation and a matching-aware discriminator",
+    components=(
+        "text_encoder",
+        "stage1_generator",
+        "stage1_discriminator",
+        "stage2_generator",
+        "stage2_discriminator",
+    ),
+    condition="text",
+    capabilities=("sample",),
+    default_config={
+        "image_shape": [64, 64, 3],
+        "stage": 1,
+        "text_encoder": "builtin",
+        "vocabulary": vocabulary(),
+        "max_caption_words": MAX_CAPTION_WORDS,
+        "word_dim": 64,
+        "text_units": 128,
+        "embedding_dim": 128,
+        "condition_dim": 64,
+        "latent_dim": 64,
+        "kl_weight": 2.0,
+        "stage1_generator_filters": [128, 64, 32, 16],
+        "stage1_discriminator_filters": [32, 64, 128],
+        "stage2_generator_filters": [32, 16, 8],
+        "stage2_residual_blocks": 2,
+        "stage2_discriminator_filters": [16, 32, 64, 128],
+        "leaky_relu_slope": 0.2,
+        "discriminator_projection": False,
+        "learning_rate": 2e-4,
+        "beta_1": 0.5,
+        "batch_size": 64,
+    },
+    weights=(
+        WeightsSpec(
+            name="shapes",
+            file="weights/shapes.h5",
+            sha256="f103d54db22bd46cc4323f3c3a32ea55c5dabb0bc296a289f1ed0ab8356718c3",
+            dataset="shapes:train",
+            description="captioned shapes train split: Stage-I 18 epochs, Stage-II 10 epochs, "
+            "kl_weight 0.2, projection discriminators, float32; see the model card",
+        ),
+    ),
+)
+
+CLASSIFIER_FILE = "weights/shapes-cnn.weights.h5"
+CLASSIFIER_SHA256 = "afc05ba410bd0628675d241f84a6fe2988154275429d65348e16f4d878da6e11"
+# On the 2,000 test renders (seed 1); shape, colour and size per stated object,
+# position per image (exactly the stated positions occupied). See the model card.
+CLASSIFIER_METRICS = {
+    "test_accuracy_shape": 0.9997,
+    "test_accuracy_colour": 1.0,
+    "test_accuracy_size": 1.0,
+    "test_accuracy_position": 1.0,
+}
+
+SHAPES_DATASET = DatasetSpec(
+    name="shapes",
+    loader="genzoo_stackgan.shapes:load_shapes",
+    description="captioned shapes: 64x64 RGB, one or two coloured circles, squares or "
+    "triangles at 5 positions, 5 captions each; 10k train / 2k test, drawn on the fly",
+    condition="text",
+    image_shape=(64, 64, 3),
+)
+
+
+@hookimpl
+def genzoo_api_range() -> str:
+    """Declare the genzoo API versions this plugin is written for (1.x)."""
+    return ">=1.0,<2"
+
+
+@hookimpl
+def genzoo_register_models() -> list[ModelSpec]:
+    """Register the 'stackgan' model."""
+    return [SPEC]
+
+
+@hookimpl
+def genzoo_register_datasets() -> list[DatasetSpec]:
+    """Register the captioned-shapes dataset as 'shapes'."""
+    return [SHAPES_DATASET]
+
+
+@hookimpl
+def genzoo_register_feature_extractors() -> list[FeatureExtractorSpec]:
+    """Register the shapes attribute classifier's penultimate features as 'shapes-cnn'."""
+    if not CLASSIFIER_SHA256:
+        return []
+    return [
+        FeatureExtractorSpec(
+            name="shapes-cnn",
+            builder="genzoo_stackgan.classifier:shapes_cnn",
+            description="CNN trained on captioned-shapes renders, per position shape/colour/"
+            "size, 99.97-100% test accuracy; penultimate 128-d features",
+            image_shape=(64, 64, 3),
+            feature_dim=128,
+            num_classes=0,
+            sha256=CLASSIFIER_SHA256,
+            metrics=dict(CLASSIFIER_METRICS),
+        )
+    ]

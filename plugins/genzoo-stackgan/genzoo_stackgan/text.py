@@ -1,0 +1,190 @@
+"""The built-in text encoder: word ids -> a unit-length embedding, pretrained CLIP-style.
+
+Captions are split into words by a Keras ``TextVectorization`` layer whose
+vocabulary lives in the model config (so it travels inside the weights file's
+header); the encoder is an embedding, a bidirectional GRU and a projection,
+normalised to unit length. It is pretrained with a contrastive image-text
+objective (InfoNCE, as in CLIP): in a batch of images and one caption each,
+every caption must pick out its own image among the others and vice versa,
+through a small image encoder that is thrown away afterwards. Then it is
+frozen and StackGAN conditions on its embeddings.
+
+Bad text is refused before it reaches the network: a caption that is not a
+string, is empty, or has no word in the vocabulary is a ``ConfigError``
+naming the unknown words.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from genzoo_core import ConfigError
+from genzoo_stackgan.captions import words
+
+PAD, UNKNOWN = 0, 1  # TextVectorization's ids for padding and out-of-vocabulary words
+
+
+def make_vectorizer(vocabulary: Sequence[str], max_words: int) -> keras.layers.TextVectorization:
+    """Captions -> int ids (n, max_words); 0 pads, 1 marks unknown words, words start at 2."""
+    return keras.layers.TextVectorization(
+        standardize="lower_and_strip_punctuation",
+        split="whitespace",
+        output_mode="int",
+        output_sequence_length=max_words,
+        vocabulary=list(vocabulary),
+        name="vectorizer",
+    )
+
+
+def build_text_encoder(
+    vocabulary_size: int, max_words: int, word_dim: int, units: int, embedding_dim: int
+) -> keras.Model:
+    """Word ids (n, max_words) -> unit-length embeddings (n, embedding_dim)."""
+    ids = keras.Input((max_words,), dtype="int32", name="word_ids")
+    x = keras.layers.Embedding(
+        vocabulary_size + 2, word_dim, mask_zero=True, name="word_embedding"
+    )(ids)
+    # Both directions: "in the top left sits a big box" names the place before the shape.
+    x = keras.layers.Bidirectional(keras.layers.GRU(units, name="words"), name="gru")(x)
+    x = keras.layers.Dense(embedding_dim, name="projection")(x)
+    embeddings = keras.layers.UnitNormalization(name="unit_length")(x)
+    return keras.Model(ids, embeddings, name="text_encoder")
+
+
+def check_captions(captions: Any, n: int, vocabulary: Sequence[str]) -> list[str]:
+    """``n`` captions from one string (repeated) or a sequence of ``n`` strings.
+
+    Raises:
+        ConfigError: not text, the wrong count, an empty caption, or a caption
+            none of whose words the encoder knows (the message names them).
+    """
+    if isinstance(captions, str):
+        captions = [captions] * n
+    elif isinstance(captions, np.ndarray) and captions.dtype.kind in "US":
+        captions = [str(c) for c in captions.ravel()]
+    if not isinstance(captions, (list, tuple)) or not all(isinstance(c, str) for c in captions):
+        raise ConfigError(
+            f"stackgan's condition is text: one caption (a string) or a list of {n} strings, "
+            f"got {type(captions).__name__}"
+            + (f" of {sorted({type(c).__name__ for c in captions})}"
+               if isinstance(captions, (list, tuple)) else "")
+        )
+    if len(captions) != n:
+        raise ConfigError(
+            f"stackgan needs one caption per image: {n} captions, got {len(captions)}"
+        )
+    known = set(vocabulary)
+    for index, caption in enumerate(captions):
+        tokens = words(caption)
+        if not tokens:
+            raise ConfigError(f"caption {index} is empty ({caption!r}): describe the image")
+        unknown = [t for t in tokens if t not in known]
+        if len(unknown) == len(tokens):
+            raise ConfigError(
+                f"caption {index} ({caption!r}) has no word the text encoder knows "
+                f"(unknown: {', '.join(sorted(set(unknown)))}); its vocabulary has "
+                f"{len(known)} words, e.g. {', '.join(sorted(known)[:8])}, ..."
+            )
+        if unknown:
+            warnings.warn(
+                f"caption {index}: the text encoder ignores the unknown words "
+                f"{', '.join(sorted(set(unknown)))}",
+                stacklevel=3,
+            )
+    return list(captions)
+
+
+# -- contrastive pretraining ----------------------------------------------------------
+
+
+def build_image_encoder(image_shape: Sequence[int], embedding_dim: int) -> keras.Model:
+    """Images in [0, 1] -> unit-length embeddings; used only to pretrain the text encoder."""
+    images = keras.Input(tuple(image_shape), name="images")
+    x = keras.layers.AveragePooling2D(2, name="half_size")(images)  # 32x32 holds every attribute
+    for i, filters in enumerate((32, 64, 128)):
+        x = keras.layers.Conv2D(
+            filters, 3, strides=2, padding="same", activation="relu", name=f"conv_{i}"
+        )(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dense(256, activation="relu", name="hidden")(x)
+    x = keras.layers.Dense(embedding_dim, name="projection")(x)
+    embeddings = keras.layers.UnitNormalization(name="unit_length")(x)
+    return keras.Model(images, embeddings, name="image_encoder")
+
+
+def info_nce(
+    text: tf.Tensor, images: tf.Tensor, log_scale: tf.Tensor, scenes: tf.Tensor | None = None
+) -> tf.Tensor:
+    """Symmetric InfoNCE of matched (text_i, image_i) pairs, as in CLIP.
+
+    ``text`` and ``images`` are unit vectors; the logits are their cosine
+    similarities times ``exp(log_scale)`` (a learned inverse temperature). With
+    ``scenes`` (an id per pair), pairs showing the same scene all count as
+    matches, shared equally, instead of being pushed apart as negatives.
+    """
+    logits = tf.exp(log_scale) * tf.matmul(text, images, transpose_b=True)
+    if scenes is None:
+        targets = tf.eye(tf.shape(logits)[0])
+    else:
+        same = tf.cast(tf.equal(scenes[:, None], scenes[None, :]), logits.dtype)
+        targets = same / tf.reduce_sum(same, axis=1, keepdims=True)
+    text_to_image = keras.losses.categorical_crossentropy(targets, logits, from_logits=True)
+    image_to_text = keras.losses.categorical_crossentropy(
+        targets, tf.transpose(logits), from_logits=True
+    )
+    return 0.5 * (tf.reduce_mean(text_to_image) + tf.reduce_mean(image_to_text))
+
+
+class ContrastivePretrainer(keras.Model):
+    """Trains a text encoder and an image encoder so that matching pairs align."""
+
+    def __init__(self, text_encoder: keras.Model, image_encoder: keras.Model) -> None:
+        super().__init__(name="contrastive_pretrainer")
+        self.text_encoder = text_encoder
+        self.image_encoder = image_encoder
+        # CLIP starts at temperature 0.07; the scale is learned in log space.
+        self.log_scale = self.add_weight(
+            shape=(), initializer=keras.initializers.Constant(math.log(1 / 0.07)),
+            name="log_scale",
+        )
+
+    def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """One InfoNCE step on ``{"ids", "images", "scenes"}``."""
+        with tf.GradientTape() as tape:
+            loss = info_nce(
+                self.text_encoder(batch["ids"], training=True),
+                self.image_encoder(batch["images"], training=True),
+                self.log_scale,
+                batch.get("scenes"),
+            )
+        variables = self.trainable_variables
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return {"loss": loss, "scale": tf.exp(self.log_scale)}
+
+
+def retrieval_accuracy(
+    text: np.ndarray, images: np.ndarray, same: np.ndarray, group: int = 100
+) -> dict[str, float]:
+    """Caption -> image top-1 retrieval within groups of ``group`` test pairs.
+
+    ``text[i]`` and ``images[i]`` are matched embeddings; ``same[i, j]`` says
+    whether images ``i`` and ``j`` show the same scene (identical attributes):
+    picking such a twin counts as right in ``"scene"``, only the exact image in
+    ``"exact"``.
+    """
+    exact = scene = total = 0
+    for start in range(0, len(text) - group + 1, group):
+        stop = start + group
+        best = np.argmax(text[start:stop] @ images[start:stop].T, axis=1)
+        rows = np.arange(group)
+        exact += int(np.sum(best == rows))
+        scene += int(np.sum(same[start:stop, start:stop][rows, best]))
+        total += group
+    return {"exact": exact / total, "scene": scene / total, "group": group}
