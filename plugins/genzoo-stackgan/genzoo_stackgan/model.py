@@ -21,8 +21,8 @@ A caption becomes a text embedding (the built-in contrastive encoder of
 Training is in two runs through the core Trainer: ``stage=1`` trains Stage-I;
 ``stage=2`` trains Stage-II with Stage-I frozen (load the stage-1 weights file
 into a ``stage=2`` model first: every stage's networks are always present, so
-the file fits). ``sample`` returns Stage-II images, ``sample_stage1`` the
-Stage-I images they were refined from.
+the file fits). ``sample`` returns Stage-II images, ``sample(stage="I")``
+the Stage-I images they were refined from.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from genzoo_stackgan.plugin import SPEC
 from genzoo_stackgan.text import build_text_encoder, check_captions, make_vectorizer
 
 TEXT_ENCODERS = ("builtin", "embeddings")
+STAGES = ("I", "II")  # sample(stage=...): Stage-I or Stage-II images
 
 # -- architecture -------------------------------------------------------------------
 
@@ -529,15 +530,24 @@ class StackGAN(GenerativeModel):
             raise ConfigError(f"n must be a positive integer, got {n!r}")
         return self._draw_both(int(n), condition, np.random.default_rng(seed))
 
-    def sample_stage1(
-        self, n: int, *, condition: Any = None, seed: int | None = None
+    def sample(
+        self, n: int, *, condition: Any = None, seed: int | None = None, stage: str = "II"
     ) -> np.ndarray:
-        """The low-resolution Stage-I images (n, 32, 32, 3) in [0, 1].
+        """Draw ``n`` images for the captions: float32 NHWC in [0, 1].
 
-        For the same ``n``, ``condition`` and ``seed`` these are exactly the images
-        that ``sample`` refines into its Stage-II images.
+        Args:
+            n: number of images.
+            condition: one caption for all ``n`` images, ``n`` captions, ``None``
+                (captions drawn from the captioned-shapes grammar with ``seed``),
+                or with ``text_encoder="embeddings"`` an (n, embedding_dim) array.
+            seed: the same seed gives the same images.
+            stage: ``"II"`` (default) for the 64x64 Stage-II images, ``"I"`` for
+                the 32x32 Stage-I images that, for the same arguments, Stage-II
+                refined.
         """
-        return self.sample_both(n, condition=condition, seed=seed)[0]
+        if stage not in STAGES:
+            raise ConfigError(f"stage must be 'I' (32x32) or 'II' (64x64), got {stage!r}")
+        return self.sample_both(n, condition=condition, seed=seed)[STAGES.index(stage)]
 
     def preview(self, n: int, *, seed: int) -> np.ndarray:
         """The stage in training: Stage-I images (enlarged to 64x64) in stage 1, else Stage-II."""

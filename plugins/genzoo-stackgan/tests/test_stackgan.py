@@ -180,7 +180,9 @@ def test_stage_resolutions(small_model):
     again = small_model.sample(3, condition="a big red box in the middle", seed=0)
     np.testing.assert_array_equal(high, again)
     np.testing.assert_array_equal(
-        low, small_model.sample_stage1(3, condition="a big red box in the middle", seed=0))
+        low, small_model.sample(3, condition="a big red box in the middle", seed=0, stage="I"))
+    with pytest.raises(ConfigError, match="stage must be 'I'"):
+        small_model.sample(3, seed=0, stage="III")
     with pytest.raises(ConfigError, match="image_shape"):
         genzoo_core.create("stackgan", image_shape=[48, 48, 3])
 
