@@ -16,6 +16,9 @@ text-to-image) are not scored by sampling: their table lists the metrics their
 training scripts measured and recorded in the spec (L1 and SSIM against
 targets, cycle L1, attribute accuracy), with the protocol in each model card.
 ``--recorded-only`` rewrites that table alone, which takes seconds.
+``--only MODEL/WEIGHTS`` re-scores one weight (after retraining it) and replaces
+its row in ``docs/results.md``, its entry in ``results.json`` and its card's row,
+leaving every other number as it was.
 """
 
 from __future__ import annotations
@@ -119,6 +122,39 @@ def recorded_section() -> str:
     return "\n".join(lines)
 
 
+def report_dataset(weights) -> str:
+    """The dataset whose test split a weight's samples are compared with."""
+    dataset = weights.dataset.split(":", 1)[0].split(" ", 1)[0]
+    return IMAGES_FOR.get(dataset, dataset)
+
+
+def score(spec, weights, n: int, seed: int) -> dict:
+    """Sample one pretrained weight and score it (plus its recorded NLL, if any)."""
+    name = f"{spec.name}/{weights.name}"
+    dataset = report_dataset(weights)
+    print(f"== {name}")
+    report = genzoo_core.evaluate(
+        name, dataset, metrics=["fid", "kid", "is", "pr"], n=n, seed=seed,
+        features=EXTRACTOR_FOR.get(dataset, "inception-v3"),
+    )
+    if Capability.LOG_PROB in spec.capabilities:
+        report["metrics"]["nll_nats"] = recorded_nll(spec, weights, report)
+    return report
+
+
+def update_card(spec, name: str, line: str) -> None:
+    """Replace the weight's row between its results markers in the plugin's README."""
+    card = ROOT / "plugins" / f"genzoo-{spec.name}" / "README.md"
+    if not card.is_file():
+        return
+    block = f"<!-- results:{name} -->\n{HEADER}\n{RULE}\n{line}\n<!-- /results -->"
+    pattern = re.compile(rf"<!-- results:{re.escape(name)} -->.*?<!-- /results -->", re.S)
+    text = card.read_text()
+    if pattern.search(text):
+        card.write_text(pattern.sub(lambda _: block, text))
+        print(f"updated {card.relative_to(ROOT)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=10000)
@@ -126,6 +162,8 @@ def main() -> None:
     parser.add_argument("--recorded-only", action="store_true",
                         help="only rewrite the table of recorded image-to-image and "
                         "text-to-image metrics")
+    parser.add_argument("--only", metavar="MODEL/WEIGHTS",
+                        help="re-score one sampled weight and replace its rows, keeping the rest")
     args = parser.parse_args()
     results_md = ROOT / "docs" / "results.md"
     if args.recorded_only:
@@ -138,26 +176,39 @@ def main() -> None:
         print(f"wrote the recorded table of {results_md}")
         return
 
+    scored = [(spec, weights) for spec in genzoo_core.list_models()
+              if spec.condition not in NEEDS_INPUT for weights in spec.weights]
+    if args.only:
+        one = [(spec, w) for spec, w in scored if f"{spec.name}/{w.name}" == args.only]
+        if not one:
+            names = ", ".join(f"{spec.name}/{w.name}" for spec, w in scored)
+            raise SystemExit(f"--only {args.only}: not a sampled pretrained weight; one of {names}")
+        spec, weights = one[0]
+        report = score(spec, weights, args.n, args.seed)
+        line = row(args.only, report)
+        results_json = ROOT / "docs" / "results.json"
+        everything = json.loads(results_json.read_text())
+        everything["models"][args.only] = report
+        results_json.write_text(json.dumps(everything, indent=2, default=str) + "\n")
+        text = results_md.read_text()
+        pattern = re.compile(rf"^\| `{re.escape(args.only)}` \|.*$", re.M)
+        if not pattern.search(text):
+            raise SystemExit(f"{results_md} has no row for {args.only}: run the full make results")
+        results_md.write_text(pattern.sub(lambda _: line, text))
+        update_card(spec, args.only, line)
+        print(f"replaced the row of {args.only} in {results_md}")
+        return
+
     rows, reports, baselines = [], {}, {}
-    for spec in genzoo_core.list_models():
-        if spec.condition in NEEDS_INPUT:
-            continue
-        for weights in spec.weights:
-            name = f"{spec.name}/{weights.name}"
-            dataset = weights.dataset.split(":", 1)[0].split(" ", 1)[0]
-            dataset = IMAGES_FOR.get(dataset, dataset)
-            print(f"== {name}")
-            report = genzoo_core.evaluate(
-                name, dataset, metrics=["fid", "kid", "is", "pr"], n=args.n, seed=args.seed,
-                features=EXTRACTOR_FOR.get(dataset, "inception-v3"),
-            )
-            if Capability.LOG_PROB in spec.capabilities:
-                report["metrics"]["nll_nats"] = recorded_nll(spec, weights, report)
-            reports[name] = report
-            rows.append((spec, name, row(name, report)))
-            extractor = EXTRACTOR_FOR.get(dataset)
-            if extractor and dataset not in baselines:
-                baselines[dataset] = baseline(dataset, extractor, args.n, args.seed)
+    for spec, weights in scored:
+        name = f"{spec.name}/{weights.name}"
+        report = score(spec, weights, args.n, args.seed)
+        reports[name] = report
+        rows.append((spec, name, row(name, report)))
+        dataset = report_dataset(weights)
+        extractor = EXTRACTOR_FOR.get(dataset)
+        if extractor and dataset not in baselines:
+            baselines[dataset] = baseline(dataset, extractor, args.n, args.seed)
 
     version = importlib.metadata.version("genzoo-core")
     lines = [
@@ -195,15 +246,7 @@ def main() -> None:
     (ROOT / "docs" / "results.json").write_text(text)
 
     for spec, name, line in rows:
-        card = ROOT / "plugins" / f"genzoo-{spec.name}" / "README.md"
-        if not card.is_file():
-            continue
-        block = f"<!-- results:{name} -->\n{HEADER}\n{RULE}\n{line}\n<!-- /results -->"
-        pattern = re.compile(rf"<!-- results:{re.escape(name)} -->.*?<!-- /results -->", re.S)
-        text = card.read_text()
-        if pattern.search(text):
-            card.write_text(pattern.sub(lambda _, block=block: block, text))
-            print(f"updated {card.relative_to(ROOT)}")
+        update_card(spec, name, line)
     print(f"wrote {ROOT / 'docs' / 'results.md'}")
 
 
