@@ -83,6 +83,46 @@ def vocabulary() -> list[str]:
     return sorted(found)
 
 
+def contrast_word_groups() -> list[list[list[str]]]:
+    """The grammar's interchangeable words: colours, then shape kinds, each a list of synonyms.
+
+    StackGAN's default ``contrast_words``: swapping a word for one of another
+    class of its group (``red`` for ``blue``, ``box`` for ``disc``) turns a
+    caption into one that keeps the layout but states another colour or shape.
+    """
+    def single(options: Sequence[str]) -> list[str]:
+        return [option.split()[0] for option in options]  # "triangular shape" -> "triangular"
+
+    return [[single(v) for v in COLOUR_WORDS.values()], [single(v) for v in SHAPE_WORDS.values()]]
+
+
+def contrast_caption(
+    caption: str, groups: Sequence[Sequence[Sequence[str]]], rng: random.Random
+) -> str | None:
+    """``caption`` with one word swapped for a word of another class of its group.
+
+    ``groups`` lists groups of classes of synonyms (see
+    :func:`contrast_word_groups`). One word of the caption that belongs to some
+    class is picked at random and replaced by a random synonym of another class
+    of the same group, so the result contradicts the caption in exactly that
+    attribute. ``None`` if no word of the caption is in any group.
+    """
+    tokens = words(caption)
+    places = [
+        (i, group, k)
+        for i, token in enumerate(tokens)
+        for group in groups
+        for k, synonyms in enumerate(group)
+        if token in synonyms and len(group) > 1
+    ]
+    if not places:
+        return None
+    i, group, k = rng.choice(places)
+    other = rng.choice([j for j in range(len(group)) if j != k])
+    tokens[i] = rng.choice(list(group[other]))
+    return " ".join(tokens)
+
+
 def _phrase(rng: random.Random, shape: int, colour: int, size: int, position: int) -> dict:
     """Synonyms for one shape's attributes (``shape`` is 0-based here)."""
     s = rng.choice(SHAPE_WORDS[SHAPES[shape]])

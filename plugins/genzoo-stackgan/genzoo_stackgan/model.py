@@ -6,7 +6,8 @@ A caption becomes a text embedding (the built-in contrastive encoder of
 - **Conditioning augmentation.** Each generator maps the embedding to a
   Gaussian N(mu, sigma^2) through a dense layer and samples its condition
   c = mu + sigma * eps. Many conditions per caption smooth the conditioning
-  manifold; KL(N(mu, sigma^2) || N(0, I)), weighted by ``kl_weight`` (2.0),
+  manifold; KL(N(mu, sigma^2) || N(0, I)), averaged over the condition's
+  dimensions and weighted by ``kl_weight`` (2.0, as in the authors' code),
   keeps it from collapsing to a point.
 - **Stage-I** draws a 32x32 image from c and noise z: dense to 4x4, three
   nearest-neighbour upsamplings with 3x3 convolutions, tanh.
@@ -17,6 +18,12 @@ A caption becomes a text embedding (the built-in contrastive encoder of
   real image with its own text is real; real image with another image's text
   (the batch's embeddings rolled by one) and generated image with its text are
   fake. D loss = real term + (wrong term + fake term) / 2.
+- **Contrast captions** (an addition to the paper). A rolled caption almost
+  always states another layout, so the discriminator can reject it without
+  looking at colour or shape, and then never asks the generator for them. So a
+  ``contrast_fraction`` of the mismatched texts are instead the image's own
+  caption with one word swapped within a group of ``contrast_words`` (``red``
+  -> ``blue``, ``box`` -> ``disc``): same layout, one attribute wrong.
 
 Training is in two runs through the core Trainer: ``stage=1`` trains Stage-I;
 ``stage=2`` trains Stage-II with Stage-I frozen (load the stage-1 weights file
@@ -27,6 +34,8 @@ the Stage-I images they were refined from.
 
 from __future__ import annotations
 
+import random
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -42,6 +51,7 @@ from genzoo_core import (
     replica_scale,
 )
 from genzoo_stackgan import shapes
+from genzoo_stackgan.captions import contrast_caption
 from genzoo_stackgan.plugin import SPEC
 from genzoo_stackgan.text import build_text_encoder, check_captions, make_vectorizer
 
@@ -235,14 +245,63 @@ def matching_aware_discriminator_loss(
 def generator_loss(
     fake_logits: tf.Tensor, mean: tf.Tensor, log_variance: tf.Tensor, kl_weight: float
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """Non-saturating adversarial loss plus ``kl_weight`` x the CA's KL; returns (total, KL)."""
+    """Non-saturating adversarial loss plus the weighted CA regulariser; returns (total, KL).
+
+    The KL in nats is summed over the condition's dimensions (and returned
+    that way), but enters the loss averaged over them, as in the authors' code:
+    ``kl_weight`` x KL / condition_dim, so their weight 2.0 costs 2/64 per nat
+    of a 64-d condition. Weighting the summed KL by 2.0 instead is 64 times
+    stronger and pins the condition to the prior, leaving no room for the text.
+    """
     kl = losses.kl_divergence_standard_normal(mean, log_variance)
-    return losses.non_saturating_generator_loss(fake_logits) + kl_weight * kl, kl
+    per_dimension = kl / tf.cast(tf.shape(mean)[-1], kl.dtype)
+    return losses.non_saturating_generator_loss(fake_logits) + kl_weight * per_dimension, kl
 
 
-def mismatched(embeddings: tf.Tensor) -> tf.Tensor:
-    """Each image paired with the next image's text: the batch's embeddings rolled by one."""
-    return tf.roll(embeddings, shift=1, axis=0)
+def mismatched(
+    embeddings: tf.Tensor, contrast: tf.Tensor | None = None, contrast_fraction: float = 0.0
+) -> tf.Tensor:
+    """Texts that do not describe the batch's images, one per image.
+
+    Each image gets the next image's text (the batch's embeddings rolled by
+    one), or, with probability ``contrast_fraction``, its contrast caption's
+    embedding (its own caption with one attribute swapped); images without a
+    contrast caption (an all-zero row) keep the rolled one.
+    """
+    wrong = tf.roll(embeddings, shift=1, axis=0)
+    if contrast is None or contrast_fraction <= 0.0:
+        return wrong
+    has_contrast = tf.reduce_any(tf.not_equal(contrast, 0.0), axis=-1, keepdims=True)
+    chosen = tf.random.uniform((tf.shape(embeddings)[0], 1)) < contrast_fraction
+    return tf.where(tf.logical_and(chosen, has_contrast), contrast, wrong)
+
+
+@dataclass
+class ContrastCaptionedData(CaptionedDataSource):
+    """Captioned data with, per caption, the embedding of its contrast caption.
+
+    What :meth:`StackGAN.prepare_data` returns with the built-in text encoder:
+    ``contrast`` has the shape of ``embeddings`` (zeros where a caption has no
+    word to swap), and each batch carries the drawn caption's
+    ``"contrast_embeddings"`` next to its ``"embeddings"``.
+    """
+
+    contrast: np.ndarray | None = None
+
+    def dataset(
+        self, *, shuffle: bool = False, seed: int | None = None, batch_size: int | None = None
+    ) -> Any:
+        """The captioned batches of :class:`CaptionedDataSource`, plus the contrast embeddings."""
+        dim = self.embeddings.shape[-1]
+        # Joined along the feature axis, both follow the same random caption choice.
+        joined = CaptionedDataSource(self.name, self.images, self.captions,
+                                     np.concatenate([self.embeddings, self.contrast], axis=-1))
+
+        def split(batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+            both = batch["embeddings"]
+            return {**batch, "embeddings": both[..., :dim], "contrast_embeddings": both[..., dim:]}
+
+        return joined.dataset(shuffle=shuffle, seed=seed, batch_size=batch_size).map(split)
 
 
 # -- the model ----------------------------------------------------------------------
@@ -261,7 +320,10 @@ class StackGAN(GenerativeModel):
       or ``"embeddings"`` (the data's own embeddings, e.g. CUB's char-CNN-RNN
       vectors; ``sample`` then takes an (n, embedding_dim) array).
     - ``embedding_dim``, ``condition_dim`` (CA output), ``latent_dim`` (z),
-      ``kl_weight``.
+      ``kl_weight`` (on the KL averaged over the condition's dimensions).
+    - ``contrast_words`` (groups of classes of synonyms; the grammar's colours
+      and shapes by default) and ``contrast_fraction`` (the share of mismatched
+      texts that are contrast captions; 0 is the paper's rolled mismatches).
     - ``stage1_generator_filters`` (the 4x4 map's channels, then one per
       doubling), ``stage1_discriminator_filters``, ``stage2_generator_filters``
       (encoder width, then one per doubling from 16x16), ``stage2_residual_blocks``,
@@ -297,6 +359,14 @@ class StackGAN(GenerativeModel):
         self.condition_dim = int(c["condition_dim"])
         self.latent_dim = int(c["latent_dim"])
         self.kl_weight = float(c["kl_weight"])
+        self.contrast_words = [[list(synonyms) for synonyms in group]
+                               for group in c["contrast_words"]]
+        self.contrast_fraction = float(c["contrast_fraction"])
+        if not 0.0 <= self.contrast_fraction <= 1.0:
+            raise ConfigError(
+                f"contrast_fraction must be in [0, 1] (the share of mismatched texts that "
+                f"are contrast captions), got {c['contrast_fraction']!r}"
+            )
         slope = float(c["leaky_relu_slope"])
         if self.builtin_text:
             self.vocabulary = list(c["vocabulary"])
@@ -356,9 +426,13 @@ class StackGAN(GenerativeModel):
         """Check captioned data and attach the embeddings every train step reads.
 
         With the built-in encoder (frozen), every caption is encoded once here,
-        rather than in every step. Images with fewer captions than the most any
-        image has are padded by repeating their captions in turn (the data's
-        embeddings must then have one row per caption).
+        rather than in every step, and so is its contrast caption (one word
+        swapped within ``contrast_words``, seeded), giving a
+        :class:`ContrastCaptionedData`. Images with fewer captions than the most
+        any image has are padded by repeating their captions in turn (the data's
+        embeddings must then have one row per caption). Supplied embeddings
+        (``text_encoder="embeddings"``) have no contrast captions: their
+        mismatched texts are all rolled.
         """
         if not isinstance(data, CaptionedDataSource):
             raise DataError(
@@ -382,8 +456,17 @@ class StackGAN(GenerativeModel):
         most = max(len(c) for c in data.captions)
         captions = [tuple(c[i % len(c)] for i in range(most)) for c in data.captions]
         flat = [caption for row in captions for caption in row]
-        embeddings = self.encode_text(flat).reshape(len(captions), most, self.embedding_dim)
-        return CaptionedDataSource(data.name, data.images, captions, embeddings)
+        shape = (len(captions), most, self.embedding_dim)
+        embeddings = self.encode_text(flat).reshape(shape)
+        contrast = np.zeros(shape, np.float32)
+        if self.contrast_fraction > 0.0 and self.contrast_words:
+            rng = random.Random(0)
+            swapped = [contrast_caption(caption, self.contrast_words, rng) for caption in flat]
+            rows = [i for i, caption in enumerate(swapped) if caption is not None]
+            if rows:
+                contrast.reshape(-1, self.embedding_dim)[rows] = self.encode_text(
+                    [swapped[i] for i in rows])
+        return ContrastCaptionedData(data.name, data.images, captions, embeddings, contrast)
 
     def example_data(self, n: int = 16, seed: int = 0) -> CaptionedDataSource:
         """``n`` captioned-shapes examples this model can train on (tests, quick checks)."""
@@ -432,11 +515,12 @@ class StackGAN(GenerativeModel):
                 return generator([tf.stop_gradient(low), embeddings, eps2], training=training)
 
         optimizers = self.optimizers
+        wrong = mismatched(embeddings, batch.get("contrast_embeddings"), self.contrast_fraction)
         fake, _, _ = generate(training=True)
         with tf.GradientTape() as tape:
             d_loss, terms = matching_aware_discriminator_loss(
                 discriminator([real, embeddings], training=True),
-                discriminator([real, mismatched(embeddings)], training=True),
+                discriminator([real, wrong], training=True),
                 discriminator([fake, embeddings], training=True),
             )
             scaled = replica_scale(d_loss)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from genzoo_core import DatasetSpec, FeatureExtractorSpec, ModelSpec, WeightsSpec, hookimpl
-from genzoo_stackgan.captions import MAX_CAPTION_WORDS, vocabulary
+from genzoo_stackgan.captions import MAX_CAPTION_WORDS, contrast_word_groups, vocabulary
 
 SPEC = ModelSpec(
     name="stackgan",
@@ -31,6 +31,8 @@ SPEC = ModelSpec(
         "condition_dim": 64,
         "latent_dim": 64,
         "kl_weight": 2.0,
+        "contrast_words": contrast_word_groups(),
+        "contrast_fraction": 0.5,
         "stage1_generator_filters": [128, 64, 32, 16],
         "stage1_discriminator_filters": [32, 64, 128],
         "stage2_generator_filters": [32, 16, 8],

@@ -15,6 +15,10 @@ Steps:
    into it (every stage's networks are in every file, so it fits; Stage-I and
    the text encoder stay frozen from here on), and train again
    (``runs/stackgan-shapes/stage2``).
+
+``--stage1-init WEIGHTS`` starts Stage-I from an earlier run's weights instead
+of from scratch (only the weights; the optimizers start afresh), e.g. to carry
+on with another config.
 3. Save the stage-2 model with its metadata into ``genzoo_stackgan/weights/shapes.h5``
    and print its size and sha256 (which go into ``genzoo_stackgan/plugin.py``).
 """
@@ -53,6 +57,9 @@ def main() -> None:
     parser.add_argument("--text-encoder", default=str(ROOT / "runs" / "stackgan-text" /
                                                       "text_encoder.weights.h5"))
     parser.add_argument("--out", default=str(ROOT / "runs" / "stackgan-shapes"))
+    parser.add_argument("--stage1-init", metavar="WEIGHTS",
+                        help="start Stage-I from these stackgan weights (e.g. an earlier run's "
+                        "stage1/model.h5, trained with another config) instead of from scratch")
     parser.add_argument("--config", default="{}", help="JSON config overrides for both stages")
     args = parser.parse_args()
     out = Path(args.out)
@@ -64,6 +71,8 @@ def main() -> None:
 
     stage1 = genzoo_core.create("stackgan", {**overrides, "stage": 1})
     stage1.text_encoder.load_weights(args.text_encoder)
+    if args.stage1_init:
+        stage1.load_weights(args.stage1_init)  # fresh optimizers; the file's text encoder
     genzoo_core.train(stage1, data, out / "stage1", epochs=args.stage1_epochs,
                       metadata={"training_command": command})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +141,8 @@ def test_conditioning_augmentation_and_its_kl(small_model):
     logits = np.zeros((4, 1), np.float32)
     total, kl = generator_loss(logits, mean, log_variance, kl_weight=2.0)
     np.testing.assert_allclose(float(kl), expected_kl, rtol=1e-5)
-    np.testing.assert_allclose(float(total), math.log(2.0) + 2.0 * expected_kl, rtol=1e-5)
+    # The loss weighs the KL averaged over the condition's 8 dimensions, as the authors did.
+    np.testing.assert_allclose(float(total), math.log(2.0) + 2.0 * expected_kl / 8, rtol=1e-5)
     # A closed form on fixed numbers: mu = 1, log var = 0 in 3 dimensions -> KL = 1.5.
     _, kl = generator_loss(logits[:1], np.ones((1, 3), np.float32), np.zeros((1, 3), np.float32),
                            kl_weight=0.0)
@@ -166,6 +168,39 @@ def test_matching_aware_loss_terms():
         expected_real + (expected_wrong + expected_fake) / 2, rel=1e-5)
     rolled = np.asarray(mismatched(np.arange(6, dtype=np.float32).reshape(3, 2)))
     np.testing.assert_array_equal(rolled, [[4, 5], [0, 1], [2, 3]])
+
+
+def test_mismatched_texts_mix_rolled_and_contrast_captions():
+    embeddings = np.arange(1, 4001, dtype=np.float32).reshape(2000, 2)
+    contrast = -embeddings
+    contrast[:10] = 0.0  # no contrast caption: always rolled
+    tf.random.set_seed(0)
+    wrong = np.asarray(mismatched(embeddings, contrast, 0.5))
+    is_contrast = np.all(wrong == contrast, axis=1)
+    is_rolled = np.all(wrong == np.roll(embeddings, 1, axis=0), axis=1)
+    assert np.all(is_contrast | is_rolled) and not is_contrast[:10].any()
+    assert 0.45 < is_contrast[10:].mean() < 0.55
+    np.testing.assert_array_equal(mismatched(embeddings, contrast, 0.0),
+                                  np.roll(embeddings, 1, axis=0))
+    assert np.all(np.asarray(mismatched(embeddings, contrast, 1.0))[10:] == contrast[10:])
+
+
+def test_contrast_captions_change_exactly_one_attribute():
+    groups = captions.contrast_word_groups()
+    rng = random.Random(0)
+    for caption in shapes.generate(50, seed=3).captions[0] + (
+            "there is a little red block at the top right and a big yellow circle at the "
+            "bottom left",):
+        swapped = captions.contrast_caption(caption, groups, rng)
+        before, after = captions.words(caption), swapped.split()
+        changed = [(a, b) for a, b in zip(before, after) if a != b]
+        assert len(before) == len(after) and len(changed) == 1
+        (old, new), = changed
+        # Same group (colour or shape), another class of it.
+        group = next(g for g in groups if any(old in c for c in g))
+        assert any(new in c for c in group)
+        assert not any(old in c and new in c for c in group)
+    assert captions.contrast_caption("nothing to swap here", groups, rng) is None
 
 
 # -- architecture and sampling --------------------------------------------------------
@@ -254,7 +289,14 @@ def test_two_stage_training_through_the_trainer(tmp_path):
     stage1 = genzoo_core.create("stackgan", **SMALL)
     data = stage1.example_data(16)
     prepared = stage1.prepare_data(data)
-    assert prepared.embeddings.shape == (16, 5, 16)
+    assert prepared.embeddings.shape == prepared.contrast.shape == (16, 5, 16)
+    # Each caption's contrast embedding is its contrast caption's, encoded.
+    swapped = captions.contrast_caption(data.captions[0][0], stage1.contrast_words,
+                                        random.Random(0))
+    np.testing.assert_allclose(prepared.contrast[0, 0], stage1.encode_text(swapped)[0],
+                               atol=1e-5)
+    batch = next(iter(prepared.dataset(batch_size=4, seed=0)))
+    assert batch["contrast_embeddings"].shape == batch["embeddings"].shape == (4, 16)
     before = _weights(stage1)
     history = Trainer(stage1, tmp_path / "one", batch_size=8, preview_count=4, verbose=0).fit(
         data, epochs=1, steps_per_epoch=1)
