@@ -4,6 +4,14 @@ Run from the repository root (it resumes if interrupted)::
 
     GENZOO_DATA=../shared/data .venv/bin/python plugins/genzoo-pixelcnn/scripts/train.py --epochs 5
 
+To lower the learning rate for a last few epochs, continue a finished run in a
+new folder (its weights, not its optimizer state; its epochs and time are
+counted in the totals)::
+
+    GENZOO_DATA=../shared/data .venv/bin/python plugins/genzoo-pixelcnn/scripts/train.py \
+        --continue-from runs/pixelcnn-mnist --learning-rate 2e-4 --epochs 2 \
+        --out runs/pixelcnn-mnist-2e-4
+
 Steps: train on binarized-mnist's train split (binarized afresh in every batch)
 with the core trainer; score all 10,000 fixed-seed binarized test images with
 the exact log-likelihood; save weights and metadata into
@@ -32,18 +40,43 @@ PLUGIN = Path(__file__).resolve().parents[1]
 ROOT = PLUGIN.parents[1]
 
 
+def read_log(run: Path) -> list[dict[str, str]]:
+    """The per-epoch rows of a run's ``log.csv``."""
+    with open(run / "log.csv", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--out", default=str(ROOT / "runs" / "pixelcnn-mnist"))
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="Adam's learning rate (default: the model's, 1e-3)")
+    parser.add_argument("--continue-from", metavar="RUN",
+                        help="start from RUN/checkpoint.h5's weights (an earlier run of this "
+                        "script, e.g. with another learning rate) and count its epochs")
     args = parser.parse_args()
     command = "python plugins/genzoo-pixelcnn/scripts/train.py " + " ".join(
         shlex.quote(a) for a in sys.argv[1:]
     )
-    model = genzoo_core.train("pixelcnn", "binarized-mnist", args.out, epochs=args.epochs,
-                              metadata={"training_command": command})
-    with open(Path(args.out) / "log.csv", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    config = {} if args.learning_rate is None else {"learning_rate": args.learning_rate}
+    model = genzoo_core.create("pixelcnn", config)
+    schedule, rows = [], []
+    if args.continue_from:
+        earlier = Path(args.continue_from)
+        model.load_weights(str(earlier / "checkpoint.h5"))
+        header = genzoo_core.read_header(earlier / "checkpoint.h5")
+        earlier_rows = read_log(earlier)
+        schedule.append({"run": str(earlier), "epochs": len(earlier_rows),
+                         "learning_rate": header.config["learning_rate"],
+                         "training_command": header.metadata.get("training_command", "")})
+        rows.extend(earlier_rows)
+    genzoo_core.train(model, "binarized-mnist", args.out, epochs=args.epochs,
+                      metadata={"training_command": command})
+    here = read_log(Path(args.out))
+    schedule.append({"run": args.out, "epochs": len(here),
+                     "learning_rate": model.config["learning_rate"], "training_command": command})
+    rows.extend(here)
 
     test = genzoo_core.load_data("binarized-mnist", "test").images.astype(np.float32) / 255.0
     started = time.perf_counter()
@@ -63,10 +96,12 @@ def main() -> None:
             f"(MNIST test, binarized with seed {BINARIZATION_SEED})",
         },
         "test_nll_first_500": round(float(nll[:500].mean()), 3),
+        "schedule": schedule,
     }
     target = PLUGIN / "genzoo_pixelcnn" / "weights" / "mnist.h5"
     model.save_weights(str(target), metadata={
-        "dataset": "binarized-mnist:train", "training_command": command, "metrics": metrics,
+        "dataset": "binarized-mnist:train", "metrics": metrics,
+        "training_command": "; then ".join(step["training_command"] for step in schedule),
     })
     packaged = genzoo_core.load(str(target))
     images = ROOT / "docs" / "images"
