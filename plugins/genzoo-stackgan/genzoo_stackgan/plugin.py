@@ -48,10 +48,20 @@ SPEC = ModelSpec(
         WeightsSpec(
             name="shapes",
             file="weights/shapes.h5",
-            sha256="f103d54db22bd46cc4323f3c3a32ea55c5dabb0bc296a289f1ed0ab8356718c3",
+            sha256="1ebe795041b939bf8386c215778bf88c8804c03422192173b8a2692ec0c60369",
             dataset="shapes:train",
-            description="captioned shapes train split: Stage-I 18 epochs, Stage-II 10 epochs, "
-            "kl_weight 0.2, projection discriminators, float32; see the model card",
+            description="captioned shapes train split: Stage-I 64 epochs in three runs, "
+            "Stage-II 8 epochs, projection discriminators, contrast captions, float32; "
+            "see the model card",
+            # scripts/evaluate.py, 2,000 held-out test captions, seed 0, shapes-cnn.
+            metrics={
+                "stage2_shape_accuracy": 0.5252,
+                "stage2_colour_accuracy": 0.581,
+                "stage2_size_accuracy": 0.7648,
+                "stage2_position_accuracy": 0.818,
+                "stage1_fid_shapes_cnn": 386.9,
+                "stage2_fid_shapes_cnn": 161.6,
+            },
         ),
     ),
 )

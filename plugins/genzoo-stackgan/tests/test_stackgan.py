@@ -351,7 +351,7 @@ def test_pretrained_weights_load_by_name_and_draw_the_stated_layout(pretrained):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="stackgan/shapes draws the stated colour for 35% of test captions (model card): "
+    reason="stackgan/shapes draws the stated colour for 58% of test captions (model card): "
     "fewer than 6 of 8 samples of a red caption are red",
 )
 def test_pretrained_samples_have_the_stated_colour(pretrained):
