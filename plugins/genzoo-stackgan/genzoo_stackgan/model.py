@@ -276,6 +276,23 @@ def mismatched(
     return tf.where(tf.logical_and(chosen, has_contrast), contrast, wrong)
 
 
+def check_contrast_words(groups: Any) -> list[list[list[str]]]:
+    """``contrast_words`` as lists, or a ConfigError that shows the expected form."""
+    form = ('a list of groups, each a list of classes, each a list of synonyms, e.g. '
+            '[[["red"], ["blue"]], [["circle", "disc"], ["square", "box"]]]')
+    if not isinstance(groups, (list, tuple)):
+        raise ConfigError(f"contrast_words must be {form}; got {groups!r}")
+    checked = []
+    for group in groups:
+        if not isinstance(group, (list, tuple)) or not all(
+                isinstance(synonyms, (list, tuple)) and synonyms
+                and all(isinstance(word, str) and word for word in synonyms)
+                for synonyms in group):
+            raise ConfigError(f"contrast_words must be {form}; got the group {group!r}")
+        checked.append([list(synonyms) for synonyms in group])
+    return checked
+
+
 @dataclass
 class ContrastCaptionedData(CaptionedDataSource):
     """Captioned data with, per caption, the embedding of its contrast caption.
@@ -359,8 +376,7 @@ class StackGAN(GenerativeModel):
         self.condition_dim = int(c["condition_dim"])
         self.latent_dim = int(c["latent_dim"])
         self.kl_weight = float(c["kl_weight"])
-        self.contrast_words = [[list(synonyms) for synonyms in group]
-                               for group in c["contrast_words"]]
+        self.contrast_words = check_contrast_words(c["contrast_words"])
         self.contrast_fraction = float(c["contrast_fraction"])
         if not 0.0 <= self.contrast_fraction <= 1.0:
             raise ConfigError(

@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 from genzoo_stackgan import captions, shapes
 from genzoo_stackgan.model import (
+    check_contrast_words,
     generator_loss,
     matching_aware_discriminator_loss,
     mismatched,
@@ -201,6 +202,11 @@ def test_contrast_captions_change_exactly_one_attribute():
         assert any(new in c for c in group)
         assert not any(old in c and new in c for c in group)
     assert captions.contrast_caption("nothing to swap here", groups, rng) is None
+    for bad in ("red", [["red", "blue"]], [[["red"], []]], [[["red"], [3]]]):
+        with pytest.raises(ConfigError, match="contrast_words must be"):
+            check_contrast_words(bad)
+    with pytest.raises(ConfigError, match="contrast_fraction"):
+        genzoo_core.create("stackgan", contrast_fraction=1.5)
 
 
 # -- architecture and sampling --------------------------------------------------------
