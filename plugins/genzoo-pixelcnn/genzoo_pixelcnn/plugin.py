@@ -27,9 +27,10 @@ SPEC = ModelSpec(
         WeightsSpec(
             name="mnist",
             file="weights/mnist.h5",
-            sha256="939940a4d58765b49a480865a31f0ba278457bbb457b7b88a08ca30a37b48687",
+            sha256="b4ff55e5e358f304e766be431aae01d380c81a3c3218a5e4627f3f6dabb0d3ad",
             dataset="binarized-mnist:train",
-            description="1 epoch on dynamically binarized MNIST; exact test NLL 90.9 nats",
+            description="5 epochs at 1e-3 and 1 at 2e-4 on dynamically binarized MNIST; "
+            "exact test NLL 84.9 nats",
         ),
     ),
 )

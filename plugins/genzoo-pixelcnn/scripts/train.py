@@ -40,6 +40,12 @@ PLUGIN = Path(__file__).resolve().parents[1]
 ROOT = PLUGIN.parents[1]
 
 
+def shown(run: str | Path) -> str:
+    """A run folder as recorded in the weights: relative to the repository when inside it."""
+    path = Path(run).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def read_log(run: Path) -> list[dict[str, str]]:
     """The per-epoch rows of a run's ``log.csv``."""
     with open(run / "log.csv", encoding="utf-8") as f:
@@ -67,14 +73,14 @@ def main() -> None:
         model.load_weights(str(earlier / "checkpoint.h5"))
         header = genzoo_core.read_header(earlier / "checkpoint.h5")
         earlier_rows = read_log(earlier)
-        schedule.append({"run": str(earlier), "epochs": len(earlier_rows),
+        schedule.append({"run": shown(earlier), "epochs": len(earlier_rows),
                          "learning_rate": header.config["learning_rate"],
                          "training_command": header.metadata.get("training_command", "")})
         rows.extend(earlier_rows)
     genzoo_core.train(model, "binarized-mnist", args.out, epochs=args.epochs,
                       metadata={"training_command": command})
     here = read_log(Path(args.out))
-    schedule.append({"run": args.out, "epochs": len(here),
+    schedule.append({"run": shown(args.out), "epochs": len(here),
                      "learning_rate": model.config["learning_rate"], "training_command": command})
     rows.extend(here)
 
