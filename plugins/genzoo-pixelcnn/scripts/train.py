@@ -5,8 +5,8 @@ Run from the repository root (it resumes if interrupted)::
     GENZOO_DATA=../shared/data .venv/bin/python plugins/genzoo-pixelcnn/scripts/train.py --epochs 5
 
 To lower the learning rate for a last few epochs, continue a finished run in a
-new folder (its weights, not its optimizer state; its epochs and time are
-counted in the totals)::
+new folder (its weights, not its optimizer state; its epochs and time, and
+those of the runs it continued in turn, are counted in the totals)::
 
     GENZOO_DATA=../shared/data .venv/bin/python plugins/genzoo-pixelcnn/scripts/train.py \
         --continue-from runs/pixelcnn-mnist --learning-rate 2e-4 --epochs 2 \
@@ -52,6 +52,27 @@ def read_log(run: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+def earlier_schedule(run: Path) -> list[dict]:
+    """The steps that produced ``run``'s weights, oldest first.
+
+    A run made by this script records its steps in ``schedule.json`` (so a chain
+    of continuations keeps every step); an older run without one is one step.
+    """
+    recorded = run / "schedule.json"
+    if recorded.exists():
+        return json.loads(recorded.read_text(encoding="utf-8"))
+    header = genzoo_core.read_header(run / "checkpoint.h5")
+    return [{"run": shown(run), "epochs": len(read_log(run)),
+             "learning_rate": header.config["learning_rate"],
+             "training_command": header.metadata.get("training_command", "")}]
+
+
+def run_folder(recorded: str) -> Path:
+    """A schedule step's run folder: recorded relative to the repository when inside it."""
+    path = Path(recorded)
+    return path if path.is_absolute() else ROOT / path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5)
@@ -71,18 +92,17 @@ def main() -> None:
     if args.continue_from:
         earlier = Path(args.continue_from)
         model.load_weights(str(earlier / "checkpoint.h5"))
-        header = genzoo_core.read_header(earlier / "checkpoint.h5")
-        earlier_rows = read_log(earlier)
-        schedule.append({"run": shown(earlier), "epochs": len(earlier_rows),
-                         "learning_rate": header.config["learning_rate"],
-                         "training_command": header.metadata.get("training_command", "")})
-        rows.extend(earlier_rows)
-    genzoo_core.train(model, "binarized-mnist", args.out, epochs=args.epochs,
+        schedule = earlier_schedule(earlier)
+        for step in schedule:
+            rows.extend(read_log(run_folder(step["run"]))[: step["epochs"]])
+    out = Path(args.out)
+    genzoo_core.train(model, "binarized-mnist", out, epochs=args.epochs,
                       metadata={"training_command": command})
-    here = read_log(Path(args.out))
-    schedule.append({"run": shown(args.out), "epochs": len(here),
+    here = read_log(out)
+    schedule.append({"run": shown(out), "epochs": len(here),
                      "learning_rate": model.config["learning_rate"], "training_command": command})
     rows.extend(here)
+    (out / "schedule.json").write_text(json.dumps(schedule, indent=1), encoding="utf-8")
 
     test = genzoo_core.load_data("binarized-mnist", "test").images.astype(np.float32) / 255.0
     started = time.perf_counter()
