@@ -120,7 +120,12 @@ def build_image_encoder(image_shape: Sequence[int], embedding_dim: int) -> keras
 
 
 def info_nce(
-    text: tf.Tensor, images: tf.Tensor, log_scale: tf.Tensor, scenes: tf.Tensor | None = None
+    text: tf.Tensor,
+    images: tf.Tensor,
+    log_scale: tf.Tensor,
+    scenes: tf.Tensor | None = None,
+    hard_texts: tf.Tensor | None = None,
+    has_hard: tf.Tensor | None = None,
 ) -> tf.Tensor:
     """Symmetric InfoNCE of matched (text_i, image_i) pairs, as in CLIP.
 
@@ -128,6 +133,12 @@ def info_nce(
     similarities times ``exp(log_scale)`` (a learned inverse temperature). With
     ``scenes`` (an id per pair), pairs showing the same scene all count as
     matches, shared equally, instead of being pushed apart as negatives.
+
+    ``hard_texts`` (one per pair, where ``has_hard`` is true) are extra wrong
+    captions each image must also rank below its own, as in NegCLIP
+    (Yuksekgonul et al. 2023): a caption with one colour or shape swapped keeps
+    the layout, so the encoder cannot pass them by layout alone, as it can
+    with the batch's other captions.
     """
     logits = tf.exp(log_scale) * tf.matmul(text, images, transpose_b=True)
     if scenes is None:
@@ -136,8 +147,15 @@ def info_nce(
         same = tf.cast(tf.equal(scenes[:, None], scenes[None, :]), logits.dtype)
         targets = same / tf.reduce_sum(same, axis=1, keepdims=True)
     text_to_image = keras.losses.categorical_crossentropy(targets, logits, from_logits=True)
+    image_logits, image_targets = tf.transpose(logits), targets
+    if hard_texts is not None:
+        hard = tf.exp(log_scale) * tf.matmul(images, hard_texts, transpose_b=True)
+        if has_hard is not None:
+            hard = tf.where(tf.reshape(tf.cast(has_hard, tf.bool), (1, -1)), hard, -1e9)
+        image_logits = tf.concat([image_logits, hard], axis=1)
+        image_targets = tf.concat([targets, tf.zeros_like(hard)], axis=1)
     image_to_text = keras.losses.categorical_crossentropy(
-        targets, tf.transpose(logits), from_logits=True
+        image_targets, image_logits, from_logits=True
     )
     return 0.5 * (tf.reduce_mean(text_to_image) + tf.reduce_mean(image_to_text))
 
@@ -156,13 +174,22 @@ class ContrastivePretrainer(keras.Model):
         )
 
     def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        """One InfoNCE step on ``{"ids", "images", "scenes"}``."""
+        """One InfoNCE step on ``{"ids", "images", "scenes"}``, plus ``"hard_ids"`` if given.
+
+        ``hard_ids`` are each caption's hard negative (all padding where it has none).
+        """
         with tf.GradientTape() as tape:
+            hard_texts = has_hard = None
+            if "hard_ids" in batch:
+                hard_texts = self.text_encoder(batch["hard_ids"], training=True)
+                has_hard = tf.reduce_any(tf.not_equal(batch["hard_ids"], PAD), axis=-1)
             loss = info_nce(
                 self.text_encoder(batch["ids"], training=True),
                 self.image_encoder(batch["images"], training=True),
                 self.log_scale,
                 batch.get("scenes"),
+                hard_texts,
+                has_hard,
             )
         variables = self.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))

@@ -18,7 +18,8 @@ Steps:
 
 ``--stage1-init WEIGHTS`` starts Stage-I from an earlier run's weights instead
 of from scratch (only the weights; the optimizers start afresh), e.g. to carry
-on with another config.
+on with another config. The text encoder is always the one ``--text-encoder``
+names, so an earlier Stage-I can also carry on under a retrained encoder.
 3. Save the stage-2 model with its metadata into ``genzoo_stackgan/weights/shapes.h5``
    and print its size and sha256 (which go into ``genzoo_stackgan/plugin.py``).
 """
@@ -70,9 +71,9 @@ def main() -> None:
     data = load_shapes("train")
 
     stage1 = genzoo_core.create("stackgan", {**overrides, "stage": 1})
-    stage1.text_encoder.load_weights(args.text_encoder)
     if args.stage1_init:
-        stage1.load_weights(args.stage1_init)  # fresh optimizers; the file's text encoder
+        stage1.load_weights(args.stage1_init)  # only the weights: fresh optimizers
+    stage1.text_encoder.load_weights(args.text_encoder)
     genzoo_core.train(stage1, data, out / "stage1", epochs=args.stage1_epochs,
                       metadata={"training_command": command})
 
@@ -95,6 +96,11 @@ def main() -> None:
             "stage2_train_seconds": round(seconds2, 1),
             "text_encoder_train_seconds": text_facts.get("train_seconds", 0.0),
             "text_encoder_test_retrieval_scene": text_facts.get("test_retrieval_scene", 0.0),
+            "text_encoder_hard_negatives": text_facts.get("hard_negatives", False),
+            "text_encoder_test_beats_hard_negative": text_facts.get(
+                "test_beats_hard_negative", 0.0),
+            "text_encoder_test_nearest_caption_agrees": text_facts.get(
+                "test_nearest_caption_agrees", {}),
             **{f"stage1_final_{k}": float(v) for k, v in last1.items()
                if k not in ("epoch", "seconds")},
             **{f"stage2_final_{k}": float(v) for k, v in last2.items()

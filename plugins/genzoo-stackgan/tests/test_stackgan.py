@@ -17,6 +17,7 @@ from genzoo_stackgan.model import (
     mismatched,
 )
 from genzoo_stackgan.plugin import CLASSIFIER_SHA256, SPEC
+from genzoo_stackgan.text import info_nce
 
 import genzoo_core
 from genzoo_core import CaptionedDataSource, ConfigError, DataError, Trainer, hub
@@ -210,6 +211,39 @@ def test_contrast_captions_change_exactly_one_attribute():
 
 
 # -- architecture and sampling --------------------------------------------------------
+
+
+def _unit_rows(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    rows = rng.standard_normal((n, d))
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _cross_entropy(logits: np.ndarray) -> float:
+    """Mean cross-entropy of each row's logits against its diagonal target."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-np.mean(log_softmax[np.arange(len(logits)), np.arange(len(logits))]))
+
+
+def test_info_nce_against_a_direct_computation_with_and_without_hard_negatives():
+    rng = np.random.default_rng(0)
+    text, images, hard = (_unit_rows(rng, 6, 5) for _ in range(3))
+    scale = math.log(10.0)
+    logits = 10.0 * text @ images.T
+    plain = 0.5 * (_cross_entropy(logits) + _cross_entropy(logits.T))
+    assert float(info_nce(text, images, tf.constant(scale))) == pytest.approx(plain, rel=1e-5)
+
+    # Each image ranks its own caption against every caption and every hard negative.
+    with_hard = np.concatenate([logits.T, 10.0 * images @ hard.T], axis=1)
+    expected = 0.5 * (_cross_entropy(logits) + _cross_entropy(with_hard))
+    got = float(info_nce(text, images, tf.constant(scale), hard_texts=hard))
+    assert got == pytest.approx(expected, rel=1e-5)
+    assert got > plain
+
+    # Hard negatives marked absent are ignored.
+    none = float(info_nce(text, images, tf.constant(scale), hard_texts=hard,
+                          has_hard=tf.zeros(6, tf.bool)))
+    assert none == pytest.approx(plain, rel=1e-5)
 
 
 def test_stage_resolutions(small_model):
