@@ -97,15 +97,23 @@ def contrast_word_groups() -> list[list[list[str]]]:
 
 
 def contrast_caption(
-    caption: str, groups: Sequence[Sequence[Sequence[str]]], rng: random.Random
+    caption: str,
+    groups: Sequence[Sequence[Sequence[str]]],
+    rng: random.Random,
+    exchange: float = 0.0,
 ) -> str | None:
-    """``caption`` with one word swapped for a word of another class of its group.
+    """``caption`` made wrong in one attribute: a word swapped, or two words exchanged.
 
     ``groups`` lists groups of classes of synonyms (see
     :func:`contrast_word_groups`). One word of the caption that belongs to some
     class is picked at random and replaced by a random synonym of another class
     of the same group, so the result contradicts the caption in exactly that
-    attribute. ``None`` if no word of the caption is in any group.
+    attribute. With probability ``exchange``, and when the caption has two words
+    of different classes of one group (two objects of different colours, say),
+    those two words change places instead: "a red circle ... and a blue square
+    ..." becomes "a blue circle ... and a red square ...". That caption names
+    the same words, so only a reader that binds each colour to its object can
+    tell it is wrong. ``None`` if no word of the caption is in any group.
     """
     tokens = words(caption)
     places = [
@@ -117,6 +125,13 @@ def contrast_caption(
     ]
     if not places:
         return None
+    pairs = [(a, b) for a, (i, group, k) in enumerate(places) for b, (j, other, m) in
+             enumerate(places) if a < b and group is other and k != m]
+    if pairs and rng.random() < exchange:
+        a, b = rng.choice(pairs)
+        i, j = places[a][0], places[b][0]
+        tokens[i], tokens[j] = tokens[j], tokens[i]
+        return " ".join(tokens)
     i, group, k = rng.choice(places)
     other = rng.choice([j for j in range(len(group)) if j != k])
     tokens[i] = rng.choice(list(group[other]))

@@ -210,6 +210,25 @@ def test_contrast_captions_change_exactly_one_attribute():
         genzoo_core.create("stackgan", contrast_fraction=1.5)
 
 
+def test_exchanged_captions_keep_the_words_but_rebind_them():
+    groups = captions.contrast_word_groups()
+    rng = random.Random(1)
+    two = "there is a little red block at the top right and a big yellow circle at the bottom left"
+    exchanged = captions.contrast_caption(two, groups, rng, exchange=1.0)
+    assert exchanged in (
+        "there is a little yellow block at the top right and a big red circle at the bottom left",
+        "there is a little red circle at the top right and a big yellow block at the bottom left",
+    )
+    # Words of one class (both red, or square and its synonym box) are not exchanged:
+    # with nothing to exchange, one word is swapped instead.
+    same = "a red square at the top and a red box in the centre"
+    fallback = captions.contrast_caption(same, groups, rng, exchange=1.0)
+    assert sorted(fallback.split()) != sorted(captions.words(same))
+    single = captions.contrast_caption("a big red circle in the centre", groups, rng, exchange=1.0)
+    assert len([a for a, b in zip(single.split(), "a big red circle in the centre".split())
+                if a != b]) == 1
+
+
 # -- architecture and sampling --------------------------------------------------------
 
 
