@@ -23,7 +23,10 @@ A caption becomes a text embedding (the built-in contrastive encoder of
   looking at colour or shape, and then never asks the generator for them. So a
   ``contrast_fraction`` of the mismatched texts are instead the image's own
   caption with one word swapped within a group of ``contrast_words`` (``red``
-  -> ``blue``, ``box`` -> ``disc``): same layout, one attribute wrong.
+  -> ``blue``, ``box`` -> ``disc``): same layout, one attribute wrong. For a
+  ``contrast_exchange`` share of two-object captions, the two objects'
+  colours (or shapes) change places instead, so that only a discriminator that
+  checks which object has which colour can reject it.
 
 Training is in two runs through the core Trainer: ``stage=1`` trains Stage-I;
 ``stage=2`` trains Stage-II with Stage-I frozen (load the stage-1 weights file
@@ -340,7 +343,9 @@ class StackGAN(GenerativeModel):
       ``kl_weight`` (on the KL averaged over the condition's dimensions).
     - ``contrast_words`` (groups of classes of synonyms; the grammar's colours
       and shapes by default) and ``contrast_fraction`` (the share of mismatched
-      texts that are contrast captions; 0 is the paper's rolled mismatches).
+      texts that are contrast captions; 0 is the paper's rolled mismatches),
+      ``contrast_exchange`` (the chance that a caption with two objects of
+      different colours or shapes has those exchanged rather than one swapped).
     - ``stage1_generator_filters`` (the 4x4 map's channels, then one per
       doubling), ``stage1_discriminator_filters``, ``stage2_generator_filters``
       (encoder width, then one per doubling from 16x16), ``stage2_residual_blocks``,
@@ -382,6 +387,12 @@ class StackGAN(GenerativeModel):
             raise ConfigError(
                 f"contrast_fraction must be in [0, 1] (the share of mismatched texts that "
                 f"are contrast captions), got {c['contrast_fraction']!r}"
+            )
+        self.contrast_exchange = float(c["contrast_exchange"])
+        if not 0.0 <= self.contrast_exchange <= 1.0:
+            raise ConfigError(
+                f"contrast_exchange must be in [0, 1] (the chance that a contrast caption "
+                f"exchanges two objects' words), got {c['contrast_exchange']!r}"
             )
         slope = float(c["leaky_relu_slope"])
         if self.builtin_text:
@@ -443,7 +454,7 @@ class StackGAN(GenerativeModel):
 
         With the built-in encoder (frozen), every caption is encoded once here,
         rather than in every step, and so is its contrast caption (one word
-        swapped within ``contrast_words``, seeded), giving a
+        swapped within ``contrast_words``, or two exchanged, seeded), giving a
         :class:`ContrastCaptionedData`. Images with fewer captions than the most
         any image has are padded by repeating their captions in turn (the data's
         embeddings must then have one row per caption). Supplied embeddings
@@ -477,7 +488,8 @@ class StackGAN(GenerativeModel):
         contrast = np.zeros(shape, np.float32)
         if self.contrast_fraction > 0.0 and self.contrast_words:
             rng = random.Random(0)
-            swapped = [contrast_caption(caption, self.contrast_words, rng) for caption in flat]
+            swapped = [contrast_caption(caption, self.contrast_words, rng, self.contrast_exchange)
+                       for caption in flat]
             rows = [i for i, caption in enumerate(swapped) if caption is not None]
             if rows:
                 contrast.reshape(-1, self.embedding_dim)[rows] = self.encode_text(

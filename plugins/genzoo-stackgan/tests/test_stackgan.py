@@ -208,6 +208,8 @@ def test_contrast_captions_change_exactly_one_attribute():
             check_contrast_words(bad)
     with pytest.raises(ConfigError, match="contrast_fraction"):
         genzoo_core.create("stackgan", contrast_fraction=1.5)
+    with pytest.raises(ConfigError, match="contrast_exchange"):
+        genzoo_core.create("stackgan", contrast_exchange=-0.1)
 
 
 def test_exchanged_captions_keep_the_words_but_rebind_them():
