@@ -13,7 +13,9 @@ colour and size at the stated position (and nothing elsewhere). Stage-I images
 are enlarged to 64x64 (bilinear) for the classifier and for FID. FID compares
 each stage's samples with the real test renders in the classifier's 128-d
 features (``shapes-cnn``); real train renders against real test renders give
-the floor. It writes a JSON report and ``docs/images/stackgan-shapes.png``.
+the floor. The accuracies are also split by captions of one and of two
+objects: with two, the model must also bind each colour and shape to its
+object. It writes a JSON report and ``docs/images/stackgan-shapes.png``.
 """
 
 from __future__ import annotations
@@ -85,10 +87,16 @@ def main() -> None:
     real_train = shapes.make_split("train").images[:n].astype(np.float32) / 255.0
 
     classifier = load_classifier()
-    accuracy = {
-        name: attribute_accuracy(predict_attributes(classifier, images), truth)
-        for name, images in (("real_test", real_test), ("stage1", stage1), ("stage2", stage2))
-    }
+    two = (truth[0] > 0).sum(axis=1) == 2
+    accuracy, by_objects = {}, {}
+    for name, images in (("real_test", real_test), ("stage1", stage1), ("stage2", stage2)):
+        predicted = predict_attributes(classifier, images)
+        accuracy[name] = attribute_accuracy(predicted, truth)
+        by_objects[name] = {
+            objects: attribute_accuracy(tuple(a[keep] for a in predicted),
+                                        tuple(a[keep] for a in truth))
+            for objects, keep in (("one_object", ~two), ("two_objects", two))
+        }
     extractor = shapes_cnn()
     features = {name: extractor.extract(images)[0] for name, images in (
         ("real_test", real_test), ("real_train", real_train), ("stage1", stage1),
@@ -101,6 +109,10 @@ def main() -> None:
         "seed": 0,
         "attribute_accuracy": {k: {a: round(v, 4) for a, v in d.items()}
                                for k, d in accuracy.items()},
+        "two_object_captions": int(two.sum()),
+        "attribute_accuracy_by_objects": {
+            k: {objects: {a: round(v, 4) for a, v in d.items()} for objects, d in split.items()}
+            for k, split in by_objects.items()},
         "fid_shapes_cnn": {k: round(v, 3) for k, v in fid.items()},
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
