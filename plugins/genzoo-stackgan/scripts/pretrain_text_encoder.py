@@ -7,19 +7,23 @@ Run from the repository root::
 Each epoch pairs every train image with one of its 5 captions, drawn at random;
 the text encoder and a small image encoder learn, CLIP-style, to pick each
 caption's image out of the batch (images of the same scene all count as right).
-Each image must also rank its caption above that caption's hard negative: the
-same caption with one colour or shape word swapped or, for half of the
-two-object captions, with the two objects' colours (or shapes) exchanged
-(``--no-hard-negatives`` drops them). Without them the batch's other captions
-almost always differ in layout, and the encoder learns layout well but not
-which colour and shape belong to which object.
+With ``--hard-negatives`` each image must also rank its caption above that
+caption's hard negative: the same caption with one colour or shape word
+swapped or, for half of the two-object captions, with the two objects' colours
+(or shapes) exchanged (as NegCLIP does), since the batch's other captions
+almost always differ in layout. After 25 epochs with them, a test image
+prefers its own caption to the exchanged one 92 % of the time (to the swapped
+one 99.95 %). But what a small network can read back from the text embedding
+alone got worse, not better (two-object colours 0.72, against 0.80 for the
+encoder trained 15 epochs without them), so the shipped encoder is trained
+without them.
 
 It writes ``runs/stackgan-text/text_encoder.weights.h5`` (the text encoder
 alone, as ``scripts/train.py`` loads it) and ``facts.json`` with, on the test
 split: caption -> image retrieval accuracy in groups of 100; how often an image
 ranks its caption above one with a colour or shape swapped, and above one
-with two objects' colours or shapes exchanged; and how well a linear read-out
-of the embedding recovers what is at each position (what the embedding keeps).
+with two objects' colours or shapes exchanged; and how well a small network
+reads back from the embedding what is at each position (what the embedding keeps).
 """
 
 from __future__ import annotations
@@ -64,16 +68,17 @@ def hard_negatives(captions: list[str], seed: int, exchange: float = 0.5) -> lis
     return [contrast_caption(caption, groups, rng, exchange) or "" for caption in captions]
 
 
-def linear_probe_accuracy(
+def probe_accuracy(
     train_text: np.ndarray, train: shapes.Shapes, test_text: np.ndarray, test: shapes.Shapes
 ) -> dict[str, dict[str, float]]:
-    """How well a linear read-out of the embedding recovers each stated attribute.
+    """How well a small network reads each stated attribute back from the embedding.
 
-    Per attribute, a linear softmax classifier per position (what is at each of
-    the 5 positions: shape or empty, colour, size) is fitted on the train
-    captions' standardised embeddings and scored on the test captions over
-    every stated object, separately for one- and two-object captions. Stage-I
-    reads the embedding through a linear layer, so this is what it can use.
+    Per attribute, a one-hidden-layer network (512 ReLU units) predicting what
+    is at each of the 5 positions (shape or empty, colour, size) is fitted on
+    the train captions' standardised embeddings and scored on the test
+    captions over every stated object, separately for one- and two-object
+    captions. A linear read-out does much worse on two-object captions (about
+    half their colours): the embedding binds colour to object non-linearly.
     Embeddings are one row per caption, image-major, ``CAPTIONS_PER_IMAGE`` per image.
     """
     per_image = len(test.captions[0])
@@ -91,8 +96,9 @@ def linear_probe_accuracy(
         y_test = getattr(test, name)[test_image] + offset
         classes = int(max(y_train.max(), y_test.max())) + 1
         inputs = keras.Input((x_train.shape[1],))
+        hidden = keras.layers.Dense(512, activation="relu")(inputs)
         logits = keras.layers.Reshape((stated.shape[1], classes))(
-            keras.layers.Dense(stated.shape[1] * classes)(inputs))
+            keras.layers.Dense(stated.shape[1] * classes)(hidden))
         probe = keras.Model(inputs, logits)
         probe.compile(keras.optimizers.Adam(1e-2),
                       keras.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -111,8 +117,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--out", default=str(ROOT / "runs" / "stackgan-text"))
-    parser.add_argument("--no-hard-negatives", dest="hard_negatives", action="store_false",
-                        help="the plain CLIP objective, without swapped-word captions")
+    parser.add_argument("--hard-negatives", action="store_true",
+                        help="also rank each caption above a swapped or exchanged one (NegCLIP)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -177,7 +183,7 @@ def main() -> None:
                 keep = [i for i, w in enumerate(wrong) if w]
             hard = embed([wrong[i] for i in keep])
             beats[kind].append(own[keep] > np.sum(hard * image_embeddings[keep], axis=1))
-    probe = linear_probe_accuracy(
+    probe = probe_accuracy(
         embed(flat), train, embed([c for row in test.captions for c in row]), test
     )
     facts = {
@@ -193,7 +199,7 @@ def main() -> None:
         "test_prefers_own_caption": {
             kind: round(float(np.mean(np.concatenate(v))), 4) for kind, v in beats.items()
         },
-        "test_linear_probe": probe,
+        "test_probe": probe,
     }
     text_encoder.save_weights(str(out / "text_encoder.weights.h5"))
     (out / "facts.json").write_text(json.dumps(facts, indent=2))
