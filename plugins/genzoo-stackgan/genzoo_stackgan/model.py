@@ -345,7 +345,8 @@ class StackGAN(GenerativeModel):
       and shapes by default) and ``contrast_fraction`` (the share of mismatched
       texts that are contrast captions; 0 is the paper's rolled mismatches),
       ``contrast_exchange`` (the chance that a caption with two objects of
-      different colours or shapes has those exchanged rather than one swapped).
+      different colours or shapes has those exchanged rather than one swapped;
+      0 by default).
     - ``stage1_generator_filters`` (the 4x4 map's channels, then one per
       doubling), ``stage1_discriminator_filters``, ``stage2_generator_filters``
       (encoder width, then one per doubling from 16x16), ``stage2_residual_blocks``,

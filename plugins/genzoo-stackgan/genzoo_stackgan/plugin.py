@@ -33,7 +33,7 @@ SPEC = ModelSpec(
         "kl_weight": 2.0,
         "contrast_words": contrast_word_groups(),
         "contrast_fraction": 0.5,
-        "contrast_exchange": 0.5,
+        "contrast_exchange": 0.0,
         "stage1_generator_filters": [128, 64, 32, 16],
         "stage1_discriminator_filters": [32, 64, 128],
         "stage2_generator_filters": [32, 16, 8],
