@@ -352,6 +352,30 @@ class PixelCNN(GenerativeModel):
         )
         self._log_prob = tf.function(self._log_prob_tensor, reduce_retracing=True)
 
+    def deepened(self, gated_layers: int) -> PixelCNN:
+        """A copy with more gated layers on top that computes exactly the same distribution.
+
+        Every existing layer keeps its weights; each new layer's residual
+        projection starts at zero, so it adds nothing to the horizontal stack
+        until training moves it (Net2DeeperNet, Chen et al. 2016). A trained
+        model can so gain depth, and receptive field, without starting again.
+        """
+        current = int(self.config["gated_layers"])
+        if isinstance(gated_layers, bool) or not isinstance(gated_layers, int) \
+                or gated_layers <= current:
+            raise ConfigError(
+                f"deepened() adds layers: gated_layers must be an integer above the "
+                f"current {current}, got {gated_layers!r}"
+            )
+        deeper = type(self)({**self.config, "gated_layers": gated_layers})
+        for layer in self.pixelcnn.layers:
+            if layer.weights:
+                deeper.pixelcnn.get_layer(layer.name).set_weights(layer.get_weights())
+        for index in range(current, gated_layers):
+            residual = deeper.pixelcnn.get_layer(f"residual_{index}")
+            residual.set_weights([np.zeros_like(w) for w in residual.get_weights()])
+        return deeper
+
     def call(self, images: Any, labels: Any = None, training: bool = False) -> Any:
         """Per-pixel logits for images in [0, 1]."""
         inputs = [images] if not self.num_classes else [images, labels]

@@ -12,6 +12,11 @@ those of the runs it continued in turn, are counted in the totals)::
         --continue-from runs/pixelcnn-mnist --learning-rate 2e-4 --epochs 2 \
         --out runs/pixelcnn-mnist-2e-4
 
+``--gated-layers N`` with ``--continue-from`` also adds gated layers on top of
+the earlier run's (``PixelCNN.deepened``: they start as the identity, so the
+continued model starts from the earlier one's NLL, with more depth and
+receptive field to train).
+
 Steps: train on binarized-mnist's train split (binarized afresh in every batch)
 with the core trainer; score all 10,000 fixed-seed binarized test images with
 the exact log-likelihood; save weights and metadata into
@@ -78,29 +83,42 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--out", default=str(ROOT / "runs" / "pixelcnn-mnist"))
     parser.add_argument("--learning-rate", type=float, default=None,
-                        help="Adam's learning rate (default: the model's, 1e-3)")
+                        help="Adam's learning rate (default: the continued run's, or the "
+                        "model's 1e-3)")
     parser.add_argument("--continue-from", metavar="RUN",
                         help="start from RUN/checkpoint.h5's weights (an earlier run of this "
                         "script, e.g. with another learning rate) and count its epochs")
+    parser.add_argument("--gated-layers", type=int, default=None,
+                        help="with --continue-from: add gated layers on top of the earlier "
+                        "run's (new layers start as the identity; see PixelCNN.deepened)")
     args = parser.parse_args()
     command = "python plugins/genzoo-pixelcnn/scripts/train.py " + " ".join(
         shlex.quote(a) for a in sys.argv[1:]
     )
     config = {} if args.learning_rate is None else {"learning_rate": args.learning_rate}
-    model = genzoo_core.create("pixelcnn", config)
+    if args.gated_layers is not None and not args.continue_from:
+        config["gated_layers"] = args.gated_layers
     schedule, rows = [], []
     if args.continue_from:
         earlier = Path(args.continue_from)
+        # The earlier run's architecture, this run's learning rate.
+        earlier_config = genzoo_core.read_header(earlier / "checkpoint.h5").config
+        model = genzoo_core.create("pixelcnn", {**earlier_config, **config})
         model.load_weights(str(earlier / "checkpoint.h5"))
+        if args.gated_layers is not None and args.gated_layers != model.config["gated_layers"]:
+            model = model.deepened(args.gated_layers)
         schedule = earlier_schedule(earlier)
         for step in schedule:
             rows.extend(read_log(run_folder(step["run"]))[: step["epochs"]])
+    else:
+        model = genzoo_core.create("pixelcnn", config)
     out = Path(args.out)
     genzoo_core.train(model, "binarized-mnist", out, epochs=args.epochs,
                       metadata={"training_command": command})
     here = read_log(out)
     schedule.append({"run": shown(out), "epochs": len(here),
-                     "learning_rate": model.config["learning_rate"], "training_command": command})
+                     "learning_rate": model.config["learning_rate"],
+                     "gated_layers": model.config["gated_layers"], "training_command": command})
     rows.extend(here)
     (out / "schedule.json").write_text(json.dumps(schedule, indent=1), encoding="utf-8")
 

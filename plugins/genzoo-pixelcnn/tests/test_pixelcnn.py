@@ -76,6 +76,28 @@ def test_cached_sampling_equals_naive_sampling(output, classes):
         np.testing.assert_allclose(fast * 255, np.round(fast * 255), atol=1e-4)
 
 
+@pytest.mark.parametrize("classes", [0, 3])
+def test_deepening_keeps_the_distribution_until_training_moves_it(classes):
+    model = randomised(genzoo_core.create("pixelcnn", image_shape=[6, 5, 1],
+                                          num_classes=classes, **TINY), scale=0.3)
+    labels = np.array([0, 2, 1, 0]) if classes else None
+    images = np.random.default_rng(4).integers(0, 2, (4, 6, 5, 1)).astype(np.float32)
+    deeper = model.deepened(5)
+    assert deeper.config["gated_layers"] == 5 and model.config["gated_layers"] == 3
+    assert len(deeper.pixelcnn.weights) > len(model.pixelcnn.weights)
+    np.testing.assert_allclose(deeper.log_prob(images, condition=labels),
+                               model.log_prob(images, condition=labels), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(deeper.sample(4, condition=labels, seed=2),
+                                  model.sample(4, condition=labels, seed=2))
+    # Once a new layer's residual projection moves, so does the distribution.
+    residual = deeper.pixelcnn.get_layer("residual_4")
+    residual.set_weights([w + 0.5 for w in residual.get_weights()])
+    assert np.abs(deeper.log_prob(images, condition=labels)
+                  - model.log_prob(images, condition=labels)).max() > 1e-3
+    with pytest.raises(ConfigError, match="above the current 3"):
+        model.deepened(3)
+
+
 def test_completion_keeps_the_given_rows_and_samples_the_rest():
     model = randomised(genzoo_core.create("pixelcnn", image_shape=[6, 6, 1], **TINY))
     images = (np.random.default_rng(2).random((4, 6, 6, 1)) < 0.5).astype(np.float32)
