@@ -27,6 +27,14 @@ A caption becomes a text embedding (the built-in contrastive encoder of
   ``contrast_exchange`` share of two-object captions, the two objects'
   colours (or shapes) change places instead, so that only a discriminator that
   checks which object has which colour can reject it.
+- **Image-text matching loss** (optional, ``matching_weight``; the sentence
+  part of AttnGAN's DAMSM loss, Xu et al. 2018). A frozen image encoder,
+  pretrained contrastively against the frozen text encoder, scores each
+  generated image against the batch's captions and its contrast caption; the
+  generator also minimises that InfoNCE loss, a direct gradient towards the
+  stated attributes that does not wait for the discriminator to learn them.
+  The image encoder is a training aid, like a perceptual-loss network: it is
+  attached with :meth:`StackGAN.set_matching_encoder` and not saved.
 
 Training is in two runs through the core Trainer: ``stage=1`` trains Stage-I;
 ``stage=2`` trains Stage-II with Stage-I frozen (load the stage-1 weights file
@@ -56,7 +64,13 @@ from genzoo_core import (
 from genzoo_stackgan import shapes
 from genzoo_stackgan.captions import contrast_caption
 from genzoo_stackgan.plugin import SPEC
-from genzoo_stackgan.text import build_text_encoder, check_captions, make_vectorizer
+from genzoo_stackgan.text import (
+    build_image_encoder,
+    build_text_encoder,
+    check_captions,
+    info_nce,
+    make_vectorizer,
+)
 
 TEXT_ENCODERS = ("builtin", "embeddings")
 STAGES = ("I", "II")  # sample(stage=...): Stage-I or Stage-II images
@@ -261,6 +275,26 @@ def generator_loss(
     return losses.non_saturating_generator_loss(fake_logits) + kl_weight * per_dimension, kl
 
 
+def matching_loss(
+    image_embeddings: tf.Tensor,
+    text_embeddings: tf.Tensor,
+    contrast: tf.Tensor | None,
+    scale: float,
+) -> tf.Tensor:
+    """InfoNCE of generated images against their captions (AttnGAN's sentence DAMSM loss).
+
+    Each image must pick its caption out of the batch's captions and out-rank
+    its contrast caption (where it has one: a non-zero row), and each caption
+    its image; cosine similarities are multiplied by ``scale``.
+    """
+    has_hard = None
+    if contrast is not None:
+        has_hard = tf.reduce_any(tf.not_equal(contrast, 0.0), axis=-1)
+    return info_nce(text_embeddings, image_embeddings,
+                    tf.math.log(tf.constant(scale, text_embeddings.dtype)),
+                    hard_texts=contrast, has_hard=has_hard)
+
+
 def mismatched(
     embeddings: tf.Tensor, contrast: tf.Tensor | None = None, contrast_fraction: float = 0.0
 ) -> tf.Tensor:
@@ -347,6 +381,9 @@ class StackGAN(GenerativeModel):
       ``contrast_exchange`` (the chance that a caption with two objects of
       different colours or shapes has those exchanged rather than one swapped;
       0 by default).
+    - ``matching_weight`` (0: off) and ``matching_scale``: the image-text
+      matching loss added to the generator's, and its inverse temperature;
+      training with it needs :meth:`set_matching_encoder`.
     - ``stage1_generator_filters`` (the 4x4 map's channels, then one per
       doubling), ``stage1_discriminator_filters``, ``stage2_generator_filters``
       (encoder width, then one per doubling from 16x16), ``stage2_residual_blocks``,
@@ -395,6 +432,14 @@ class StackGAN(GenerativeModel):
                 f"contrast_exchange must be in [0, 1] (the chance that a contrast caption "
                 f"exchanges two objects' words), got {c['contrast_exchange']!r}"
             )
+        self.matching_weight = float(c["matching_weight"])
+        self.matching_scale = float(c["matching_scale"])
+        if self.matching_weight < 0.0 or self.matching_scale <= 0.0:
+            raise ConfigError(
+                f"matching_weight must be >= 0 (0 turns the matching loss off) and "
+                f"matching_scale > 0, got {c['matching_weight']!r} and {c['matching_scale']!r}"
+            )
+        self.matching_encoder: keras.Model | None = None
         slope = float(c["leaky_relu_slope"])
         if self.builtin_text:
             self.vocabulary = list(c["vocabulary"])
@@ -433,6 +478,29 @@ class StackGAN(GenerativeModel):
         low, _, _ = self.stage1_generator([embeddings, eps1, z], training=training)
         high, _, _ = self.stage2_generator([low, embeddings, eps2], training=training)
         return high
+
+    def set_matching_encoder(self, weights: str | keras.Model) -> None:
+        """Attach the frozen image encoder that the matching loss scores images with.
+
+        ``weights`` is a Keras weights file of the image encoder that
+        ``scripts/pretrain_text_encoder.py`` writes (``image_encoder.weights.h5``,
+        trained against this model's text encoder), or such a Keras model. It
+        is used only in training and is not part of the saved weights.
+        """
+        if isinstance(weights, keras.Model):
+            encoder = weights
+        else:
+            encoder = build_image_encoder((self.size, self.size, 3), self.embedding_dim)
+            encoder.load_weights(str(weights))
+        if tuple(encoder.input_shape[1:]) != (self.size, self.size, 3) or \
+                encoder.output_shape[-1] != self.embedding_dim:
+            raise ConfigError(
+                f"the matching encoder maps {encoder.input_shape[1:]} images to "
+                f"{encoder.output_shape[-1]}-d embeddings; this stackgan needs "
+                f"({self.size}, {self.size}, 3) -> {self.embedding_dim}"
+            )
+        encoder.trainable = False
+        self.matching_encoder = encoder
 
     # -- data ----------------------------------------------------------------------
 
@@ -543,8 +611,15 @@ class StackGAN(GenerativeModel):
                 eps2 = tf.random.normal((n, self.condition_dim))
                 return generator([tf.stop_gradient(low), embeddings, eps2], training=training)
 
+        if self.matching_weight > 0.0 and self.matching_encoder is None:
+            raise ConfigError(
+                f"matching_weight is {self.matching_weight}, but no image encoder is attached: "
+                "call set_matching_encoder('image_encoder.weights.h5') before training, or "
+                "set matching_weight to 0"
+            )
         optimizers = self.optimizers
-        wrong = mismatched(embeddings, batch.get("contrast_embeddings"), self.contrast_fraction)
+        contrast = batch.get("contrast_embeddings")
+        wrong = mismatched(embeddings, contrast, self.contrast_fraction)
         fake, _, _ = generate(training=True)
         with tf.GradientTape() as tape:
             d_loss, terms = matching_aware_discriminator_loss(
@@ -564,13 +639,24 @@ class StackGAN(GenerativeModel):
                 discriminator([fake, embeddings], training=True), mean, log_variance,
                 self.kl_weight,
             )
+            match = None
+            if self.matching_weight > 0.0:
+                pictures = (fake + 1.0) / 2.0  # the image encoder reads [0, 1]
+                if self.stage == 1:
+                    pictures = tf.image.resize(pictures, (self.size, self.size), "nearest")
+                match = matching_loss(self.matching_encoder(pictures, training=False),
+                                      embeddings, contrast, self.matching_scale)
+                g_loss = g_loss + self.matching_weight * match
             scaled = replica_scale(g_loss)
         variables = generator.trainable_variables
         optimizers[generator.name].apply_gradients(
             zip(tape.gradient(scaled, variables), variables)
         )
-        return {"d_loss": d_loss, "d_real": terms["real"], "d_wrong": terms["wrong"],
+        logs = {"d_loss": d_loss, "d_real": terms["real"], "d_wrong": terms["wrong"],
                 "d_fake": terms["fake"], "g_loss": g_loss, "kl": kl}
+        if self.matching_weight > 0.0:
+            logs["match"] = match
+        return logs
 
     # -- sampling ------------------------------------------------------------------
 

@@ -34,6 +34,8 @@ SPEC = ModelSpec(
         "contrast_words": contrast_word_groups(),
         "contrast_fraction": 0.5,
         "contrast_exchange": 0.0,
+        "matching_weight": 0.0,
+        "matching_scale": 10.0,
         "stage1_generator_filters": [128, 64, 32, 16],
         "stage1_discriminator_filters": [32, 64, 128],
         "stage2_generator_filters": [32, 16, 8],

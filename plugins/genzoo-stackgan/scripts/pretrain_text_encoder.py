@@ -18,8 +18,13 @@ alone got worse, not better (two-object colours 0.72, against 0.80 for the
 encoder trained 15 epochs without them), so the shipped encoder is trained
 without them.
 
+With ``--frozen-text-encoder WEIGHTS`` only the image encoder trains, against
+those text-encoder weights as they are: that gives the image encoder of
+StackGAN's matching loss for a model already trained on that text encoder.
+
 It writes ``runs/stackgan-text/text_encoder.weights.h5`` (the text encoder
-alone, as ``scripts/train.py`` loads it) and ``facts.json`` with, on the test
+alone, as ``scripts/train.py`` loads it), ``image_encoder.weights.h5`` (for
+the matching loss, ``train.py --image-encoder``) and ``facts.json`` with, on the test
 split: caption -> image retrieval accuracy in groups of 100; how often an image
 ranks its caption above one with a colour or shape swapped, and above one
 with two objects' colours or shapes exchanged; and how well a small network
@@ -119,6 +124,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "runs" / "stackgan-text"))
     parser.add_argument("--hard-negatives", action="store_true",
                         help="also rank each caption above a swapped or exchanged one (NegCLIP)")
+    parser.add_argument("--frozen-text-encoder", metavar="WEIGHTS",
+                        help="train only the image encoder, against these text-encoder weights "
+                        "(kept as they are): an image-text matching score for a trained StackGAN")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -130,6 +138,9 @@ def main() -> None:
         c["embedding_dim"],
     )
     image_encoder = build_image_encoder(c["image_shape"], c["embedding_dim"])
+    if args.frozen_text_encoder:
+        text_encoder.load_weights(args.frozen_text_encoder)
+        text_encoder.trainable = False
 
     train = shapes.make_split("train")
     per_image = len(train.captions[0])
@@ -190,6 +201,7 @@ def main() -> None:
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "hard_negatives": args.hard_negatives,
+        "frozen_text_encoder": args.frozen_text_encoder or "",
         "train_seconds": round(seconds, 1),
         "final_loss": round(float(history.history["loss"][-1]), 4),
         "final_scale": round(float(history.history["scale"][-1]), 2),
@@ -202,6 +214,7 @@ def main() -> None:
         "test_probe": probe,
     }
     text_encoder.save_weights(str(out / "text_encoder.weights.h5"))
+    image_encoder.save_weights(str(out / "image_encoder.weights.h5"))
     (out / "facts.json").write_text(json.dumps(facts, indent=2))
     print(json.dumps(facts, indent=2))
 

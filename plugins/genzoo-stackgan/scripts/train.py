@@ -20,6 +20,12 @@ Steps:
 of from scratch (only the weights; the optimizers start afresh), e.g. to carry
 on with another config. The text encoder is always the one ``--text-encoder``
 names, so an earlier Stage-I can also carry on under a retrained encoder.
+``--stage2-init WEIGHTS`` skips Stage-I: Stage-II starts from a finished
+model's weights (its Stage-I, frozen, and its Stage-II) and trains on; the
+epochs and time already in that file are counted in the totals. With
+``"matching_weight"`` in ``--config``, ``--image-encoder`` names the frozen
+image encoder of the matching loss (``pretrain_text_encoder.py
+--frozen-text-encoder`` writes one).
 3. Save the stage-2 model with its metadata into ``genzoo_stackgan/weights/shapes.h5``
    and print its size and sha256 (which go into ``genzoo_stackgan/plugin.py``).
 """
@@ -61,6 +67,14 @@ def main() -> None:
     parser.add_argument("--stage1-init", metavar="WEIGHTS",
                         help="start Stage-I from these stackgan weights (e.g. an earlier run's "
                         "stage1/model.h5, trained with another config) instead of from scratch")
+    parser.add_argument("--stage2-init", metavar="WEIGHTS",
+                        help="skip Stage-I and carry on training Stage-II from these finished "
+                        "stackgan weights (e.g. a run's stage2/model.h5)")
+    parser.add_argument("--image-encoder", metavar="WEIGHTS",
+                        default=str(ROOT / "runs" / "stackgan-image-match" /
+                                    "image_encoder.weights.h5"),
+                        help="the matching loss's frozen image encoder (used when the config's "
+                        "matching_weight > 0)")
     parser.add_argument("--config", default="{}", help="JSON config overrides for both stages")
     args = parser.parse_args()
     out = Path(args.out)
@@ -69,21 +83,39 @@ def main() -> None:
         shlex.quote(a) for a in sys.argv[1:]
     )
     data = load_shapes("train")
+    matching = float(overrides.get("matching_weight", 0.0)) > 0.0
 
-    stage1 = genzoo_core.create("stackgan", {**overrides, "stage": 1})
-    if args.stage1_init:
-        stage1.load_weights(args.stage1_init)  # only the weights: fresh optimizers
-    stage1.text_encoder.load_weights(args.text_encoder)
-    genzoo_core.train(stage1, data, out / "stage1", epochs=args.stage1_epochs,
-                      metadata={"training_command": command})
+    if args.stage2_init:
+        before = genzoo_core.read_header(args.stage2_init).metadata.get("metrics", {})
+        if "stage1_epochs" not in before:
+            parser.error(f"--stage2-init {args.stage2_init} has no training record to carry "
+                         "on from: pass weights this script packaged (e.g. "
+                         "genzoo_stackgan/weights/shapes.h5)")
+        seconds1, epochs1 = before["stage1_train_seconds"], before["stage1_epochs"]
+        last1 = {k.removeprefix("stage1_final_"): v for k, v in before.items()
+                 if k.startswith("stage1_final_")}
+        earlier2 = (before["stage2_train_seconds"], before["stage2_epochs"])
+    else:
+        stage1 = genzoo_core.create("stackgan", {**overrides, "stage": 1})
+        if args.stage1_init:
+            stage1.load_weights(args.stage1_init)  # only the weights: fresh optimizers
+        stage1.text_encoder.load_weights(args.text_encoder)
+        if matching:
+            stage1.set_matching_encoder(args.image_encoder)
+        genzoo_core.train(stage1, data, out / "stage1", epochs=args.stage1_epochs,
+                          metadata={"training_command": command})
+        seconds1, last1, epochs1 = seconds_and_last(out / "stage1")
+        earlier2 = (0.0, 0)
 
     stage2 = genzoo_core.create("stackgan", {**overrides, "stage": 2})
-    stage2.load_weights(str(out / "stage1" / "model.h5"))
+    stage2.load_weights(args.stage2_init or str(out / "stage1" / "model.h5"))
+    if matching:
+        stage2.set_matching_encoder(args.image_encoder)
     genzoo_core.train(stage2, data, out / "stage2", epochs=args.stage2_epochs,
                       metadata={"training_command": command})
 
-    seconds1, last1, epochs1 = seconds_and_last(out / "stage1")
     seconds2, last2, epochs2 = seconds_and_last(out / "stage2")
+    seconds2, epochs2 = seconds2 + earlier2[0], epochs2 + earlier2[1]
     text_facts_path = Path(args.text_encoder).with_name("facts.json")
     text_facts = json.loads(text_facts_path.read_text()) if text_facts_path.is_file() else {}
     metadata = {

@@ -14,10 +14,11 @@ from genzoo_stackgan.model import (
     check_contrast_words,
     generator_loss,
     matching_aware_discriminator_loss,
+    matching_loss,
     mismatched,
 )
 from genzoo_stackgan.plugin import CLASSIFIER_SHA256, SPEC
-from genzoo_stackgan.text import info_nce
+from genzoo_stackgan.text import build_image_encoder, info_nce
 
 import genzoo_core
 from genzoo_core import CaptionedDataSource, ConfigError, DataError, Trainer, hub
@@ -379,6 +380,48 @@ def test_two_stage_training_through_the_trainer(tmp_path):
     final = _weights(stage2)
     changed = {k.split("/")[0] for k in before if not np.array_equal(before[k], final[k])}
     assert changed == {"stage2_generator", "stage2_discriminator"}
+
+
+def test_matching_loss_scores_contrast_captions_only_where_there_are_some():
+    rng = np.random.default_rng(1)
+    text, images, contrast = (_unit_rows(rng, 6, 5) for _ in range(3))
+    log_scale = tf.constant(math.log(20.0))
+    plain = float(info_nce(text, images, log_scale))
+    # An all-zero contrast row means "no contrast caption": it must not count.
+    assert float(matching_loss(images, text, np.zeros_like(contrast), 20.0)) == \
+        pytest.approx(plain, rel=1e-5)
+    partly = contrast.copy()
+    partly[3:] = 0.0
+    expected = float(info_nce(text, images, log_scale, hard_texts=partly,
+                              has_hard=tf.constant([True] * 3 + [False] * 3)))
+    assert float(matching_loss(images, text, partly, 20.0)) == pytest.approx(expected, rel=1e-5)
+    assert expected > plain
+
+
+def test_matching_loss_trains_with_a_frozen_unsaved_image_encoder(tmp_path):
+    model = genzoo_core.create("stackgan", **{**SMALL, "matching_weight": 1.0})
+    data = model.example_data(16)
+    with pytest.raises(ConfigError, match="set_matching_encoder"):
+        Trainer(model, tmp_path / "none", batch_size=8, preview_count=0, verbose=0).fit(
+            data, epochs=1, steps_per_epoch=1)
+    with pytest.raises(ConfigError, match=r"needs \(64, 64, 3\) -> 16"):
+        model.set_matching_encoder(build_image_encoder((32, 32, 3), 16))
+    with pytest.raises(ConfigError, match="matching_weight must be >= 0"):
+        genzoo_core.create("stackgan", **{**SMALL, "matching_weight": -1.0})
+
+    model = genzoo_core.create("stackgan", **{**SMALL, "matching_weight": 1.0})
+    encoder = build_image_encoder((64, 64, 3), 16)
+    encoder.save_weights(str(tmp_path / "image_encoder.weights.h5"))
+    model.set_matching_encoder(str(tmp_path / "image_encoder.weights.h5"))
+    frozen = [np.array(v) for v in model.matching_encoder.weights]
+    history = Trainer(model, tmp_path / "run", batch_size=8, preview_count=0, verbose=0).fit(
+        data, epochs=1, steps_per_epoch=2)
+    assert np.isfinite(history.history["match"][-1]) and history.history["match"][-1] > 0
+    assert all(np.array_equal(a, np.array(b)) for a, b in
+               zip(frozen, model.matching_encoder.weights))
+    # A training aid: the weights file holds the model's components, not the encoder.
+    assert genzoo_core.read_header(tmp_path / "run" / "model.h5").components == \
+        tuple(sorted(SPEC.components))
 
 
 # -- the pretrained weights -------------------------------------------------------------
