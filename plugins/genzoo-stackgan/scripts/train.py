@@ -68,8 +68,8 @@ def main() -> None:
                         help="start Stage-I from these stackgan weights (e.g. an earlier run's "
                         "stage1/model.h5, trained with another config) instead of from scratch")
     parser.add_argument("--stage2-init", metavar="WEIGHTS",
-                        help="skip Stage-I and carry on training Stage-II from these finished "
-                        "stackgan weights (e.g. a run's stage2/model.h5)")
+                        help="skip Stage-I and carry on training Stage-II from stackgan "
+                        "weights this script packaged (e.g. genzoo_stackgan/weights/shapes.h5)")
     parser.add_argument("--image-encoder", metavar="WEIGHTS",
                         default=str(ROOT / "runs" / "stackgan-image-match" /
                                     "image_encoder.weights.h5"),
