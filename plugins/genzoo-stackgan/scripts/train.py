@@ -22,7 +22,9 @@ on with another config. The text encoder is always the one ``--text-encoder``
 names, so an earlier Stage-I can also carry on under a retrained encoder.
 ``--stage2-init WEIGHTS`` skips Stage-I: Stage-II starts from a finished
 model's weights (its Stage-I, frozen, and its Stage-II) and trains on; the
-epochs and time already in that file are counted in the totals. With
+epochs and time already in that file are counted in the totals.
+``--stage2-from WEIGHTS`` trains Stage-I as usual, then starts Stage-II's
+networks from that file's instead of from scratch. With
 ``"matching_weight"`` in ``--config``, ``--image-encoder`` names the frozen
 image encoder of the matching loss (``pretrain_text_encoder.py
 --frozen-text-encoder`` writes one).
@@ -70,6 +72,10 @@ def main() -> None:
     parser.add_argument("--stage2-init", metavar="WEIGHTS",
                         help="skip Stage-I and carry on training Stage-II from stackgan "
                         "weights this script packaged (e.g. genzoo_stackgan/weights/shapes.h5)")
+    parser.add_argument("--stage2-from", metavar="WEIGHTS",
+                        help="after Stage-I, start Stage-II's generator and discriminator from "
+                        "these stackgan weights instead of from scratch (e.g. the packaged "
+                        "model whose Stage-I was carried on with --stage1-init)")
     parser.add_argument("--image-encoder", metavar="WEIGHTS",
                         default=str(ROOT / "runs" / "stackgan-image-match" /
                                     "image_encoder.weights.h5"),
@@ -109,6 +115,10 @@ def main() -> None:
 
     stage2 = genzoo_core.create("stackgan", {**overrides, "stage": 2})
     stage2.load_weights(args.stage2_init or str(out / "stage1" / "model.h5"))
+    if args.stage2_from and not (out / "stage2" / "checkpoint.h5").exists():
+        earlier = genzoo_core.load(args.stage2_from)
+        stage2.stage2_generator.set_weights(earlier.stage2_generator.get_weights())
+        stage2.stage2_discriminator.set_weights(earlier.stage2_discriminator.get_weights())
     if matching:
         stage2.set_matching_encoder(args.image_encoder)
     genzoo_core.train(stage2, data, out / "stage2", epochs=args.stage2_epochs,
