@@ -139,10 +139,8 @@ def main() -> None:
             "text_encoder_train_seconds": text_facts.get("train_seconds", 0.0),
             "text_encoder_test_retrieval_scene": text_facts.get("test_retrieval_scene", 0.0),
             "text_encoder_hard_negatives": text_facts.get("hard_negatives", False),
-            "text_encoder_test_beats_hard_negative": text_facts.get(
-                "test_beats_hard_negative", 0.0),
-            "text_encoder_test_nearest_caption_agrees": text_facts.get(
-                "test_nearest_caption_agrees", {}),
+            **{f"text_encoder_test_prefers_own_caption_to_{kind}": share for kind, share
+               in text_facts.get("test_prefers_own_caption", {}).items()},
             **{f"stage1_final_{k}": float(v) for k, v in last1.items()
                if k not in ("epoch", "seconds")},
             **{f"stage2_final_{k}": float(v) for k, v in last2.items()
