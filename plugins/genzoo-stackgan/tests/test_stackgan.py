@@ -453,11 +453,6 @@ def test_pretrained_weights_load_by_name_and_draw_the_stated_layout(pretrained):
     assert np.sum(_occupied(corner, "centre") < 0.1) >= 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stackgan/shapes draws the stated colour for 58% of test captions (model card): "
-    "fewer than 6 of 8 samples of a red caption are red",
-)
 def test_pretrained_samples_have_the_stated_colour(pretrained):
     images = pretrained.sample(8, condition="a large red circle in the centre", seed=0)
     palette = np.array([shapes.RGB[c] for c in captions.COLOURS], np.float64) / 255.0
