@@ -91,6 +91,9 @@ def main() -> None:
     data = load_shapes("train")
     matching = float(overrides.get("matching_weight", 0.0)) > 0.0
 
+    if args.stage2_init and args.stage2_from:
+        parser.error("--stage2-init already carries Stage-II on from its file; "
+                     "--stage2-from is for after a Stage-I run: pass one of them")
     if args.stage2_init:
         before = genzoo_core.read_header(args.stage2_init).metadata.get("metrics", {})
         if "stage1_epochs" not in before:
