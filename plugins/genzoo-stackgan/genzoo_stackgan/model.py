@@ -479,18 +479,20 @@ class StackGAN(GenerativeModel):
         high, _, _ = self.stage2_generator([low, embeddings, eps2], training=training)
         return high
 
-    def set_matching_encoder(self, weights: str | keras.Model) -> None:
+    def set_matching_encoder(self, weights: str | keras.Model, layout: str = "grid") -> None:
         """Attach the frozen image encoder that the matching loss scores images with.
 
         ``weights`` is a Keras weights file of the image encoder that
         ``scripts/pretrain_text_encoder.py`` writes (``image_encoder.weights.h5``,
-        trained against this model's text encoder), or such a Keras model. It
-        is used only in training and is not part of the saved weights.
+        trained with or against this model's text encoder; ``layout`` as it
+        was trained, see :func:`~genzoo_stackgan.text.build_image_encoder`), or
+        such a Keras model. It is used only in training and is not part of the
+        saved weights.
         """
         if isinstance(weights, keras.Model):
             encoder = weights
         else:
-            encoder = build_image_encoder((self.size, self.size, 3), self.embedding_dim)
+            encoder = build_image_encoder((self.size, self.size, 3), self.embedding_dim, layout)
             encoder.load_weights(str(weights))
         if tuple(encoder.input_shape[1:]) != (self.size, self.size, 3) or \
                 encoder.output_shape[-1] != self.embedding_dim:

@@ -104,17 +104,53 @@ def check_captions(captions: Any, n: int, vocabulary: Sequence[str]) -> list[str
 # -- contrastive pretraining ----------------------------------------------------------
 
 
-def build_image_encoder(image_shape: Sequence[int], embedding_dim: int) -> keras.Model:
-    """Images in [0, 1] -> unit-length embeddings; used only to pretrain the text encoder."""
+IMAGE_LAYOUTS = ("grid", "dense")
+"""How :func:`build_image_encoder` arranges its embedding."""
+
+
+def build_image_encoder(
+    image_shape: Sequence[int], embedding_dim: int, layout: str = "grid"
+) -> keras.Model:
+    """Images in [0, 1] -> unit-length embeddings, laid out on a 4x4 grid of the image.
+
+    Used to pretrain the text encoder, and as the matching loss's scorer. Three
+    strided convolutions reduce the image (averaged to half size) to a 4x4 map.
+    With ``layout="grid"`` a 1x1 convolution gives each cell
+    ``embedding_dim / 16`` numbers about what is near it, and the embedding is
+    those cells side by side, with no dense layer mixing them: to match its
+    image, a caption's embedding must say what is in each part of the picture,
+    which colour and shape sit where, not only which occur. ``"dense"`` is the
+    earlier encoder (a dense layer of 256 over the whole map, then the
+    projection), kept to rebuild the encoders earlier runs were trained with:
+    its text embeddings tell captions with two objects' colours exchanged apart
+    without saying, in a form a generator can read, which object has which.
+    """
+    if layout not in IMAGE_LAYOUTS:
+        raise ConfigError(
+            f"the image encoder's layout must be one of {', '.join(IMAGE_LAYOUTS)}, "
+            f"got {layout!r}"
+        )
     images = keras.Input(tuple(image_shape), name="images")
     x = keras.layers.AveragePooling2D(2, name="half_size")(images)  # 32x32 holds every attribute
     for i, filters in enumerate((32, 64, 128)):
         x = keras.layers.Conv2D(
             filters, 3, strides=2, padding="same", activation="relu", name=f"conv_{i}"
         )(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(256, activation="relu", name="hidden")(x)
-    x = keras.layers.Dense(embedding_dim, name="projection")(x)
+    if layout == "dense":
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dense(256, activation="relu", name="hidden")(x)
+        x = keras.layers.Dense(embedding_dim, name="projection")(x)
+    else:
+        if x.shape[1] > 4:  # images larger than 64x64: average down to the 4x4 grid
+            x = keras.layers.AveragePooling2D(x.shape[1] // 4, name="to_grid")(x)
+        cells = x.shape[1] * x.shape[2]
+        if embedding_dim % cells:
+            raise ConfigError(
+                f"the image encoder lays its embedding out on a {x.shape[1]}x{x.shape[2]} "
+                f"grid: embedding_dim must be a multiple of {cells}, got {embedding_dim}"
+            )
+        x = keras.layers.Conv2D(embedding_dim // cells, 1, name="cell_features")(x)
+        x = keras.layers.Flatten(name="cells")(x)
     embeddings = keras.layers.UnitNormalization(name="unit_length")(x)
     return keras.Model(images, embeddings, name="image_encoder")
 

@@ -81,6 +81,9 @@ def main() -> None:
                                     "image_encoder.weights.h5"),
                         help="the matching loss's frozen image encoder (used when the config's "
                         "matching_weight > 0)")
+    parser.add_argument("--image-layout", choices=("grid", "dense"), default="grid",
+                        help="how --image-encoder was built: 'grid' (the default) or 'dense', "
+                        "the earlier encoder")
     parser.add_argument("--config", default="{}", help="JSON config overrides for both stages")
     args = parser.parse_args()
     out = Path(args.out)
@@ -110,7 +113,7 @@ def main() -> None:
             stage1.load_weights(args.stage1_init)  # only the weights: fresh optimizers
         stage1.text_encoder.load_weights(args.text_encoder)
         if matching:
-            stage1.set_matching_encoder(args.image_encoder)
+            stage1.set_matching_encoder(args.image_encoder, args.image_layout)
         genzoo_core.train(stage1, data, out / "stage1", epochs=args.stage1_epochs,
                           metadata={"training_command": command})
         seconds1, last1, epochs1 = seconds_and_last(out / "stage1")
@@ -123,7 +126,7 @@ def main() -> None:
         stage2.stage2_generator.set_weights(earlier.stage2_generator.get_weights())
         stage2.stage2_discriminator.set_weights(earlier.stage2_discriminator.get_weights())
     if matching:
-        stage2.set_matching_encoder(args.image_encoder)
+        stage2.set_matching_encoder(args.image_encoder, args.image_layout)
     genzoo_core.train(stage2, data, out / "stage2", epochs=args.stage2_epochs,
                       metadata={"training_command": command})
 

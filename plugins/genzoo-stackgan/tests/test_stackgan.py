@@ -268,6 +268,27 @@ def test_info_nce_against_a_direct_computation_with_and_without_hard_negatives()
     assert none == pytest.approx(plain, rel=1e-5)
 
 
+def test_image_encoder_embedding_is_laid_out_on_a_grid():
+    """Each 4x4 cell of the embedding sees only its part of the picture."""
+    encoder = build_image_encoder((64, 64, 3), 128)
+    cells = tf.keras.Model(encoder.input, encoder.get_layer("cells").output)
+    blank = np.zeros((1, 64, 64, 3), np.float32)
+    corner = blank.copy()
+    corner[:, :12, :12] = 1.0  # a patch in the top-left corner
+    change = np.abs(np.asarray(cells(corner)) - np.asarray(cells(blank))).reshape(4, 4, 8)
+    assert change[0, 0].max() > 0  # the top-left cell sees the patch
+    assert change[2:, :].max() == 0 and change[:, 2:].max() == 0  # the far cells do not
+    with pytest.raises(ConfigError, match="multiple of 16"):
+        build_image_encoder((64, 64, 3), 100)
+    with pytest.raises(ConfigError, match="layout must be one of grid, dense"):
+        build_image_encoder((64, 64, 3), 128, layout="sparse")
+    # The earlier encoder mixes the whole map in a dense layer: every output sees the patch.
+    dense = build_image_encoder((64, 64, 3), 128, layout="dense")
+    projection = tf.keras.Model(dense.input, dense.get_layer("projection").output)
+    moved = np.abs(np.asarray(projection(corner)) - np.asarray(projection(blank)))
+    assert dense.output_shape == (None, 128) and np.count_nonzero(moved) > 100
+
+
 def test_stage_resolutions(small_model):
     assert small_model.stage1_generator.outputs[0].shape == (None, 32, 32, 3)
     assert small_model.stage2_generator.outputs[0].shape == (None, 64, 64, 3)
