@@ -124,9 +124,18 @@ def tile(vector: keras.KerasTensor, size: int, name: str) -> keras.KerasTensor:
 
 
 def build_stage1_generator(
-    embedding_dim: int, condition_dim: int, latent_dim: int, filters: list[int], size: int
+    embedding_dim: int, condition_dim: int, latent_dim: int, filters: list[int], size: int,
+    grid_condition: bool = False,
 ) -> keras.Model:
-    """(embedding, eps, z) -> (32x32 image in [-1, 1], mu, log sigma^2)."""
+    """(embedding, eps, z) -> (32x32 image in [-1, 1], mu, log sigma^2).
+
+    With ``grid_condition`` the embedding is also read cell by cell: the
+    built-in text encoder is trained against an image encoder whose embedding
+    is 16 cells of a 4x4 grid side by side, so its embedding, reshaped to
+    4x4, says what belongs in each part of the picture. A 1x1 convolution of
+    it is added to the 4x4 map (zero-initialised, so that a generator trained
+    without it starts out unchanged).
+    """
     embedding = keras.Input((embedding_dim,), name="embedding")
     epsilon = keras.Input((condition_dim,), name="epsilon")
     z = keras.Input((latent_dim,), name="z")
@@ -139,6 +148,17 @@ def build_stage1_generator(
     x = keras.layers.BatchNormalization(name="project_bn")(x)
     x = keras.layers.ReLU(name="project_relu")(x)
     x = keras.layers.Reshape((base, base, filters[0]), name="to_feature_map")(x)
+    if grid_condition:
+        if embedding_dim % (base * base):
+            raise ConfigError(
+                f"grid_condition reads the embedding as a {base}x{base} grid: embedding_dim "
+                f"must be a multiple of {base * base}, got {embedding_dim}"
+            )
+        cells = keras.layers.Reshape((base, base, embedding_dim // (base * base)),
+                                     name="text_cells")(embedding)
+        cells = keras.layers.Conv2D(filters[0], 1, kernel_initializer="zeros",
+                                    name="text_cells_conv")(cells)
+        x = keras.layers.Add(name="feature_map_and_text_cells")([x, cells])
     for i, width in enumerate(filters[1:]):
         x = upsample_block(x, width, f"upsample_{i}")
     images = keras.layers.Conv2D(3, 3, padding="same", activation="tanh", name="to_image")(x)
@@ -195,7 +215,7 @@ def build_stage2_generator(
 
 def build_discriminator(
     size: int, embedding_dim: int, condition_dim: int, filters: list[int], slope: float,
-    name: str, projection: bool = False,
+    name: str, projection: bool = False, grid_condition: bool = False,
 ) -> keras.Model:
     """(image in [-1, 1], embedding) -> one logit, high for a real image of this text.
 
@@ -204,7 +224,11 @@ def build_discriminator(
     convolution, so the decision looks at image and text together. With
     ``projection``, the logit also gets <image features averaged over the map,
     a projection of the text> (Miyato & Koyama 2018): a direct path for global
-    attributes such as colour.
+    attributes such as colour. With ``grid_condition`` the embedding, read as
+    a 4x4 grid (see :func:`build_stage1_generator`), also joins each position
+    of the map through a zero-initialised 1x1 convolution, so that the
+    decision can check each part of the image against what the text says
+    belongs there.
     """
     images = keras.Input((size, size, 3), name="images")
     embedding = keras.Input((embedding_dim,), name="embedding")
@@ -217,6 +241,18 @@ def build_discriminator(
     text = keras.layers.LeakyReLU(slope, name="compress_text_act")(text)
     x = keras.layers.Concatenate(name="image_and_text")([x, tile(text, x.shape[1], "text")])
     x = keras.layers.Conv2D(filters[-1], 1, name="joint_conv")(x)
+    if grid_condition:
+        side = x.shape[1]
+        if embedding_dim % (side * side):
+            raise ConfigError(
+                f"grid_condition reads the embedding as a {side}x{side} grid: embedding_dim "
+                f"must be a multiple of {side * side}, got {embedding_dim}"
+            )
+        cells = keras.layers.Reshape((side, side, embedding_dim // (side * side)),
+                                     name="text_cells")(embedding)
+        cells = keras.layers.Conv2D(filters[-1], 1, kernel_initializer="zeros",
+                                    name="text_cells_conv")(cells)
+        x = keras.layers.Add(name="joint_and_text_cells")([x, cells])
     x = keras.layers.LeakyReLU(slope, name="joint_act")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     logits = keras.layers.Dense(1, name="logit")(x)
@@ -388,7 +424,10 @@ class StackGAN(GenerativeModel):
       doubling), ``stage1_discriminator_filters``, ``stage2_generator_filters``
       (encoder width, then one per doubling from 16x16), ``stage2_residual_blocks``,
       ``stage2_discriminator_filters``, ``leaky_relu_slope``,
-      ``discriminator_projection`` (add a projection term to both discriminators).
+      ``discriminator_projection`` (add a projection term to both discriminators),
+      ``grid_condition`` (Stage-I's generator and both discriminators also read
+      the embedding cell by cell on their 4x4 maps; for a text encoder trained
+      against the grid image encoder).
     - ``learning_rate``, ``beta_1`` (Adam), ``batch_size``.
     """
 
@@ -454,12 +493,12 @@ class StackGAN(GenerativeModel):
         self.text_encoder.trainable = False
         self.stage1_generator = build_stage1_generator(
             self.embedding_dim, self.condition_dim, self.latent_dim,
-            c["stage1_generator_filters"], self.low_size,
+            c["stage1_generator_filters"], self.low_size, bool(c["grid_condition"]),
         )
         self.stage1_discriminator = build_discriminator(
             self.low_size, self.embedding_dim, self.condition_dim,
             c["stage1_discriminator_filters"], slope, "stage1_discriminator",
-            bool(c["discriminator_projection"]),
+            bool(c["discriminator_projection"]), bool(c["grid_condition"]),
         )
         self.stage2_generator = build_stage2_generator(
             self.embedding_dim, self.condition_dim, c["stage2_generator_filters"],
@@ -468,7 +507,7 @@ class StackGAN(GenerativeModel):
         self.stage2_discriminator = build_discriminator(
             self.size, self.embedding_dim, self.condition_dim,
             c["stage2_discriminator_filters"], slope, "stage2_discriminator",
-            bool(c["discriminator_projection"]),
+            bool(c["discriminator_projection"]), bool(c["grid_condition"]),
         )
         self._draw = tf.function(self._both_stages, reduce_retracing=True)
 

@@ -43,6 +43,7 @@ SPEC = ModelSpec(
         "stage2_discriminator_filters": [16, 32, 64, 128],
         "leaky_relu_slope": 0.2,
         "discriminator_projection": False,
+        "grid_condition": False,
         "learning_rate": 2e-4,
         "beta_1": 0.5,
         "batch_size": 64,

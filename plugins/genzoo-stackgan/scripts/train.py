@@ -59,6 +59,31 @@ def seconds_and_last(folder: Path) -> tuple[float, dict[str, str], int]:
     return sum(float(r["seconds"]) for r in rows), rows[-1], len(rows)
 
 
+def start_from(
+    model: genzoo_core.GenerativeModel, path: str, components: tuple[str, ...] = ()
+) -> list[str]:
+    """Copy ``path``'s weights into ``model`` layer by layer; return the layers left as built.
+
+    The file is rebuilt with its own config, so a model with a layer the file
+    lacks (e.g. one that turns ``grid_condition`` on) starts from everything
+    else it has; with the same config, every layer is copied. ``components``
+    limits the copy to those (all by default).
+    """
+    earlier = genzoo_core.load(path)
+    fresh = []
+    for name in components or model.spec.components:
+        source, target = getattr(earlier, name), getattr(model, name)
+        known = {layer.name: layer for layer in source.layers}
+        for layer in target.layers:
+            match = known.get(layer.name)
+            if match is not None and [w.shape for w in match.weights] == \
+                    [w.shape for w in layer.weights]:
+                layer.set_weights(match.get_weights())
+            elif layer.weights:
+                fresh.append(f"{name}/{layer.name}")
+    return fresh
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage1-epochs", type=int, default=20)
@@ -109,8 +134,10 @@ def main() -> None:
         earlier2 = (before["stage2_train_seconds"], before["stage2_epochs"])
     else:
         stage1 = genzoo_core.create("stackgan", {**overrides, "stage": 1})
-        if args.stage1_init:
-            stage1.load_weights(args.stage1_init)  # only the weights: fresh optimizers
+        if args.stage1_init:  # only the weights: fresh optimizers
+            fresh = start_from(stage1, args.stage1_init)
+            if fresh:
+                print(f"not in {args.stage1_init}, starting as built: {', '.join(fresh)}")
         stage1.text_encoder.load_weights(args.text_encoder)
         if matching:
             stage1.set_matching_encoder(args.image_encoder, args.image_layout)
@@ -122,9 +149,9 @@ def main() -> None:
     stage2 = genzoo_core.create("stackgan", {**overrides, "stage": 2})
     stage2.load_weights(args.stage2_init or str(out / "stage1" / "model.h5"))
     if args.stage2_from and not (out / "stage2" / "checkpoint.h5").exists():
-        earlier = genzoo_core.load(args.stage2_from)
-        stage2.stage2_generator.set_weights(earlier.stage2_generator.get_weights())
-        stage2.stage2_discriminator.set_weights(earlier.stage2_discriminator.get_weights())
+        fresh = start_from(stage2, args.stage2_from, ("stage2_generator", "stage2_discriminator"))
+        if fresh:
+            print(f"not in {args.stage2_from}, starting as built: {', '.join(fresh)}")
     if matching:
         stage2.set_matching_encoder(args.image_encoder, args.image_layout)
     genzoo_core.train(stage2, data, out / "stage2", epochs=args.stage2_epochs,

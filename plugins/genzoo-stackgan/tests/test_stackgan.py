@@ -289,6 +289,43 @@ def test_image_encoder_embedding_is_laid_out_on_a_grid():
     assert dense.output_shape == (None, 128) and np.count_nonzero(moved) > 100
 
 
+def test_grid_condition_reads_each_cell_of_the_embedding_in_its_place():
+    """Zero-initialised cell paths change nothing at first; then each cell reaches its place."""
+    plain = genzoo_core.create("stackgan", **SMALL)
+    grid = genzoo_core.create("stackgan", **{**SMALL, "grid_condition": True})
+    for name in SPEC.components:
+        known = {layer.name: layer for layer in getattr(plain, name).layers}
+        for layer in getattr(grid, name).layers:
+            if layer.name in known:
+                layer.set_weights(known[layer.name].get_weights())
+    # Zero-initialised: with the plain generator's weights it draws the same images.
+    caption = "a big red box in the middle"
+    np.testing.assert_array_equal(plain.sample(2, condition=caption, seed=0),
+                                  grid.sample(2, condition=caption, seed=0))
+    rng = np.random.default_rng(0)
+    for name in ("stage1_discriminator", "stage2_discriminator"):
+        size = getattr(grid, name).inputs[0].shape[1]
+        pair = [rng.random((2, size, size, 3)).astype(np.float32),
+                rng.standard_normal((2, 16)).astype(np.float32)]
+        np.testing.assert_allclose(getattr(plain, name)(pair), getattr(grid, name)(pair),
+                                   rtol=1e-6)
+    generator = grid.stage1_generator
+    feature_map = tf.keras.Model(generator.inputs,
+                                 generator.get_layer("feature_map_and_text_cells").output)
+    eps, z = np.zeros((1, 8), np.float32), np.zeros((1, 8), np.float32)
+    embedding = np.zeros((1, 16), np.float32)
+    embedding[0, 5] = 1.0  # 16-d embedding on a 4x4 grid, one number per cell: row 1, column 1
+    before = np.asarray(feature_map([embedding, eps, z]))
+    conv = generator.get_layer("text_cells_conv")
+    kernel, bias = conv.get_weights()
+    conv.set_weights([np.ones_like(kernel), bias])
+    # What the cell path adds: the embedding's entry at its own place in the 4x4 map only.
+    added = (np.asarray(feature_map([embedding, eps, z])) - before)[0].max(axis=-1)
+    assert added[1, 1] > 0 and np.count_nonzero(added) == 1
+    with pytest.raises(ConfigError, match="grid_condition reads the embedding as a 4x4 grid"):
+        genzoo_core.create("stackgan", **{**SMALL, "embedding_dim": 20, "grid_condition": True})
+
+
 def test_stage_resolutions(small_model):
     assert small_model.stage1_generator.outputs[0].shape == (None, 32, 32, 3)
     assert small_model.stage2_generator.outputs[0].shape == (None, 64, 64, 3)
