@@ -123,6 +123,24 @@ def tile(vector: keras.KerasTensor, size: int, name: str) -> keras.KerasTensor:
     return keras.layers.UpSampling2D(size, name=f"{name}_tile")(x)
 
 
+def text_cells(embedding: keras.KerasTensor, side: int, filters: int) -> keras.KerasTensor:
+    """The embedding read as a ``side`` x ``side`` grid, through a zero-initialised 1x1 conv.
+
+    The built-in text encoder learns the layout of the grid image encoder it
+    is trained against, so its embedding, reshaped, says what belongs in each
+    cell; starting at zero, the path changes nothing until it is trained.
+    """
+    dim = embedding.shape[-1]
+    if dim % (side * side):
+        raise ConfigError(
+            f"grid_condition reads the embedding as a {side}x{side} grid: embedding_dim "
+            f"must be a multiple of {side * side}, got {dim}"
+        )
+    cells = keras.layers.Reshape((side, side, dim // (side * side)), name="text_cells")(embedding)
+    conv = keras.layers.Conv2D(filters, 1, kernel_initializer="zeros", name="text_cells_conv")
+    return conv(cells)
+
+
 def build_stage1_generator(
     embedding_dim: int, condition_dim: int, latent_dim: int, filters: list[int], size: int,
     grid_condition: bool = False,
@@ -149,16 +167,8 @@ def build_stage1_generator(
     x = keras.layers.ReLU(name="project_relu")(x)
     x = keras.layers.Reshape((base, base, filters[0]), name="to_feature_map")(x)
     if grid_condition:
-        if embedding_dim % (base * base):
-            raise ConfigError(
-                f"grid_condition reads the embedding as a {base}x{base} grid: embedding_dim "
-                f"must be a multiple of {base * base}, got {embedding_dim}"
-            )
-        cells = keras.layers.Reshape((base, base, embedding_dim // (base * base)),
-                                     name="text_cells")(embedding)
-        cells = keras.layers.Conv2D(filters[0], 1, kernel_initializer="zeros",
-                                    name="text_cells_conv")(cells)
-        x = keras.layers.Add(name="feature_map_and_text_cells")([x, cells])
+        x = keras.layers.Add(name="feature_map_and_text_cells")(
+            [x, text_cells(embedding, base, filters[0])])
     for i, width in enumerate(filters[1:]):
         x = upsample_block(x, width, f"upsample_{i}")
     images = keras.layers.Conv2D(3, 3, padding="same", activation="tanh", name="to_image")(x)
@@ -242,17 +252,8 @@ def build_discriminator(
     x = keras.layers.Concatenate(name="image_and_text")([x, tile(text, x.shape[1], "text")])
     x = keras.layers.Conv2D(filters[-1], 1, name="joint_conv")(x)
     if grid_condition:
-        side = x.shape[1]
-        if embedding_dim % (side * side):
-            raise ConfigError(
-                f"grid_condition reads the embedding as a {side}x{side} grid: embedding_dim "
-                f"must be a multiple of {side * side}, got {embedding_dim}"
-            )
-        cells = keras.layers.Reshape((side, side, embedding_dim // (side * side)),
-                                     name="text_cells")(embedding)
-        cells = keras.layers.Conv2D(filters[-1], 1, kernel_initializer="zeros",
-                                    name="text_cells_conv")(cells)
-        x = keras.layers.Add(name="joint_and_text_cells")([x, cells])
+        x = keras.layers.Add(name="joint_and_text_cells")(
+            [x, text_cells(embedding, x.shape[1], filters[-1])])
     x = keras.layers.LeakyReLU(slope, name="joint_act")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     logits = keras.layers.Dense(1, name="logit")(x)
