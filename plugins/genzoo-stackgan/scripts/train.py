@@ -24,10 +24,13 @@ names, so an earlier Stage-I can also carry on under a retrained encoder.
 model's weights (its Stage-I, frozen, and its Stage-II) and trains on; the
 epochs and time already in that file are counted in the totals.
 ``--stage2-from WEIGHTS`` trains Stage-I as usual, then starts Stage-II's
-networks from that file's instead of from scratch. With
+networks from that file's instead of from scratch. Both copy layer by layer,
+so a config that adds layers (``"grid_condition": true``) starts from
+everything else in the file; the layers it lacks are printed. With
 ``"matching_weight"`` in ``--config``, ``--image-encoder`` names the frozen
-image encoder of the matching loss (``pretrain_text_encoder.py
---frozen-text-encoder`` writes one).
+image encoder of the matching loss (the one ``pretrain_text_encoder.py``
+trains with the text encoder, or one it trains with
+``--frozen-text-encoder``), built as ``--image-layout`` says.
 3. Save the stage-2 model with its metadata into ``genzoo_stackgan/weights/shapes.h5``
    and print its size and sha256 (which go into ``genzoo_stackgan/plugin.py``).
 """
