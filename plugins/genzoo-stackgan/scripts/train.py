@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 from genzoo_stackgan.shapes import load_shapes
+from genzoo_stackgan.text import IMAGE_LAYOUTS
 
 import genzoo_core
 from genzoo_core import sha256_file
@@ -109,7 +110,7 @@ def main() -> None:
                                     "image_encoder.weights.h5"),
                         help="the matching loss's frozen image encoder (used when the config's "
                         "matching_weight > 0)")
-    parser.add_argument("--image-layout", choices=("grid", "dense"), default="grid",
+    parser.add_argument("--image-layout", choices=IMAGE_LAYOUTS, default="grid",
                         help="how --image-encoder was built: 'grid' (the default) or 'dense', "
                         "the earlier encoder")
     parser.add_argument("--config", default="{}", help="JSON config overrides for both stages")
