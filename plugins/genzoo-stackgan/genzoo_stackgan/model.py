@@ -35,6 +35,13 @@ A caption becomes a text embedding (the built-in contrastive encoder of
   stated attributes that does not wait for the discriminator to learn them.
   The image encoder is a training aid, like a perceptual-loss network: it is
   attached with :meth:`StackGAN.set_matching_encoder` and not saved.
+- **Reconstruction loss** (optional, ``reconstruction_weight``; pix2pix's L1
+  term). Where a caption fixes its picture, as in the captioned shapes, the
+  generator also minimises the L1 distance between its image and the
+  caption's own image at the stage's resolution: a per-pixel signal for which
+  object has which colour. On data where one caption fits many pictures
+  (birds, flowers) it would pull samples towards their blurred mean, so it is
+  off by default.
 
 Training is in two runs through the core Trainer: ``stage=1`` trains Stage-I;
 ``stage=2`` trains Stage-II with Stage-I frozen (load the stage-1 weights file
@@ -421,6 +428,8 @@ class StackGAN(GenerativeModel):
     - ``matching_weight`` (0: off) and ``matching_scale``: the image-text
       matching loss added to the generator's, and its inverse temperature;
       training with it needs :meth:`set_matching_encoder`.
+    - ``reconstruction_weight`` (0: off): the weight of the L1 distance between
+      a generated image and the real image of its caption, in the tanh range.
     - ``stage1_generator_filters`` (the 4x4 map's channels, then one per
       doubling), ``stage1_discriminator_filters``, ``stage2_generator_filters``
       (encoder width, then one per doubling from 16x16), ``stage2_residual_blocks``,
@@ -478,6 +487,12 @@ class StackGAN(GenerativeModel):
             raise ConfigError(
                 f"matching_weight must be >= 0 (0 turns the matching loss off) and "
                 f"matching_scale > 0, got {c['matching_weight']!r} and {c['matching_scale']!r}"
+            )
+        self.reconstruction_weight = float(c["reconstruction_weight"])
+        if self.reconstruction_weight < 0.0:
+            raise ConfigError(
+                f"reconstruction_weight must be >= 0 (0 turns the L1 term off), "
+                f"got {c['reconstruction_weight']!r}"
             )
         self.matching_encoder: keras.Model | None = None
         slope = float(c["leaky_relu_slope"])
@@ -689,6 +704,10 @@ class StackGAN(GenerativeModel):
                 match = matching_loss(self.matching_encoder(pictures, training=False),
                                       embeddings, contrast, self.matching_scale)
                 g_loss = g_loss + self.matching_weight * match
+            reconstruction = None
+            if self.reconstruction_weight > 0.0:
+                reconstruction = losses.l1_loss(real, fake)
+                g_loss = g_loss + self.reconstruction_weight * reconstruction
             scaled = replica_scale(g_loss)
         variables = generator.trainable_variables
         optimizers[generator.name].apply_gradients(
@@ -698,6 +717,8 @@ class StackGAN(GenerativeModel):
                 "d_fake": terms["fake"], "g_loss": g_loss, "kl": kl}
         if self.matching_weight > 0.0:
             logs["match"] = match
+        if self.reconstruction_weight > 0.0:
+            logs["l1"] = reconstruction
         return logs
 
     # -- sampling ------------------------------------------------------------------

@@ -36,6 +36,7 @@ SPEC = ModelSpec(
         "contrast_exchange": 0.0,
         "matching_weight": 0.0,
         "matching_scale": 10.0,
+        "reconstruction_weight": 0.0,
         "stage1_generator_filters": [128, 64, 32, 16],
         "stage1_discriminator_filters": [32, 64, 128],
         "stage2_generator_filters": [32, 16, 8],
