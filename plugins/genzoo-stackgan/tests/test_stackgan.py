@@ -6,6 +6,7 @@ import math
 import random
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -491,13 +492,18 @@ def test_reconstruction_loss_pulls_samples_towards_their_captions_images(tmp_pat
     assert "l1" not in plain.history
 
     # Weighted far above the adversarial term, the L1 to each caption's own image
-    # (at Stage-I's 32x32) must fall quickly on a batch seen again and again.
-    model = genzoo_core.create("stackgan", **{**SMALL, "reconstruction_weight": 100.0,
-                                              "learning_rate": 1e-2})
-    history = Trainer(model, tmp_path / "l1", batch_size=8, preview_count=0, verbose=0).fit(
-        data, epochs=4, steps_per_epoch=5)
-    l1 = history.history["l1"]
-    assert all(np.isfinite(l1)) and l1[-1] < 0.6 * l1[0], l1
+    # (at Stage-I's 32x32) must fall well below that of the same run, same seeds,
+    # with the term weighted next to nothing.
+    final = {}
+    for weight in (100.0, 1e-6):
+        keras.utils.set_random_seed(0)
+        model = genzoo_core.create("stackgan", **{**SMALL, "reconstruction_weight": weight,
+                                                  "learning_rate": 1e-2})
+        history = Trainer(model, tmp_path / f"l1-{weight}", batch_size=8, preview_count=0,
+                          verbose=0).fit(data, epochs=6, steps_per_epoch=5)
+        assert all(np.isfinite(history.history["l1"]))
+        final[weight] = history.history["l1"][-1]
+    assert final[100.0] < 0.75 * final[1e-6], final
 
 
 # -- the pretrained weights -------------------------------------------------------------
