@@ -480,7 +480,9 @@ def inception_score(probabilities: np.ndarray, *, splits: int = 10) -> tuple[flo
     for part in np.array_split(p, splits):
         marginal = part.mean(axis=0, keepdims=True)
         kl = (special.xlogy(part, part) - special.xlogy(part, marginal)).sum(axis=1)
-        scores.append(math.exp(kl.mean()))
+        # The mean KL is a mutual information, so at least 0; rounding can leave it
+        # a hair below (rows all alike), which would put the score under its floor of 1.
+        scores.append(math.exp(max(kl.mean(), 0.0)))
     return float(np.mean(scores)), float(np.std(scores))
 
 
