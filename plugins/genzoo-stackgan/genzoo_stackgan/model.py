@@ -148,9 +148,27 @@ def text_cells(embedding: keras.KerasTensor, side: int, filters: int) -> keras.K
     return conv(cells)
 
 
+def text_map(
+    embedding: keras.KerasTensor, side: int, filters: int, units: int
+) -> keras.KerasTensor:
+    """The whole embedding decoded by a hidden ReLU layer into a ``side`` x ``side`` map.
+
+    The built-in encoder binds each colour to its object non-linearly: a
+    linear read-out of its embedding (the cell path, or conditioning
+    augmentation's dense layer) gets about half the colours of two-object
+    captions right, a hidden layer nearly all. The output layer starts at
+    zero, so the path changes nothing until it is trained.
+    """
+    hidden = keras.layers.Dense(units, activation="relu", name="text_map_hidden")(embedding)
+    flat = keras.layers.Dense(
+        side * side * filters, kernel_initializer="zeros", name="text_map_dense"
+    )(hidden)
+    return keras.layers.Reshape((side, side, filters), name="text_map")(flat)
+
+
 def build_stage1_generator(
     embedding_dim: int, condition_dim: int, latent_dim: int, filters: list[int], size: int,
-    grid_condition: bool = False,
+    grid_condition: bool = False, text_map_units: int = 0,
 ) -> keras.Model:
     """(embedding, eps, z) -> (32x32 image in [-1, 1], mu, log sigma^2).
 
@@ -159,7 +177,9 @@ def build_stage1_generator(
     is 16 cells of a 4x4 grid side by side, so its embedding, reshaped to
     4x4, says what belongs in each part of the picture. A 1x1 convolution of
     it is added to the 4x4 map (zero-initialised, so that a generator trained
-    without it starts out unchanged).
+    without it starts out unchanged). With ``text_map_units`` > 0 the
+    embedding is also decoded through a hidden layer of that many units into
+    the 4x4 map (:func:`text_map`), likewise added and zero-initialised.
     """
     embedding = keras.Input((embedding_dim,), name="embedding")
     epsilon = keras.Input((condition_dim,), name="epsilon")
@@ -176,6 +196,9 @@ def build_stage1_generator(
     if grid_condition:
         x = keras.layers.Add(name="feature_map_and_text_cells")(
             [x, text_cells(embedding, base, filters[0])])
+    if text_map_units:
+        x = keras.layers.Add(name="feature_map_and_text_map")(
+            [x, text_map(embedding, base, filters[0], text_map_units)])
     for i, width in enumerate(filters[1:]):
         x = upsample_block(x, width, f"upsample_{i}")
     images = keras.layers.Conv2D(3, 3, padding="same", activation="tanh", name="to_image")(x)
@@ -438,6 +461,9 @@ class StackGAN(GenerativeModel):
       ``grid_condition`` (Stage-I's generator and both discriminators also read
       the embedding cell by cell on their 4x4 maps; for a text encoder trained
       against the grid image encoder).
+    - ``text_map_units`` (0: off): Stage-I's generator also decodes the
+      embedding through a hidden layer of this many ReLU units into its 4x4
+      map (:func:`text_map`).
     - ``learning_rate``, ``beta_1`` (Adam), ``batch_size``.
     """
 
@@ -494,6 +520,12 @@ class StackGAN(GenerativeModel):
                 f"reconstruction_weight must be >= 0 (0 turns the L1 term off), "
                 f"got {c['reconstruction_weight']!r}"
             )
+        self.text_map_units = int(c["text_map_units"])
+        if self.text_map_units < 0:
+            raise ConfigError(
+                f"text_map_units must be >= 0 (0 turns the hidden text path off), "
+                f"got {c['text_map_units']!r}"
+            )
         self.matching_encoder: keras.Model | None = None
         slope = float(c["leaky_relu_slope"])
         if self.builtin_text:
@@ -510,6 +542,7 @@ class StackGAN(GenerativeModel):
         self.stage1_generator = build_stage1_generator(
             self.embedding_dim, self.condition_dim, self.latent_dim,
             c["stage1_generator_filters"], self.low_size, bool(c["grid_condition"]),
+            self.text_map_units,
         )
         self.stage1_discriminator = build_discriminator(
             self.low_size, self.embedding_dim, self.condition_dim,

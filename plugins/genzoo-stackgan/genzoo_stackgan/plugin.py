@@ -45,6 +45,7 @@ SPEC = ModelSpec(
         "leaky_relu_slope": 0.2,
         "discriminator_projection": False,
         "grid_condition": False,
+        "text_map_units": 0,
         "learning_rate": 2e-4,
         "beta_1": 0.5,
         "batch_size": 64,

@@ -327,6 +327,39 @@ def test_grid_condition_reads_each_cell_of_the_embedding_in_its_place():
         genzoo_core.create("stackgan", **{**SMALL, "embedding_dim": 20, "grid_condition": True})
 
 
+def test_text_map_decodes_the_whole_embedding_through_a_hidden_layer():
+    """Zero-initialised, it changes nothing; trained, every cell reads every entry, non-linearly."""
+    plain = genzoo_core.create("stackgan", **SMALL)
+    mapped = genzoo_core.create("stackgan", **{**SMALL, "text_map_units": 32})
+    for name in SPEC.components:
+        known = {layer.name: layer for layer in getattr(plain, name).layers}
+        for layer in getattr(mapped, name).layers:
+            if layer.name in known:
+                layer.set_weights(known[layer.name].get_weights())
+    caption = "a big red box in the middle"
+    np.testing.assert_array_equal(plain.sample(2, condition=caption, seed=0),
+                                  mapped.sample(2, condition=caption, seed=0))
+    generator = mapped.stage1_generator
+    # What the path adds to the 4x4 map (the map's other inputs also read the embedding).
+    text_map = tf.keras.Model(generator.inputs, generator.get_layer("text_map").output)
+    eps, z = np.zeros((1, 8), np.float32), np.zeros((1, 8), np.float32)
+    dense = generator.get_layer("text_map_dense")
+    kernel, bias = dense.get_weights()
+    dense.set_weights([np.ones_like(kernel), bias])
+
+    def added(embedding: np.ndarray) -> np.ndarray:
+        return np.asarray(text_map([embedding[None], eps, z]))[0]
+
+    one_entry = np.zeros(16, np.float32)
+    one_entry[5] = 1.0
+    # Unlike the cell path, one entry of the embedding reaches all 16 places of the map.
+    assert np.count_nonzero(np.abs(added(one_entry)).max(axis=-1)) == 16
+    # ReLU: the responses to e and -e do not cancel, as a linear read-out's would.
+    assert np.abs(added(one_entry) + added(-one_entry)).max() > 1e-3
+    with pytest.raises(ConfigError, match="text_map_units must be >= 0"):
+        genzoo_core.create("stackgan", **{**SMALL, "text_map_units": -1})
+
+
 def test_stage_resolutions(small_model):
     assert small_model.stage1_generator.outputs[0].shape == (None, 32, 32, 3)
     assert small_model.stage2_generator.outputs[0].shape == (None, 64, 64, 3)
