@@ -328,7 +328,10 @@ def test_grid_condition_reads_each_cell_of_the_embedding_in_its_place():
 
 
 def test_text_map_decodes_the_whole_embedding_through_a_hidden_layer():
-    """Zero-initialised, it changes nothing; trained, every cell reads every entry, non-linearly."""
+    """Zero-initialised, it changes nothing; trained, every cell reads every entry, non-linearly.
+
+    The sampled images go through both stages, so the first check covers Stage-II's map too.
+    """
     plain = genzoo_core.create("stackgan", **SMALL)
     mapped = genzoo_core.create("stackgan", **{**SMALL, "text_map_units": 32})
     for name in SPEC.components:
@@ -356,6 +359,10 @@ def test_text_map_decodes_the_whole_embedding_through_a_hidden_layer():
     assert np.count_nonzero(np.abs(added(one_entry)).max(axis=-1)) == 16
     # ReLU: the responses to e and -e do not cancel, as a linear read-out's would.
     assert np.abs(added(one_entry) + added(-one_entry)).max() > 1e-3
+    # Stage-II gets its own map, enlarged from 4x4 to its 16x16 joint map.
+    stage2 = mapped.stage2_generator
+    assert stage2.get_layer("text_map").output.shape == (None, 4, 4, 8)
+    assert stage2.get_layer("joint_and_text_map").output.shape == (None, 16, 16, 8)
     with pytest.raises(ConfigError, match="text_map_units must be >= 0"):
         genzoo_core.create("stackgan", **{**SMALL, "text_map_units": -1})
 
