@@ -290,15 +290,24 @@ def test_image_encoder_embedding_is_laid_out_on_a_grid():
     assert dense.output_shape == (None, 128) and np.count_nonzero(moved) > 100
 
 
-def test_grid_condition_reads_each_cell_of_the_embedding_in_its_place():
-    """Zero-initialised cell paths change nothing at first; then each cell reaches its place."""
+def _with_plain_weights(overrides):
+    """A SMALL model plus ``overrides``, and the plain SMALL model whose weights it copies.
+
+    Layers the plain model lacks keep their initial weights; returns (plain, model).
+    """
     plain = genzoo_core.create("stackgan", **SMALL)
-    grid = genzoo_core.create("stackgan", **{**SMALL, "grid_condition": True})
+    model = genzoo_core.create("stackgan", **{**SMALL, **overrides})
     for name in SPEC.components:
         known = {layer.name: layer for layer in getattr(plain, name).layers}
-        for layer in getattr(grid, name).layers:
+        for layer in getattr(model, name).layers:
             if layer.name in known:
                 layer.set_weights(known[layer.name].get_weights())
+    return plain, model
+
+
+def test_grid_condition_reads_each_cell_of_the_embedding_in_its_place():
+    """Zero-initialised cell paths change nothing at first; then each cell reaches its place."""
+    plain, grid = _with_plain_weights({"grid_condition": True})
     # Zero-initialised: with the plain generator's weights it draws the same images.
     caption = "a big red box in the middle"
     np.testing.assert_array_equal(plain.sample(2, condition=caption, seed=0),
@@ -332,13 +341,7 @@ def test_text_map_decodes_the_whole_embedding_through_a_hidden_layer():
 
     The sampled images go through both stages, so the first check covers Stage-II's map too.
     """
-    plain = genzoo_core.create("stackgan", **SMALL)
-    mapped = genzoo_core.create("stackgan", **{**SMALL, "text_map_units": 32})
-    for name in SPEC.components:
-        known = {layer.name: layer for layer in getattr(plain, name).layers}
-        for layer in getattr(mapped, name).layers:
-            if layer.name in known:
-                layer.set_weights(known[layer.name].get_weights())
+    plain, mapped = _with_plain_weights({"text_map_units": 32})
     caption = "a big red box in the middle"
     np.testing.assert_array_equal(plain.sample(2, condition=caption, seed=0),
                                   mapped.sample(2, condition=caption, seed=0))
