@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from genzoo_core import schema
 from genzoo_core.api import create, get_spec, list_models, load, resolve_weights, train
 from genzoo_core.errors import (
     ConfigError,
@@ -107,6 +108,7 @@ __all__ = [
     "list_models",
     "load",
     "resolve_weights",
+    "schema",
     "train",
     *_LAZY,
 ]

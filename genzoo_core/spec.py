@@ -14,11 +14,54 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
+from genzoo_core import schema as _schema
 from genzoo_core.errors import ConfigError, PluginError, UnknownNameError
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+URL_SCHEMES = ("https://", "http://")
+
+
+def _enum(kind: type[Enum], value: Any, what: str) -> Any:
+    """``kind(value)``, or a PluginError listing the allowed values."""
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in kind)
+        raise PluginError(f"{what} {value!r} is not one of {allowed}") from None
+
+
+def _import(target: str, what: str) -> Any:
+    """Import ``"package.module:attr.attr"`` for ``what``; any failure is a PluginError.
+
+    The module is plugin code: whatever its import raises (``SystemExit`` included,
+    ``KeyboardInterrupt`` excepted) is reported with the name of what needed it.
+    """
+    module_name, _, attr = target.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - plugin code may raise anything
+        raise PluginError(
+            f"cannot import {target} ({what}): {type(exc).__name__}: {exc}. Reinstall the "
+            f"plugin that provides it, or see 'genzoo plugins -v'."
+        ) from exc
+    return obj
+
+
+def _strings(value: Any, what: str) -> tuple[str, ...]:
+    """A tuple of strings from a list or tuple; a bare string is an error, not its letters."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
+        raise PluginError(f"{what} must be a list of strings, got {value!r}")
+    items = tuple(value)
+    if not all(isinstance(item, str) for item in items):
+        raise PluginError(f"{what} must be a list of strings, got {value!r}")
+    return items
 
 
 class Condition(str, Enum):
@@ -57,9 +100,11 @@ class Capability(str, Enum):
 class WeightsSpec:
     """One set of pretrained weights a plugin offers.
 
-    Exactly one of ``file`` (a path inside the plugin's package, shipped in its
-    wheel) or ``url`` (fetched into ``GENZOO_HOME`` on first use) is set. The
-    file's ``sha256`` is always checked before it is used.
+    Exactly one of ``file`` (a relative path inside the plugin's package, shipped
+    in its wheel) or ``url`` (an ``https://`` or ``http://`` address, fetched into
+    ``GENZOO_HOME`` on first use) is set. The file's ``sha256`` is always checked
+    before it is used, and its ``size`` in bytes caps what a download may write:
+    ``size`` is required with ``url``.
     """
 
     name: str
@@ -69,16 +114,53 @@ class WeightsSpec:
     description: str = ""
     dataset: str = ""
     metrics: Mapping[str, float] = field(default_factory=dict)
+    size: int | None = None
 
     def validate(self, model: str) -> None:
         """Raise :class:`PluginError` if this entry is malformed."""
-        where = f"weights '{model}/{self.name}'"
-        if not NAME_PATTERN.match(self.name):
+        name = self.name if isinstance(self.name, str) else repr(self.name)
+        where = f"weights '{model}/{name}'"
+        if not isinstance(self.name, str) or not NAME_PATTERN.match(self.name):
             raise PluginError(f"{where}: name must match {NAME_PATTERN.pattern}")
-        if not re.fullmatch(r"[0-9a-f]{64}", self.sha256 or ""):
+        if not isinstance(self.sha256, str) or not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
             raise PluginError(f"{where}: sha256 must be 64 lowercase hex digits")
         if (self.file is None) == (self.url is None):
             raise PluginError(f"{where}: set exactly one of file= (packaged) or url= (download)")
+        if self.file is not None:
+            _check_package_path(self.file, where)
+        if self.url is not None:
+            if not isinstance(self.url, str) or not self.url.startswith(URL_SCHEMES):
+                raise PluginError(f"{where}: url must start with https:// or http://, got "
+                                  f"{self.url!r}")
+            if self.size is None:
+                raise PluginError(
+                    f"{where}: a url= entry needs size= (the file's size in bytes), which caps "
+                    f"what a download may write"
+                )
+        if self.size is not None and (
+            isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 1
+        ):
+            raise PluginError(f"{where}: size must be a positive number of bytes, got "
+                              f"{self.size!r}")
+        if not isinstance(self.metrics, Mapping):
+            raise PluginError(f"{where}: metrics must be a dict of name: number")
+
+
+def _check_package_path(path: Any, where: str) -> None:
+    """A packaged file is a relative path that stays inside the plugin's package."""
+    if not isinstance(path, str) or not path.strip():
+        raise PluginError(f"{where}: file must be a path inside the plugin package, got {path!r}")
+    posix, windows = PurePosixPath(path), PureWindowsPath(path)
+    if posix.is_absolute() or windows.is_absolute() or windows.drive or path.startswith("~"):
+        raise PluginError(
+            f"{where}: file {path!r} is absolute; give a path inside the plugin package, e.g. "
+            f"'weights/{PurePosixPath(path).name}'"
+        )
+    if ".." in posix.parts or ".." in windows.parts:
+        raise PluginError(
+            f"{where}: file {path!r} leaves the plugin package ('..'); give a path inside it, "
+            f"e.g. 'weights/{PurePosixPath(path).name}'"
+        )
 
 
 @dataclass(frozen=True)
@@ -97,6 +179,9 @@ class ModelSpec:
         capabilities: what it can do besides the contract (see :class:`Capability`).
         default_config: JSON-serialisable configuration the class is built from.
         weights: the pretrained weights on offer; the first is the default.
+        config_schema: key -> :class:`genzoo_core.schema.Field`, the type and
+            range of config keys; keys left out are checked against the type of
+            their default value. Every config a model is built from is checked.
         distribution: the installed distribution that registered it (set by the
             registry).
         version: that distribution's version (set by the registry).
@@ -110,18 +195,45 @@ class ModelSpec:
     capabilities: frozenset[Capability] = frozenset({Capability.SAMPLE})
     default_config: Mapping[str, Any] = field(default_factory=dict)
     weights: tuple[WeightsSpec, ...] = ()
+    config_schema: Mapping[str, _schema.Field] = field(default_factory=dict)
     distribution: str = ""
     version: str = ""
 
     def __post_init__(self) -> None:
         # Accept plain strings and lists from plugin authors; store the canonical types.
-        object.__setattr__(self, "condition", Condition(self.condition))
-        object.__setattr__(
-            self, "capabilities", frozenset(Capability(c) for c in self.capabilities)
-        )
-        object.__setattr__(self, "components", tuple(self.components))
+        what = f"ModelSpec {self.name!r}"
+        for attr in ("name", "builder", "description", "distribution", "version"):
+            if not isinstance(getattr(self, attr), str):
+                raise PluginError(f"{what}: {attr} must be a string, got "
+                                  f"{getattr(self, attr)!r}")
+        object.__setattr__(self, "condition", _enum(Condition, self.condition,
+                                                    f"{what}: condition"))
+        capabilities = self.capabilities
+        if isinstance(capabilities, (str, Capability)) or not isinstance(
+            capabilities, (list, tuple, set, frozenset)
+        ):
+            raise PluginError(f"{what}: capabilities must be a list, got {capabilities!r}")
+        object.__setattr__(self, "capabilities", frozenset(
+            _enum(Capability, c, f"{what}: capability") for c in capabilities
+        ))
+        object.__setattr__(self, "components", _strings(self.components, f"{what}: components"))
+        if isinstance(self.weights, WeightsSpec) or not isinstance(self.weights, (list, tuple)):
+            raise PluginError(f"{what}: weights must be a list of WeightsSpec, got "
+                              f"{self.weights!r}")
+        for entry in self.weights:
+            if not isinstance(entry, WeightsSpec):
+                raise PluginError(f"{what}: weights must be WeightsSpec entries, got {entry!r}")
         object.__setattr__(self, "weights", tuple(self.weights))
+        if not isinstance(self.default_config, Mapping):
+            raise PluginError(f"{what}: default_config must be a dict, got "
+                              f"{type(self.default_config).__name__}")
         object.__setattr__(self, "default_config", dict(self.default_config))
+        if not isinstance(self.config_schema, Mapping) or not all(
+            isinstance(rule, _schema.Field) for rule in self.config_schema.values()
+        ):
+            raise PluginError(f"{what}: config_schema must map config keys to "
+                              f"genzoo_core.schema fields")
+        object.__setattr__(self, "config_schema", dict(self.config_schema))
 
     def validate(self) -> None:
         """Raise :class:`PluginError` naming the first problem with this spec."""
@@ -140,10 +252,21 @@ class ModelSpec:
             raise PluginError(f"model '{self.name}': every model must declare 'sample'")
         try:
             json.dumps(self.default_config)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise PluginError(
                 f"model '{self.name}': default_config is not JSON-serialisable ({exc})"
             ) from exc
+        stray = sorted(set(self.config_schema) - set(self.default_config))
+        if stray:
+            raise PluginError(
+                f"model '{self.name}': config_schema names key(s) {', '.join(stray)} that "
+                f"default_config lacks"
+            )
+        try:
+            _schema.check_config(self.name, self.default_config, self.default_config,
+                                 self.config_schema)
+        except ConfigError as exc:
+            raise PluginError(f"its default_config breaks its config_schema: {exc}") from None
         seen = set()
         for w in self.weights:
             w.validate(self.name)
@@ -174,18 +297,36 @@ class ModelSpec:
         )
 
     def load_class(self) -> type:
-        """Import and return the model class named by :attr:`builder`."""
-        module_name, _, attr = self.builder.partition(":")
-        module = importlib.import_module(module_name)
-        obj: Any = module
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-        return obj
+        """Import and return the model class named by :attr:`builder`.
+
+        Raises:
+            PluginError: the import failed, whatever the plugin's code raised.
+        """
+        owner = f" from {self.distribution}" if self.distribution else ""
+        return _import(self.builder, f"the class of model '{self.name}'{owner}")
+
+    @property
+    def training_keys(self) -> frozenset[str]:
+        """Config keys that change training but not the variables (may change on resume)."""
+        return frozenset(_schema.training_keys(self.default_config, self.config_schema))
+
+    def check_config(self, config: Mapping[str, Any]) -> None:
+        """Raise :class:`ConfigError` naming the first key whose value breaks its rule."""
+        _schema.check_config(self.name, config, self.default_config, self.config_schema)
 
     def resolve_config(
         self, config: Mapping[str, Any] | None = None, **overrides: Any
     ) -> dict[str, Any]:
-        """Merge ``config`` and ``overrides`` over the defaults, refusing unknown keys."""
+        """Merge ``config`` and ``overrides`` over the defaults, refusing unknown keys.
+
+        The result is checked against :attr:`config_schema` (types and ranges), so
+        a model is never built from a config that could not have been meant.
+        """
+        if config is not None and not isinstance(config, Mapping):
+            raise ConfigError(
+                f"the config of model '{self.name}' must be a JSON object of key: value "
+                f"pairs, got {type(config).__name__}"
+            )
         merged = dict(self.default_config)
         for source in (config or {}), overrides:
             unknown = sorted(set(source) - set(merged))
@@ -195,6 +336,7 @@ class ModelSpec:
                     f"valid keys: {', '.join(sorted(merged))}"
                 )
             merged.update(source)
+        self.check_config(merged)
         return merged
 
 
@@ -222,8 +364,19 @@ class DatasetSpec:
     distribution: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "condition", Condition(self.condition))
-        object.__setattr__(self, "image_shape", tuple(self.image_shape))
+        what = f"DatasetSpec {self.name!r}"
+        for attr in ("name", "loader", "description", "distribution"):
+            if not isinstance(getattr(self, attr), str):
+                raise PluginError(f"{what}: {attr} must be a string, got "
+                                  f"{getattr(self, attr)!r}")
+        object.__setattr__(self, "condition", _enum(Condition, self.condition,
+                                                    f"{what}: condition"))
+        object.__setattr__(self, "image_shape", _shape(self.image_shape, what))
+        if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int) or (
+            self.num_classes < 0
+        ):
+            raise PluginError(f"{what}: num_classes must be an integer >= 0, got "
+                              f"{self.num_classes!r}")
 
     def validate(self) -> None:
         """Raise :class:`PluginError` if this spec is malformed."""
@@ -234,8 +387,8 @@ class DatasetSpec:
 
     def load(self, split: str = "train") -> Any:
         """Import the loader and return its :class:`~genzoo_core.data.DataSource`."""
-        module_name, _, attr = self.loader.partition(":")
-        return getattr(importlib.import_module(module_name), attr)(split)
+        owner = f" from {self.distribution}" if self.distribution else ""
+        return _import(self.loader, f"the loader of dataset '{self.name}'{owner}")(split)
 
 
 @dataclass(frozen=True)
@@ -268,8 +421,17 @@ class FeatureExtractorSpec:
     distribution: str = ""
 
     def __post_init__(self) -> None:
+        what = f"FeatureExtractorSpec {self.name!r}"
+        for attr in ("name", "builder", "description", "sha256", "distribution"):
+            if not isinstance(getattr(self, attr), str):
+                raise PluginError(f"{what}: {attr} must be a string, got "
+                                  f"{getattr(self, attr)!r}")
         if self.image_shape is not None:
-            object.__setattr__(self, "image_shape", tuple(self.image_shape))
+            object.__setattr__(self, "image_shape", _shape(self.image_shape, what))
+        for attr in ("feature_dim", "num_classes"):
+            value = getattr(self, attr)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise PluginError(f"{what}: {attr} must be an integer >= 0, got {value!r}")
 
     def validate(self) -> None:
         """Raise :class:`PluginError` if this spec is malformed."""
@@ -284,5 +446,17 @@ class FeatureExtractorSpec:
 
     def build(self) -> Any:
         """Import the builder and return the extractor."""
-        module_name, _, attr = self.builder.partition(":")
-        return getattr(importlib.import_module(module_name), attr)()
+        owner = f" from {self.distribution}" if self.distribution else ""
+        return _import(self.builder, f"feature extractor '{self.name}'{owner}")()
+
+
+def _shape(value: Any, what: str) -> tuple[int, int, int]:
+    """(height, width, channels) of non-negative integers, or a PluginError."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise PluginError(f"{what}: image_shape must be (height, width, channels), got {value!r}")
+    shape = tuple(value)
+    if len(shape) != 3 or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+    ):
+        raise PluginError(f"{what}: image_shape must be (height, width, channels), got {value!r}")
+    return shape  # type: ignore[return-value]
