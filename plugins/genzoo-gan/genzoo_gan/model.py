@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from genzoo_core import GenerativeModel, GenzooError, losses, replica_scale
+from genzoo_core import ConfigError, GenerativeModel, GenzooError, losses, replica_scale
 from genzoo_gan.plugin import SPEC
 
 # -- architecture -------------------------------------------------------------------
@@ -66,6 +66,11 @@ class VanillaGAN(GenerativeModel):
     def __init__(self, config: dict[str, Any] | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
         c = self._genzoo_config
+        if not 1 <= c["image_shape"][2] <= 4:
+            raise ConfigError(
+                f"config key 'image_shape': the channels (its last item) must be 1 to 4, "
+                f"got {c['image_shape']}"
+            )
         self.latent_dim = int(c["latent_dim"])
         self.adversarial_loss = losses.get_gan_loss(c["loss"])
         self.generator = build_generator(

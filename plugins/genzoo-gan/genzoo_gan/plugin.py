@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from genzoo_core import ModelSpec, WeightsSpec, hookimpl
+from genzoo_core import ModelSpec, WeightsSpec, hookimpl, schema
+
+# The adversarial losses of genzoo_core.losses.GAN_LOSSES (named here: no TensorFlow import).
+GAN_LOSSES = ("minimax", "non-saturating", "least-squares", "wasserstein", "wasserstein-gp",
+              "hinge")
 
 SPEC = ModelSpec(
     name="gan",
@@ -22,6 +26,22 @@ SPEC = ModelSpec(
         "learning_rate": 2e-4,
         "beta_1": 0.5,
         "batch_size": 128,
+    },
+    # Bounds keep the largest admitted model near 270M parameters (a 2048-unit layer
+    # against a 128x128x4 image, in each network); model.py also limits channels to 1-4.
+    config_schema={
+        "image_shape": schema.Ints(length=3, min=1, max=128,
+                                   description="height, width, channels (1 to 4)"),
+        "latent_dim": schema.Int(min=1, max=4096),
+        "generator_units": schema.Ints(length=(1, 8), min=1, max=2048),
+        "discriminator_units": schema.Ints(length=(1, 8), min=1, max=2048),
+        "dropout": schema.Float(min=0, max=0.9, training=True,
+                                description="discriminator dropout rate"),
+        "leaky_relu_slope": schema.Float(min=0, max=1),
+        "loss": schema.Choice(*GAN_LOSSES, training=True),
+        "learning_rate": schema.Float(min=0, max=1, min_inclusive=False, training=True),
+        "beta_1": schema.Float(min=0, max=0.9999, training=True),
+        "batch_size": schema.Int(min=1, max=4096, training=True),
     },
     weights=(
         WeightsSpec(

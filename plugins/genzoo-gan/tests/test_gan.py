@@ -60,6 +60,29 @@ def test_sample_contract():
         model.sample(2, condition=[1, 2])
 
 
+def test_config_schema_refuses_bad_values_before_building(monkeypatch):
+    """Huge widths and wrong types are ConfigErrors naming the key; no layer is built."""
+    import genzoo_gan.model
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network was built from a bad config")
+
+    monkeypatch.setattr(genzoo_gan.model, "build_generator", refuse)
+    monkeypatch.setattr(genzoo_gan.model, "build_discriminator", refuse)
+    for key, value in (("generator_units", [256, 4_000_000]), ("latent_dim", 10**9),
+                       ("discriminator_units", "1024"), ("latent_dim", 100.0),
+                       ("image_shape", [28, 28, 5]), ("loss", "wgan")):
+        with pytest.raises(genzoo_core.ConfigError, match=f"'{key}"):
+            genzoo_core.create("gan", **{key: value})
+    spec = genzoo_core.get_spec("gan")
+    assert set(spec.config_schema["loss"].choices) == set(losses.GAN_LOSSES)
+    assert spec.training_keys == {"dropout", "loss", "learning_rate", "beta_1", "batch_size"}
+    spec.check_config(spec.default_config)
+    for entry in spec.weights:
+        path = genzoo_core.resolve_weights(f"gan/{entry.name}")[1]
+        spec.check_config(genzoo_core.read_header(path).config)
+
+
 def test_real_train_steps_move_the_losses_and_the_samples(tmp_path):
     data = real_mnist(2048)
     real_mean = data.images.mean() / 255.0  # about 0.13: mostly black background
