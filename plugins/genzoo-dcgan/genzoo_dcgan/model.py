@@ -102,6 +102,7 @@ class DCGAN(GenerativeModel):
     def __init__(self, config: dict[str, Any] | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
         c = self._genzoo_config
+        upsampling_plan(c["image_shape"])  # a ConfigError for unsupported sizes, before any layer
         if int(c["critic_steps"]) < 1:
             raise ConfigError(f"critic_steps must be at least 1, got {c['critic_steps']}")
         self.latent_dim = int(c["latent_dim"])

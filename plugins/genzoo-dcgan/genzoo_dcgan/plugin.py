@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from genzoo_core import ModelSpec, WeightsSpec, hookimpl
+from genzoo_core import ModelSpec, WeightsSpec, hookimpl, schema
+
+# The adversarial losses of genzoo_core.losses.GAN_LOSSES (named here: no TensorFlow import).
+GAN_LOSSES = ("minimax", "non-saturating", "least-squares", "wasserstein", "wasserstein-gp",
+              "hinge")
 
 SPEC = ModelSpec(
     name="dcgan",
@@ -22,6 +26,23 @@ SPEC = ModelSpec(
         "beta_1": 0.5,
         "beta_2": 0.999,
         "batch_size": 128,
+    },
+    # A 64x64 generator has 16 * generator_filters channels at 4x4 (2048 at the bound);
+    # the largest admitted model has about 150M parameters. model.py requires a square
+    # 28, 32 or 64 pixel image. The loss is architecture: wasserstein-gp drops the
+    # critic's batch norm.
+    config_schema={
+        "image_shape": schema.Ints(length=3, min=1, max=64,
+                                   description="[28, 28, C], [32, 32, C] or [64, 64, C]"),
+        "latent_dim": schema.Int(min=1, max=1024),
+        "generator_filters": schema.Int(min=1, max=128),
+        "discriminator_filters": schema.Int(min=1, max=256),
+        "loss": schema.Choice(*GAN_LOSSES),
+        "critic_steps": schema.Int(min=1, max=100, training=True),
+        "learning_rate": schema.Float(min=0, max=1, min_inclusive=False, training=True),
+        "beta_1": schema.Float(min=0, max=0.9999, training=True),
+        "beta_2": schema.Float(min=0, max=0.9999, training=True),
+        "batch_size": schema.Int(min=1, max=4096, training=True),
     },
     weights=(
         WeightsSpec(

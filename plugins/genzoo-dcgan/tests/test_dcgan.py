@@ -59,8 +59,32 @@ def test_unsupported_sizes_and_critic_steps_are_clear_errors():
         genzoo_core.create("dcgan", image_shape=[48, 48, 3])
     with pytest.raises(ConfigError, match="critic_steps"):
         genzoo_core.create("dcgan", critic_steps=0)
-    with pytest.raises(ConfigError, match="unknown adversarial loss"):
+    with pytest.raises(ConfigError, match="'loss' must be one of"):
         genzoo_core.create("dcgan", loss="wasserstein-pg")
+
+
+def test_config_schema_refuses_bad_values_before_building(monkeypatch):
+    """Huge widths and wrong types are ConfigErrors naming the key; no layer is built."""
+    import genzoo_dcgan.model
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network was built from a bad config")
+
+    monkeypatch.setattr(genzoo_dcgan.model, "build_generator", refuse)
+    monkeypatch.setattr(genzoo_dcgan.model, "build_discriminator", refuse)
+    for key, value in (("generator_filters", 4_000_000), ("latent_dim", 10**9),
+                       ("discriminator_filters", "64"), ("image_shape", [64, 64, 3.0]),
+                       ("image_shape", [48, 48, 3]), ("critic_steps", True)):
+        with pytest.raises(ConfigError, match=f"{key}"):
+            genzoo_core.create("dcgan", **{key: value})
+    spec = genzoo_core.get_spec("dcgan")
+    assert set(spec.config_schema["loss"].choices) == set(losses.GAN_LOSSES)
+    assert spec.training_keys == {"critic_steps", "learning_rate", "beta_1", "beta_2",
+                                  "batch_size"}
+    spec.check_config(spec.default_config)
+    for entry in spec.weights:
+        path = genzoo_core.resolve_weights(f"dcgan/{entry.name}")[1]
+        spec.check_config(genzoo_core.read_header(path).config)
 
 
 def test_sample_contract():
