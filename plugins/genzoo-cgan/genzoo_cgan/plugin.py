@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from genzoo_core import ModelSpec, WeightsSpec, hookimpl
+from genzoo_core import ModelSpec, WeightsSpec, hookimpl, schema
+
+# The adversarial losses of genzoo_core.losses.GAN_LOSSES (named here: no TensorFlow import).
+GAN_LOSSES = ("minimax", "non-saturating", "least-squares", "wasserstein", "wasserstein-gp",
+              "hinge")
 
 SPEC = ModelSpec(
     name="cgan",
@@ -26,6 +30,28 @@ SPEC = ModelSpec(
         "learning_rate": 2e-4,
         "beta_1": 0.5,
         "batch_size": 128,
+    },
+    # The largest admitted model stays near 400M parameters: the per-class projection
+    # of a one-convolution critic at 64x64 (32 * 32 * 256 features x 1000 classes) and
+    # the generator's projection (1024 inputs x 16 * 16 * 512). model.py requires a
+    # height and width divisible by 4.
+    config_schema={
+        "image_shape": schema.Ints(length=3, min=1, max=64,
+                                   description="height and width divisible by 4, channels"),
+        "num_classes": schema.Int(min=1, max=1000),
+        "latent_dim": schema.Int(min=1, max=512),
+        "embedding_dim": schema.Int(min=1, max=512),
+        "generator_filters": schema.Ints(length=2, min=1, max=512,
+                                         description="the projected map, the upsampling"),
+        "discriminator_filters": schema.Ints(length=(1, 4), min=1, max=256),
+        "kernel_size": schema.Int(min=1, max=7),
+        "dropout": schema.Float(min=0, max=0.9, training=True,
+                                description="discriminator dropout rate"),
+        "leaky_relu_slope": schema.Float(min=0, max=1),
+        "loss": schema.Choice(*GAN_LOSSES, training=True),
+        "learning_rate": schema.Float(min=0, max=1, min_inclusive=False, training=True),
+        "beta_1": schema.Float(min=0, max=0.9999, training=True),
+        "batch_size": schema.Int(min=1, max=4096, training=True),
     },
     weights=(
         WeightsSpec(

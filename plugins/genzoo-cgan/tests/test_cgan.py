@@ -130,6 +130,30 @@ def test_condition_validation(small_model, condition, message):
     assert issubclass(ConfigError, GenzooError)
 
 
+def test_config_schema_refuses_bad_values_before_building(monkeypatch):
+    """Huge widths and wrong types are ConfigErrors naming the key; no layer is built."""
+    import genzoo_cgan.model
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network was built from a bad config")
+
+    monkeypatch.setattr(genzoo_cgan.model, "build_generator", refuse)
+    monkeypatch.setattr(genzoo_cgan.model, "build_discriminator", refuse)
+    for key, value in (("generator_filters", [4_000_000, 64]), ("num_classes", 10**9),
+                       ("embedding_dim", 10**9), ("latent_dim", "100"),
+                       ("generator_filters", [128]), ("image_shape", [30, 30, 1]),
+                       ("loss", "wgan")):
+        with pytest.raises(ConfigError, match=key):
+            genzoo_core.create("cgan", **{key: value})
+    spec = genzoo_core.get_spec("cgan")
+    assert set(spec.config_schema["loss"].choices) == set(losses.GAN_LOSSES)
+    assert spec.training_keys == {"dropout", "loss", "learning_rate", "beta_1", "batch_size"}
+    spec.check_config(spec.default_config)
+    for entry in spec.weights:
+        path = genzoo_core.resolve_weights(f"cgan/{entry.name}")[1]
+        spec.check_config(genzoo_core.read_header(path).config)
+
+
 def test_preview_is_a_class_grid(small_model):
     """num_classes**2 images, class i % 10 at index i: one class per column of the grid."""
     preview = small_model.preview(64, seed=0)
