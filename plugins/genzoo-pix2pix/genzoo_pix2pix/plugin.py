@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from genzoo_core import ModelSpec, WeightsSpec, hookimpl
+from genzoo_core import ModelSpec, WeightsSpec, hookimpl, schema
+
+# The losses of genzoo_core.losses.GAN_LOSSES without a gradient penalty (the
+# per-patch critic has batch norm), named here: no TensorFlow import.
+GAN_LOSSES = ("minimax", "non-saturating", "least-squares", "wasserstein", "hinge")
 
 SPEC = ModelSpec(
     name="pix2pix",
@@ -26,6 +30,25 @@ SPEC = ModelSpec(
         "beta_1": 0.5,
         "batch_size": 1,
         "inference_dropout": False,
+    },
+    # At the bounds (512x512, base width 128) the U-Net has about 270M parameters;
+    # model.py requires a square image with a power-of-two side of at least 8. The
+    # dropout rate and blocks stay architecture: inference_dropout keeps them on in sample.
+    config_schema={
+        "image_shape": schema.Ints(length=3, min=1, max=512,
+                                   description="square, a power-of-two side of 8 to 512"),
+        "generator_filters": schema.Int(min=1, max=128),
+        "discriminator_filters": schema.Int(min=1, max=256),
+        "dropout": schema.Float(min=0, max=0.9),
+        "dropout_blocks": schema.Int(min=0, max=16),
+        "leaky_relu_slope": schema.Float(min=0, max=1),
+        "loss": schema.Choice(*GAN_LOSSES, training=True),
+        "adversarial_weight": schema.Float(min=0, max=10000, training=True),
+        "l1_weight": schema.Float(min=0, max=10000, training=True),
+        "learning_rate": schema.Float(min=0, max=1, min_inclusive=False, training=True),
+        "beta_1": schema.Float(min=0, max=0.9999, training=True),
+        "batch_size": schema.Int(min=1, max=4096, training=True),
+        "inference_dropout": schema.Bool(),
     },
     weights=(
         WeightsSpec(

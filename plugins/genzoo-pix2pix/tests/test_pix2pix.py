@@ -238,6 +238,34 @@ def test_translate_and_sample_check_their_inputs():
         genzoo_core.create("pix2pix", image_shape=[48, 48, 3])
 
 
+def test_config_schema_refuses_bad_values_before_building(monkeypatch):
+    """Huge widths and wrong types are ConfigErrors naming the key; no layer is built."""
+    import genzoo_pix2pix.model
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network was built from a bad config")
+
+    monkeypatch.setattr(genzoo_pix2pix.model, "build_generator", refuse)
+    monkeypatch.setattr(genzoo_pix2pix.model, "build_discriminator", refuse)
+    for key, value in (("generator_filters", 4_000_000), ("discriminator_filters", 10**9),
+                       ("image_shape", [4096, 4096, 3]), ("image_shape", [96, 96, 3]),
+                       ("l1_weight", "100"), ("dropout_blocks", 3.0),
+                       ("loss", "wasserstein-gp"), ("adversarial_weight", -1.0)):
+        with pytest.raises(ConfigError, match=key):
+            genzoo_core.create("pix2pix", **{key: value})
+    spec = genzoo_core.get_spec("pix2pix")
+    assert set(spec.config_schema["loss"].choices) == {
+        name for name, loss in genzoo_core.losses.GAN_LOSSES.items()
+        if not loss.gradient_penalty_weight
+    }
+    assert spec.training_keys == {"loss", "adversarial_weight", "l1_weight", "learning_rate",
+                                  "beta_1", "batch_size"}
+    spec.check_config(spec.default_config)
+    for entry in spec.weights:
+        path = genzoo_core.resolve_weights(f"pix2pix/{entry.name}")[1]
+        spec.check_config(genzoo_core.read_header(path).config)
+
+
 # -- loaders --------------------------------------------------------------------------
 
 
