@@ -283,6 +283,11 @@ class CycleGAN(GenerativeModel):
                 f"cyclegan needs a square image_shape whose side is divisible by 4 (two "
                 f"stride-2 downsamplings), got {c['image_shape']}"
             )
+        if not 1 <= channels <= 4:
+            raise ConfigError(
+                f"cyclegan translates images of 1 to 4 channels: the last item of image_shape "
+                f"must be 1 to 4, got {c['image_shape']}"
+            )
         if not 0 <= int(c["decay_epochs"]) <= int(c["epochs"]):
             raise ConfigError(
                 f"decay_epochs must lie in [0, epochs={c['epochs']}], got {c['decay_epochs']}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core import ModelSpec, WeightsSpec, hookimpl
+from genzoo_core import ModelSpec, WeightsSpec, hookimpl, schema
 
 SPEC = ModelSpec(
     name="cyclegan",
@@ -26,6 +26,28 @@ SPEC = ModelSpec(
         "epochs": 200,
         "decay_epochs": 100,
         "batch_size": 1,
+    },
+    # At the bounds each generator has about 75M parameters and each history pool holds
+    # 100 images of 512x512x4 (model.py requires a square side divisible by 4 and 1 to 4
+    # channels). The pool is not saved with the weights, so its size may change on resume.
+    config_schema={
+        "image_shape": schema.Ints(length=3, min=1, max=512,
+                                   description="square, side divisible by 4, 1 to 4 channels"),
+        "generator_filters": schema.Int(min=1, max=128),
+        "residual_blocks": schema.Int(min=0, max=16),
+        "discriminator_filters": schema.Int(min=1, max=256),
+        "leaky_relu_slope": schema.Float(min=0, max=1),
+        "cycle_weight": schema.Float(min=0, max=1000, training=True),
+        "identity_weight": schema.Float(min=0, max=100, training=True,
+                                        description="a fraction of cycle_weight"),
+        "pool_size": schema.Int(min=0, max=100, training=True),
+        "learning_rate": schema.Float(min=0, max=1, min_inclusive=False, training=True),
+        "beta_1": schema.Float(min=0, max=0.9999, training=True),
+        "epochs": schema.Int(min=1, max=10000, training=True,
+                             description="the length of the learning-rate schedule"),
+        "decay_epochs": schema.Int(min=0, max=10000, training=True,
+                                   description="at most epochs"),
+        "batch_size": schema.Int(min=1, max=4096, training=True),
     },
     weights=(
         WeightsSpec(

@@ -97,6 +97,31 @@ def test_config_is_checked():
         genzoo_core.create("cyclegan", epochs=10, decay_epochs=20)
 
 
+def test_config_schema_refuses_bad_values_before_building(monkeypatch):
+    """Huge widths and wrong types are ConfigErrors naming the key; no layer is built."""
+    import genzoo_cyclegan.model
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network was built from a bad config")
+
+    for name in ("build_generator", "build_discriminator", "HistoryPool"):
+        monkeypatch.setattr(genzoo_cyclegan.model, name, refuse)
+    for key, value in (("generator_filters", 4_000_000), ("residual_blocks", 10**9),
+                       ("pool_size", 10**9), ("image_shape", [64, 64, 400]),
+                       ("image_shape", [64, 64, 5]), ("discriminator_filters", "32"),
+                       ("cycle_weight", "10"), ("epochs", 200.5)):
+        with pytest.raises(ConfigError, match=key):
+            genzoo_core.create("cyclegan", **{key: value})
+    spec = genzoo_core.get_spec("cyclegan")
+    assert spec.training_keys == {"cycle_weight", "identity_weight", "pool_size",
+                                  "learning_rate", "beta_1", "epochs", "decay_epochs",
+                                  "batch_size"}
+    spec.check_config(spec.default_config)
+    for entry in spec.weights:
+        path = genzoo_core.resolve_weights(f"cyclegan/{entry.name}")[1]
+        spec.check_config(genzoo_core.read_header(path).config)
+
+
 # -- losses ---------------------------------------------------------------------------
 
 
