@@ -110,10 +110,16 @@ class VAE(GenerativeModel):
             raise ConfigError(f"likelihood must be one of {LIKELIHOODS}, got {c['likelihood']!r}")
         steps = len(c["decoder_filters"])
         if len(c["encoder_filters"]) != steps:
-            raise ConfigError("encoder_filters and decoder_filters need the same length")
+            raise ConfigError(
+                f"encoder_filters and decoder_filters need the same length, got "
+                f"{c['encoder_filters']} and {c['decoder_filters']}"
+            )
         height, width, _ = c["image_shape"]
         if height % 2**steps or width % 2**steps:
-            raise ConfigError(f"image height and width must be divisible by {2**steps}")
+            raise ConfigError(
+                f"image_shape height and width must be divisible by {2**steps} (one halving "
+                f"per encoder_filters entry), got {c['image_shape']}"
+            )
         self.latent_dim = int(c["latent_dim"])
         self.image_shape = tuple(c["image_shape"])
         self.likelihood = c["likelihood"]

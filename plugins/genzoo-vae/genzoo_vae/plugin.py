@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core import ModelSpec, WeightsSpec, hookimpl
+from genzoo_core import ModelSpec, WeightsSpec, hookimpl, schema
 
 SPEC = ModelSpec(
     name="vae",
@@ -23,6 +23,23 @@ SPEC = ModelSpec(
         "learning_rate": 1e-3,
         "batch_size": 100,
         "importance_samples": 5000,
+    },
+    # The largest admitted model (one convolution at 64x64: 32 * 32 * 256 features into
+    # 512 hidden units, and back) has about 270M parameters. model.py requires equal
+    # filter list lengths and an image side divisible by 2 per filter.
+    config_schema={
+        "image_shape": schema.Ints(length=3, min=1, max=64),
+        "latent_dim": schema.Int(min=1, max=1024),
+        "encoder_filters": schema.Ints(length=(1, 6), min=1, max=256),
+        "decoder_filters": schema.Ints(length=(1, 6), min=1, max=256),
+        "hidden_units": schema.Int(min=1, max=512),
+        "likelihood": schema.Choice("bernoulli", "gaussian",
+                                    description="gaussian adds a learned scale per channel"),
+        "beta": schema.Float(min=0, max=1000, training=True, description="the KL weight"),
+        "learning_rate": schema.Float(min=0, max=1, min_inclusive=False, training=True),
+        "batch_size": schema.Int(min=1, max=4096, training=True),
+        "importance_samples": schema.Int(min=1, max=100000,
+                                         description="the default k of log_prob"),
     },
     weights=(
         WeightsSpec(

@@ -111,6 +111,29 @@ def test_bad_inputs_are_clear_errors():
         genzoo_core.create("vae", image_shape=[30, 30, 1])
 
 
+def test_config_schema_refuses_bad_values_before_building(monkeypatch):
+    """Huge widths and wrong types are ConfigErrors naming the key; no layer is built."""
+    import genzoo_vae.model
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network was built from a bad config")
+
+    monkeypatch.setattr(genzoo_vae.model, "build_encoder", refuse)
+    monkeypatch.setattr(genzoo_vae.model, "build_decoder", refuse)
+    for key, value in (("hidden_units", 4_000_000), ("latent_dim", 10**9),
+                       ("encoder_filters", [32, 10**9]), ("beta", "1"),
+                       ("decoder_filters", [64]), ("image_shape", [30, 30, 1]),
+                       ("importance_samples", 5000.0)):
+        with pytest.raises(ConfigError, match=key):
+            genzoo_core.create("vae", **{key: value})
+    spec = genzoo_core.get_spec("vae")
+    assert spec.training_keys == {"beta", "learning_rate", "batch_size"}
+    spec.check_config(spec.default_config)
+    for entry in spec.weights:
+        path = genzoo_core.resolve_weights(f"vae/{entry.name}")[1]
+        spec.check_config(genzoo_core.read_header(path).config)
+
+
 def test_gaussian_likelihood_trains_on_grey_images(tmp_path):
     data = genzoo_core.load_data("fashion-mnist", "train").take(200) if os.environ.get(
         "GENZOO_DATA") else None
