@@ -343,7 +343,9 @@ class PixelCNN(GenerativeModel):
         if int(c["kernel_size"]) % 2 == 0 or int(c["kernel_size"]) < 3:
             raise ConfigError(f"kernel_size must be odd and at least 3, got {c['kernel_size']}")
         if c["image_shape"][-1] != 1:
-            raise ConfigError("this PixelCNN models one channel: image_shape [H, W, 1]")
+            raise ConfigError(
+                f"this PixelCNN models one channel: image_shape [H, W, 1], got {c['image_shape']}"
+            )
         self.image_shape = tuple(c["image_shape"])
         self.num_classes = int(c["num_classes"])
         self.pixelcnn = build_pixelcnn(

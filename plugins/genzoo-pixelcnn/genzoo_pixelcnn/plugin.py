@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core import ModelSpec, WeightsSpec, hookimpl
+from genzoo_core import ModelSpec, WeightsSpec, hookimpl, schema
 
 SPEC = ModelSpec(
     name="pixelcnn",
@@ -22,6 +22,20 @@ SPEC = ModelSpec(
         "num_classes": 0,
         "learning_rate": 1e-3,
         "batch_size": 64,
+    },
+    # At the bounds (20 gated layers of 256 channels, kernel 9) the network has about
+    # 150M parameters. model.py requires an odd kernel_size and one channel.
+    config_schema={
+        "image_shape": schema.Ints(length=3, min=1, max=256,
+                                   description="height, width, 1 (one channel)"),
+        "output": schema.Choice("bernoulli", "categorical"),
+        "filters": schema.Int(min=1, max=256),
+        "gated_layers": schema.Int(min=1, max=20),
+        "kernel_size": schema.Int(min=3, max=9, description="odd"),
+        "output_filters": schema.Int(min=1, max=1024),
+        "num_classes": schema.Int(min=0, max=1000, description="0: unconditional"),
+        "learning_rate": schema.Float(min=0, max=1, min_inclusive=False, training=True),
+        "batch_size": schema.Int(min=1, max=4096, training=True),
     },
     weights=(
         WeightsSpec(

@@ -150,6 +150,28 @@ def test_bad_inputs_and_configs_are_clear_errors():
         )
 
 
+def test_config_schema_refuses_bad_values_before_building(monkeypatch):
+    """Huge widths and wrong types are ConfigErrors naming the key; no layer is built."""
+    import genzoo_pixelcnn.model
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network was built from a bad config")
+
+    monkeypatch.setattr(genzoo_pixelcnn.model, "build_pixelcnn", refuse)
+    for key, value in (("filters", 4_000_000), ("gated_layers", 10**9),
+                       ("num_classes", 10**9), ("output_filters", "64"),
+                       ("kernel_size", 5.0), ("kernel_size", 4), ("image_shape", [28, 28, 3]),
+                       ("output", "gaussian")):
+        with pytest.raises(ConfigError, match=key):
+            genzoo_core.create("pixelcnn", **{key: value})
+    spec = genzoo_core.get_spec("pixelcnn")
+    assert spec.training_keys == {"learning_rate", "batch_size"}
+    spec.check_config(spec.default_config)
+    for entry in spec.weights:
+        path = genzoo_core.resolve_weights(f"pixelcnn/{entry.name}")[1]
+        spec.check_config(genzoo_core.read_header(path).config)
+
+
 def test_training_steps_lower_the_exact_nll_of_real_digits(tmp_path):
     data = binarized_mnist("train", 1280)
     model = genzoo_core.create("pixelcnn", **{**TINY, "filters": 8, "gated_layers": 2})
