@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from genzoo_core import hub
-from genzoo_core.errors import GenzooError
+from genzoo_core.errors import ConfigError, GenzooError
 from genzoo_core.registry import Registry, default_registry
 from genzoo_core.spec import ModelSpec
 
@@ -60,9 +60,34 @@ def create(
     registry: Registry | None = None,
     **overrides: Any,
 ) -> Any:
-    """Build an untrained model: ``create("gan", latent_dim=64)``."""
+    """Build an untrained model: ``create("gan", latent_dim=64)``.
+
+    The config is checked against the spec's schema first (a
+    :class:`~genzoo_core.ConfigError` names the key).
+    """
     spec = _registry(registry).get_model(name)
-    return spec.load_class()(spec.resolve_config(config, **overrides))
+    config = spec.resolve_config(config, **overrides)
+    return build_model(spec, config, f"model '{spec.name}' with this config", ConfigError)
+
+
+def build_model(
+    spec: ModelSpec, config: Mapping[str, Any], what: str, error: type[GenzooError]
+) -> Any:
+    """``spec``'s class built from ``config``; a failure inside the plugin's code is ``error``.
+
+    A model class that raises something other than a GenzooError for a config
+    it cannot build is reported in one line naming ``what`` was being built.
+    """
+    cls = spec.load_class()
+    try:
+        return cls(dict(config))
+    except GenzooError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - plugin code may raise anything
+        owner = f" ({spec.distribution})" if spec.distribution else ""
+        raise error(
+            f"building {what} failed{owner}: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def load(name: str, weights: str | None = None, *, registry: Registry | None = None) -> Any:
@@ -72,12 +97,25 @@ def load(name: str, weights: str | None = None, *, registry: Registry | None = N
     default weights) and ``load("runs/gan/model.h5")`` all work. The model is
     built from the config stored in the file, so the architecture always fits.
     """
-    from genzoo_core.weights import load_weights, read_header
+    from genzoo_core.errors import WeightsError
+    from genzoo_core.weights import check_fits, config_error_in_file, load_weights, read_header
 
     spec, path = resolve_weights(name, weights, registry=registry)
-    header = read_header(path)
-    model = spec.load_class()(spec.resolve_config(header.config))
-    load_weights(model, path)
+    header = read_header(path)  # read once, checked, passed on
+    if header.model != spec.name:
+        raise WeightsError(
+            f"{path} holds weights for model '{header.model}', not '{spec.name}': load it "
+            f"with genzoo_core.load('{path}')"
+        )
+    try:
+        config = spec.resolve_config(header.config)
+    except ConfigError as exc:
+        raise config_error_in_file(path, exc) from None
+    # Compare the stored shapes with a model built abstractly (no memory) before the real one.
+    check_fits(header, spec.load_class(), config)
+    model = build_model(spec, config, f"'{spec.name}' from the config stored in {path}",
+                        WeightsError)
+    load_weights(model, path, header=header)
     return model
 
 

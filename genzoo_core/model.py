@@ -39,6 +39,49 @@ def replica_scale(loss: Any) -> tf.Tensor:
     return loss / tf.cast(replicas, loss.dtype)
 
 
+IMAGE_TOLERANCE = 1e-3
+"""How far outside [0, 1] sampled values may stray (float rounding) before it is an error."""
+
+
+def check_images(
+    images: Any, n: int, what: str, image_shape: tuple[int, ...] | None = None
+) -> np.ndarray:
+    """``images`` as float32 NHWC in [0, 1], or a GenzooError saying what is wrong.
+
+    Values beyond rounding outside [0, 1] are an error, not a silent clip: a
+    generator that returns [-1, 1] (tanh) or 0-255 would otherwise give images
+    that are half black or all white.
+    """
+    images = np.asarray(images)
+    if images.dtype.kind not in "f":
+        raise GenzooError(
+            f"{what} returned {images.dtype} values; genzoo images are floats in [0, 1] "
+            f"(divide 0-255 values by 255)"
+        )
+    images = images.astype(np.float32, copy=False)
+    if images.ndim != 4 or images.shape[0] != n:
+        raise GenzooError(
+            f"{what} returned shape {images.shape}; expected ({n}, height, width, channels)"
+        )
+    if image_shape is not None and tuple(images.shape[1:]) != tuple(image_shape):
+        raise GenzooError(
+            f"{what} returned images of shape {tuple(images.shape[1:])}; the model declares "
+            f"{tuple(image_shape)} (height, width, channels: NHWC, not NCHW)"
+        )
+    if not np.all(np.isfinite(images)):
+        raise GenzooError(
+            f"{what} returned NaN or infinite values: the weights are damaged or training "
+            f"diverged"
+        )
+    low, high = float(images.min()), float(images.max())
+    if low < -IMAGE_TOLERANCE or high > 1.0 + IMAGE_TOLERANCE:
+        raise GenzooError(
+            f"{what} returned values in [{low:.4g}, {high:.4g}]; genzoo images are in [0, 1]: "
+            f"map a tanh output with (x + 1) / 2, or 0-255 values with x / 255"
+        )
+    return np.clip(images, 0.0, 1.0)
+
+
 def _registered_spec(spec: ModelSpec) -> ModelSpec:
     """The registry's copy of ``spec``, which knows the distribution that installed it."""
     from genzoo_core.registry import default_registry
@@ -112,14 +155,25 @@ class GenerativeModel(keras.Model):
         """
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise GenzooError(f"n must be a positive integer, got {n!r}")
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+        ):
+            raise GenzooError(f"seed must be a non-negative integer or None, got {seed!r}")
         rng = np.random.default_rng(seed)
-        images = np.asarray(self.generate(int(n), condition=condition, rng=rng), np.float32)
-        if images.ndim != 4 or images.shape[0] != n:
-            raise GenzooError(
-                f"{type(self).__name__}.generate returned shape {images.shape}; "
-                f"expected ({n}, height, width, channels)"
-            )
-        return np.clip(images, 0.0, 1.0)
+        return check_images(
+            self.generate(int(n), condition=condition, rng=rng), n,
+            f"{type(self).__name__}.generate", self.sample_shape,
+        )
+
+    @property
+    def sample_shape(self) -> tuple[int, ...] | None:
+        """(height, width, channels) of the images ``sample`` returns, if the model declares it.
+
+        The default reads the config's ``image_shape``; a model whose output size
+        differs from that key overrides this.
+        """
+        shape = self._genzoo_config.get("image_shape")
+        return tuple(int(d) for d in shape) if shape else None
 
     def generate(self, n: int, *, condition: Any, rng: np.random.Generator) -> np.ndarray:
         """Return ``n`` images in [0, 1], NHWC, drawing all randomness from ``rng``."""

@@ -11,6 +11,20 @@ Layout::
     /optimizers/<name>/  checkpoints only: the optimizer's variables, '000000', '000001', ...
     /training            checkpoints only: attribute 'state' (JSON: epoch, ...)
 
+Format 2 (this core writes it; format 1 files still load) stores a checksum
+with every variable: HDF5's fletcher32 filter on every array, and a ``crc32``
+attribute on the few scalars (HDF5 cannot filter a scalar dataset), so a
+damaged byte inside a local file is detected when it is read, without an
+outside hash.
+
+Loading checks everything before it changes anything: the metadata (format
+version, model name, config as a JSON object), every stored variable's shape,
+dtype and allocated size against the model, then every value (its checksum,
+and that it is a finite number) is read; only then are the variables
+assigned. :func:`check_fits` compares a file with a model built *abstractly*
+from the file's config (shapes only, no memory), so a config edited to absurd
+widths is refused before a real model is built from it.
+
 No pickle and no code: arrays and strings only. Variables are matched by path,
 so every layer of a component must have an explicit name (Keras' automatic
 names such as ``dense_2`` change from process to process). The random-number
@@ -28,6 +42,7 @@ import contextlib
 import json
 import os
 import time
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,17 +52,34 @@ import h5py
 import numpy as np
 
 from genzoo_core._files import atomic_path
-from genzoo_core.errors import WeightsError
+from genzoo_core.errors import ConfigError, GenzooError, WeightsError
+from genzoo_core.spec import NAME_PATTERN
 from genzoo_core.version import API_VERSION, __version__
 
 FORMAT_NAME = "genzoo-weights"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
+"""Format 1: no per-variable checksums. Format 2: fletcher32 / crc32 on every variable."""
 PRECISIONS = ("float32", "float16")
+CRC_ATTR = "crc32"  # checksum of a scalar variable's bytes (fletcher32 needs a chunked array)
+SEED_STATE = "seed_generator_state"  # the variable name keras.random.SeedGenerator uses
+
+
+@dataclass(frozen=True)
+class StoredVariable:
+    """What a weights file says about one stored variable, read without its data."""
+
+    shape: tuple[int, ...]
+    dtype: str
 
 
 @dataclass
 class WeightsHeader:
-    """What a weights file says about itself (read without TensorFlow)."""
+    """What a weights file says about itself (read without TensorFlow).
+
+    ``variables`` maps each component to its stored variables (path -> shape and
+    dtype); ``optimizers`` likewise for a checkpoint's optimizer state.
+    """
 
     path: str
     model: str
@@ -57,14 +89,12 @@ class WeightsHeader:
     components: tuple[str, ...] = ()
     has_optimizers: bool = False
     training_state: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, dict[str, StoredVariable]] = field(default_factory=dict)
 
 
 def _relative_path(component_name: str, variable_path: str) -> str:
     prefix = component_name + "/"
     return variable_path[len(prefix) :] if variable_path.startswith(prefix) else variable_path
-
-
-SEED_STATE = "seed_generator_state"  # the variable name keras.random.SeedGenerator uses
 
 
 def _component_variables(name: str, component: Any) -> dict[str, Any]:
@@ -84,6 +114,19 @@ def _component_variables(name: str, component: Any) -> dict[str, Any]:
 
 def _json_attr(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+def _write_variable(group: h5py.Group, key: str, value: np.ndarray, path: str) -> None:
+    """One variable with its checksum: fletcher32 on arrays, a crc32 attribute on scalars."""
+    if value.ndim > 0 and value.size > 0:
+        dataset = group.create_dataset(key, data=value, fletcher32=True)
+    else:
+        dataset = group.create_dataset(key, data=value)
+        dataset.attrs[CRC_ATTR] = zlib.crc32(np.ascontiguousarray(value).tobytes())
+    dataset.attrs["path"] = path
 
 
 def save_weights(
@@ -142,23 +185,30 @@ def save_weights(
                 value = np.asarray(variable.numpy())
                 if precision == "float16" and np.issubdtype(value.dtype, np.floating):
                     value = value.astype(np.float16)
-                dataset = group.create_dataset(key, data=value)
-                dataset.attrs["path"] = variable.path
+                _write_variable(group, key, value, variable.path)
         if optimizers:
             opt_root = f.create_group("optimizers")
             for name, optimizer in optimizers.items():
                 group = opt_root.create_group(name)
                 group.attrs["class"] = type(optimizer).__name__
                 for index, variable in enumerate(optimizer.variables):
-                    dataset = group.create_dataset(f"{index:06d}", data=np.asarray(variable))
-                    dataset.attrs["path"] = variable.path
+                    _write_variable(group, f"{index:06d}", np.asarray(variable), variable.path)
         if training_state is not None:
             f.create_group("training").attrs["state"] = _json_attr(dict(training_state))
+
+
+# -- reading the header ------------------------------------------------------------------------
+
+
+def _damaged(path: Any, what: str) -> WeightsError:
+    return WeightsError(f"{path} is damaged: {what}. Re-download or re-export it.")
 
 
 @contextlib.contextmanager
 def _open(path: str | os.PathLike[str]) -> Iterator[h5py.File]:
     path = Path(path)
+    if path.is_dir():
+        raise WeightsError(f"{path} is a folder, not a weights file")
     if not path.is_file():
         raise WeightsError(f"weights file {path} does not exist")
     try:
@@ -169,59 +219,142 @@ def _open(path: str | os.PathLike[str]) -> Iterator[h5py.File]:
             f"is truncated or corrupt. Re-download or re-export it. ({exc})"
         ) from exc
     with f:
-        if f.attrs.get("genzoo_format") != FORMAT_NAME:
+        try:
+            genzoo_format = _decode(f.attrs.get("genzoo_format"))
+        except OSError as exc:
+            raise _damaged(path, f"its attributes cannot be read ({exc})") from exc
+        if genzoo_format != FORMAT_NAME:
             raise WeightsError(
                 f"{path} is an HDF5 file but not a genzoo weights file (it has no "
                 f"genzoo_format='{FORMAT_NAME}' attribute). Keras '.weights.h5' files load with "
                 f"keras' own load_weights into a matching keras.Model."
             )
-        version = int(f.attrs.get("format_version", 0))
+        _format_version(f, path)
+        yield f
+
+
+def _format_version(f: h5py.File, path: Any) -> int:
+    """The file's format version, refused unless this core reads it."""
+    raw = _decode(f.attrs.get("format_version"))
+    readable = f"{READABLE_FORMATS[0]} to {READABLE_FORMATS[-1]}"
+    if isinstance(raw, (int, np.integer)) and not isinstance(raw, bool):
+        version = int(raw)
         if version > FORMAT_VERSION:
             raise WeightsError(
                 f"{path} uses weights format {version}, newer than this genzoo-core "
-                f"({__version__}, format {FORMAT_VERSION}): pip install -U genzoo-core"
+                f"({__version__}) reads (formats {readable}): pip install -U genzoo-core"
             )
-        yield f
+        if version in READABLE_FORMATS:
+            return version
+    raise WeightsError(
+        f"{path} declares format_version {raw!r}, which is not a weights format genzoo-core "
+        f"{__version__} reads (formats {readable}): the file is damaged or was edited. "
+        f"Re-download or re-export it."
+    )
 
 
 def _decode(value: Any) -> Any:
     if isinstance(value, bytes):
-        value = value.decode()
+        value = value.decode("utf-8", errors="replace")
     if isinstance(value, np.generic):
         value = value.item()
     return value
 
 
+def _json_object(path: Any, key: str, text: Any, *, required: bool = True) -> dict[str, Any]:
+    """Parse attribute ``key`` as a JSON object, or say the file is damaged."""
+    if text is None and not required:
+        return {}
+    if not isinstance(text, str):
+        raise _damaged(path, f"its '{key}' attribute is {_short(text)}, not JSON text")
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise _damaged(path, f"its '{key}' attribute is not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise _damaged(
+            path, f"its '{key}' attribute is a JSON {type(value).__name__}, not an object"
+        )
+    return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _stored_variables(group: h5py.Group, path: Any, where: str) -> dict[str, StoredVariable]:
+    """Every dataset under ``group`` (by relative path), without reading any data."""
+    found: dict[str, StoredVariable] = {}
+
+    def visit(key: str, obj: Any) -> None:
+        if isinstance(obj, h5py.Dataset):
+            found[key] = StoredVariable(tuple(int(d) for d in obj.shape or ()), obj.dtype.str)
+
+    try:
+        group.visititems(visit)
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise _damaged(path, f"the variables of {where} cannot be listed ({exc})") from exc
+    return found
+
+
 def read_header(path: str | os.PathLike[str]) -> WeightsHeader:
-    """Read a weights file's model name, config and metadata (no TensorFlow needed)."""
+    """Read and check a weights file's metadata and variable list (no TensorFlow needed).
+
+    Raises:
+        WeightsError: the file is missing, not a genzoo weights file, of a format
+            this core does not read, or its metadata is damaged.
+    """
     with _open(path) as f:
-        attrs = {k: _decode(v) for k, v in f.attrs.items()}
         try:
-            config = json.loads(attrs.pop("config"))
-            metrics = json.loads(attrs.get("metrics", "{}"))
-            state = (
-                json.loads(_decode(f["training"].attrs["state"])) if "training" in f else {}
-            )
-            components = tuple(f["components"].keys())
-        except (KeyError, ValueError, OSError) as exc:
-            raise WeightsError(f"{path} is damaged: {exc}. Re-download or re-export it.") from exc
-        attrs["metrics"] = metrics
+            attrs = {k: _decode(v) for k, v in f.attrs.items()}
+        except OSError as exc:
+            raise _damaged(path, f"its attributes cannot be read ({exc})") from exc
+        version = _format_version(f, path)
+        attrs.pop("format_version", None)
+        if "config" not in attrs:
+            raise _damaged(path, "it has no 'config' attribute")
+        config = _json_object(path, "config", attrs.pop("config"))
+        model = attrs.pop("model", None)
+        if not isinstance(model, str) or not NAME_PATTERN.match(model):
+            raise _damaged(path, f"its 'model' attribute is {_short(model)}, not a model name")
+        attrs["metrics"] = _json_object(path, "metrics", attrs.get("metrics"), required=False)
+        state: dict[str, Any] = {}
+        if "training" in f:
+            state = _json_object(path, "training state", _decode(f["training"].attrs.get("state")))
+            epoch = state.get("epoch", 0)
+            if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+                raise _damaged(path, f"its training state has epoch {_short(epoch)}")
+        components_group = f.get("components")
+        if not isinstance(components_group, h5py.Group):
+            raise _damaged(path, "it has no 'components' group")
+        variables = {
+            name: _stored_variables(group, path, f"component '{name}'")
+            for name, group in components_group.items()
+            if isinstance(group, h5py.Group)
+        }
+        if len(variables) != len(components_group):
+            raise _damaged(path, "an entry of 'components' is not a group of variables")
         return WeightsHeader(
             path=str(path),
-            model=attrs.pop("model", ""),
+            model=model,
             config=config,
-            format_version=int(attrs.pop("format_version")),
+            format_version=version,
             metadata=attrs,
-            components=components,
+            components=tuple(variables),
             has_optimizers="optimizers" in f,
             training_state=state,
+            variables=variables,
         )
 
 
-def _config_hint(header: WeightsHeader, model: Any) -> str:
+# -- checking a file against a model ---------------------------------------------------------
+
+
+def _config_hint(header: WeightsHeader, config: Mapping[str, Any]) -> str:
     diff = {
         k: (header.config.get(k), v)
-        for k, v in model.config.items()
+        for k, v in config.items()
         if header.config.get(k) != v
     }
     if not diff:
@@ -233,82 +366,219 @@ def _config_hint(header: WeightsHeader, model: Any) -> str:
     )
 
 
+def _compare(
+    header: WeightsHeader, expected: Mapping[str, Mapping[str, tuple[tuple[int, ...], str]]]
+) -> list[str]:
+    """Problems between the file's stored variables and ``expected`` (shape, dtype) ones."""
+    problems: list[str] = []
+    if set(header.variables) != set(expected):
+        return [
+            f"the file has components {sorted(header.variables)}, the model has "
+            f"{sorted(expected)}"
+        ]
+    for name, wanted in expected.items():
+        stored = {
+            k: v for k, v in header.variables[name].items() if k.rsplit("/", 1)[-1] != SEED_STATE
+        }  # RNG state in files written before it was left out
+        for key in sorted(set(stored) - set(wanted)):
+            problems.append(f"{name}/{key}: in the file, not in the model")
+        for key, (shape, dtype) in wanted.items():
+            if key not in stored:
+                problems.append(f"{name}/{key}: in the model, not in the file")
+            elif stored[key].shape != tuple(shape):
+                problems.append(
+                    f"{name}/{key}: file has shape {stored[key].shape}, model has {tuple(shape)}"
+                )
+            elif not _castable(stored[key].dtype, dtype):
+                problems.append(
+                    f"{name}/{key}: file stores {np.dtype(stored[key].dtype).name}, the model "
+                    f"holds {dtype}"
+                )
+    return problems
+
+
+def _castable(stored: str, wanted: str) -> bool:
+    """Whether stored values of dtype ``stored`` may load into a ``wanted`` variable."""
+    try:
+        kind = np.dtype(stored).kind
+    except TypeError:
+        return False
+    wanted_kind = np.dtype(wanted).kind if wanted != "bfloat16" else "f"
+    if wanted_kind == "f":
+        return kind == "f"
+    if wanted_kind in "iu":
+        return kind in "iu"
+    if wanted_kind == "b":
+        return kind == "b"
+    return False
+
+
+def _model_variables(model: Any) -> dict[str, dict[str, Any]]:
+    return {name: _component_variables(name, c) for name, c in model.components.items()}
+
+
+def _expected(variables: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {
+        name: {key: (tuple(v.shape), str(v.dtype)) for key, v in found.items()}
+        for name, found in variables.items()
+    }
+
+
+def _refuse(path: Any, model_name: str, problems: list[str], hint: str = "") -> WeightsError:
+    shown = "; ".join(problems[:8]) + ("; ..." if len(problems) > 8 else "")
+    return WeightsError(f"{path} does not fit this '{model_name}' model: {shown}.{hint}")
+
+
+def abstract_variables(cls: type, config: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
+    """(shape, dtype) of every variable of ``cls(config)``, built without allocating them.
+
+    The model is built inside a ``keras.StatelessScope`` that defers every
+    variable's initialisation, so a config of absurd widths costs nothing here.
+    Returns ``None`` when the model cannot be built that way (the caller then
+    relies on the config schema's ranges and the real build).
+    """
+    import keras
+
+    try:
+        from keras.src.backend.common import global_state
+    except ImportError:  # pragma: no cover - a Keras without deferred initialisation
+        return None
+    pending = global_state.get_global_attribute(
+        "uninitialized_variables", [], set_to_default=True
+    )
+    before = len(pending)
+    try:
+        with keras.StatelessScope(initialize_variables=False):
+            model = cls(dict(config))
+            return _expected(_model_variables(model))
+    except GenzooError:
+        raise
+    except Exception:  # noqa: BLE001 - a model that needs real values to build
+        return None
+    finally:
+        # Never initialise the abstract variables later (Keras keeps them in a list).
+        del pending[before:]
+
+
+def check_fits(header: WeightsHeader, cls: type, config: Mapping[str, Any]) -> None:
+    """Refuse a file whose stored variables differ from those ``cls(config)`` would have.
+
+    Uses :func:`abstract_variables`, so nothing of the model's size is allocated.
+    """
+    expected = abstract_variables(cls, config)
+    if expected is None:
+        return
+    problems = _compare(header, expected)
+    if problems:
+        raise WeightsError(
+            f"{header.path} does not fit the '{header.model}' model its own config describes: "
+            + "; ".join(problems[:8])
+            + ("; ..." if len(problems) > 8 else "")
+            + ". The file is damaged or was edited: re-download or re-export it."
+        )
+
+
+# -- reading values ---------------------------------------------------------------------------
+
+
+def _read_value(dataset: h5py.Dataset, path: Any, where: str, version: int) -> np.ndarray:
+    """One variable's values: allocated size, checksum and finiteness checked."""
+    shape = tuple(dataset.shape or ())
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dataset.dtype.itemsize
+    try:
+        stored = dataset.id.get_storage_size()
+    except (OSError, RuntimeError) as exc:
+        raise _damaged(path, f"{where} cannot be read ({exc})") from exc
+    if nbytes and stored < nbytes:
+        raise _damaged(path, f"{where} declares {nbytes} bytes but holds {stored}")
+    checked = dataset.fletcher32
+    if version >= 2 and not checked and CRC_ATTR not in dataset.attrs:
+        raise _damaged(path, f"{where} has no checksum, which format {version} stores with "
+                             f"every variable")
+    try:
+        value = np.asarray(dataset[()])
+    except (OSError, RuntimeError, ValueError, TypeError) as exc:
+        raise _damaged(path, f"{where} fails its checksum or cannot be read ({exc})") from exc
+    if CRC_ATTR in dataset.attrs and not checked:
+        expected = _decode(dataset.attrs[CRC_ATTR])
+        if zlib.crc32(np.ascontiguousarray(value).tobytes()) != expected:
+            raise _damaged(path, f"{where} fails its crc32 checksum")
+    if value.dtype.kind not in "fiub":
+        raise _damaged(path, f"{where} holds {value.dtype} values, not numbers")
+    if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+        bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
+        raise _damaged(path, f"{where} holds {bad} NaN or infinite value(s)")
+    return value
+
+
 def load_weights(
     model: Any,
     path: str | os.PathLike[str],
     *,
     optimizers: Mapping[str, Any] | None = None,
+    header: WeightsHeader | None = None,
 ) -> WeightsHeader:
     """Load ``path`` into ``model`` (and optimizer state into ``optimizers``).
 
-    Every component, variable path and shape must match; otherwise a
-    :class:`~genzoo_core.WeightsError` says what differs and nothing is assigned.
+    Everything is checked before anything is assigned: every component,
+    variable path, shape and dtype must match, and every value must pass its
+    checksum and be a finite number. A failed load raises
+    :class:`~genzoo_core.WeightsError` and leaves the model (and optimizers)
+    exactly as they were.
+
+    Args:
+        model: the model to load into.
+        path: a genzoo weights file.
+        optimizers: name -> optimizer, to restore a checkpoint's optimizer state.
+        header: the file's :func:`read_header`, if the caller has it already.
     """
-    header = read_header(path)
+    header = header or read_header(path)
     if header.model != model.spec.name:
         raise WeightsError(
             f"{path} holds weights for model '{header.model}' "
             f"({header.metadata.get('plugin') or 'unknown plugin'}), not '{model.spec.name}'. "
             f"Load it with genzoo_core.load('{path}') to get the right model."
         )
-    assignments: list[tuple[Any, np.ndarray]] = []
-    problems: list[str] = []
-    with _open(path) as f:
-        file_components = set(f["components"].keys())
-        model_components = set(model.components)
-        if file_components != model_components:
-            raise WeightsError(
-                f"{path} has components {sorted(file_components)}, the model has "
-                f"{sorted(model_components)}." + _config_hint(header, model)
-            )
-        try:
-            for name, component in model.components.items():
-                group = f["components"][name]
-                stored: dict[str, h5py.Dataset] = {}
-                group.visititems(
-                    lambda key, obj, stored=stored: stored.__setitem__(key, obj)
-                    if isinstance(obj, h5py.Dataset)
-                    else None
-                )
-                variables = _component_variables(name, component)
-                for key in [k for k in stored if k.rsplit("/", 1)[-1] == SEED_STATE]:
-                    del stored[key]  # RNG state in files written before it was left out
-                for key in sorted(set(stored) - set(variables)):
-                    problems.append(f"{name}/{key}: in the file, not in the model")
-                for key, variable in variables.items():
-                    if key not in stored:
-                        problems.append(f"{name}/{key}: in the model, not in the file")
-                        continue
-                    if tuple(stored[key].shape) != tuple(variable.shape):
-                        problems.append(
-                            f"{name}/{key}: file has shape {tuple(stored[key].shape)}, "
-                            f"model has {tuple(variable.shape)}"
-                        )
-                        continue
-                    assignments.append((variable, np.asarray(stored[key][()])))
-            if optimizers is not None:
-                assignments.extend(_optimizer_assignments(f, optimizers, path, problems))
-        except OSError as exc:
-            raise WeightsError(
-                f"{path} is damaged (reading it failed: {exc}). Re-download or re-export it."
-            ) from exc
+    variables = _model_variables(model)
+    problems = _compare(header, _expected(variables))
     if problems:
-        shown = "; ".join(problems[:8]) + ("; ..." if len(problems) > 8 else "")
-        raise WeightsError(
-            f"{path} does not fit this '{model.spec.name}' model: {shown}."
-            + _config_hint(header, model)
-        )
-    for variable, value in assignments:
-        variable.assign(value.astype(variable.dtype))
+        raise _refuse(path, model.spec.name, problems, _config_hint(header, model.config))
+    assignments: list[tuple[Any, np.ndarray]] = []
+    with _open(path) as f:
+        for name, found in variables.items():
+            group = f["components"][name]
+            for key, variable in found.items():
+                value = _read_value(group[key], path, f"variable {name}/{key}",
+                                    header.format_version)
+                assignments.append((variable, value.astype(variable.dtype)))
+        if optimizers is not None:
+            assignments.extend(_optimizer_assignments(f, optimizers, path, header))
+    _assign_all(assignments)
     return header
 
 
+def _assign_all(assignments: list[tuple[Any, np.ndarray]]) -> None:
+    """Assign every value, or (if one assignment fails) put back those already assigned."""
+    previous: list[tuple[Any, np.ndarray]] = []
+    try:
+        for variable, value in assignments:
+            old = np.array(variable.numpy())
+            variable.assign(value)
+            previous.append((variable, old))
+    except Exception as exc:
+        for variable, value in reversed(previous):
+            variable.assign(value)
+        raise WeightsError(f"assigning the loaded weights failed ({exc}); the model is "
+                           f"unchanged") from exc
+
+
 def _optimizer_assignments(
-    f: h5py.File, optimizers: Mapping[str, Any], path: Any, problems: list[str]
+    f: h5py.File, optimizers: Mapping[str, Any], path: Any, header: WeightsHeader
 ) -> list[tuple[Any, np.ndarray]]:
     if "optimizers" not in f:
         raise WeightsError(f"{path} holds no optimizer state (it is not a training checkpoint)")
-    out = []
+    problems: list[str] = []
+    pending: list[tuple[Any, h5py.Dataset, str]] = []
     for name, optimizer in optimizers.items():
         if name not in f["optimizers"]:
             problems.append(f"optimizer '{name}': not in the file")
@@ -322,11 +592,33 @@ def _optimizer_assignments(
             )
             continue
         for key, variable in zip(keys, optimizer.variables):
-            if tuple(group[key].shape) != tuple(variable.shape):
+            dataset = group[key]
+            if not isinstance(dataset, h5py.Dataset):
+                problems.append(f"optimizer '{name}' entry {key}: not a variable")
+            elif tuple(dataset.shape or ()) != tuple(variable.shape):
                 problems.append(
                     f"optimizer '{name}' variable {variable.path}: shape "
-                    f"{tuple(group[key].shape)} in file, {tuple(variable.shape)} in optimizer"
+                    f"{tuple(dataset.shape or ())} in file, {tuple(variable.shape)} in optimizer"
                 )
-                continue
-            out.append((variable, np.asarray(group[key][()])))
-    return out
+            elif not _castable(dataset.dtype.str, str(variable.dtype)):
+                problems.append(
+                    f"optimizer '{name}' variable {variable.path}: file stores "
+                    f"{dataset.dtype}, optimizer holds {variable.dtype}"
+                )
+            else:
+                pending.append((variable, dataset, f"optimizer '{name}' variable {key}"))
+    if problems:
+        raise _refuse(path, header.model, problems)
+    return [
+        (variable, _read_value(dataset, path, where, header.format_version).astype(
+            variable.dtype))
+        for variable, dataset, where in pending
+    ]
+
+
+def config_error_in_file(path: Any, error: ConfigError) -> WeightsError:
+    """A file whose stored config breaks the model's schema, as a WeightsError."""
+    return WeightsError(
+        f"{path} stores a config this model refuses ({error}): the file is damaged or was "
+        f"edited. Re-download or re-export it."
+    )

@@ -138,7 +138,17 @@ def _image_shape(model: Any) -> tuple[int, ...]:
     return tuple(int(d) for d in shape)
 
 
-def _check_images(images: Any, n: int, what: str) -> np.ndarray:
+def _declared_shape(model: Any) -> tuple[int, ...] | None:
+    """The (height, width, channels) the model declares for its samples, if any."""
+    shape = getattr(model, "sample_shape", None)
+    if shape is None:
+        shape = model.config.get("image_shape")
+    return tuple(int(d) for d in shape) if shape else None
+
+
+def _check_images(
+    images: Any, n: int, what: str, shape: tuple[int, ...] | None = None
+) -> np.ndarray:
     if not isinstance(images, np.ndarray):
         raise AssertionError(f"{what} returned {type(images).__name__}, not a numpy array")
     if images.dtype != np.float32:
@@ -146,6 +156,16 @@ def _check_images(images: Any, n: int, what: str) -> np.ndarray:
     if images.ndim != 4 or images.shape[0] != n:
         raise AssertionError(
             f"{what} returned shape {images.shape}, expected ({n}, height, width, channels)"
+        )
+    if shape is not None and tuple(images.shape[1:]) != tuple(shape):
+        raise AssertionError(
+            f"{what} returned images of shape {tuple(images.shape[1:])}, but the model "
+            f"declares {tuple(shape)} (height, width, channels)"
+        )
+    if shape is None and images.shape[-1] not in (1, 3, 4):
+        raise AssertionError(
+            f"{what} returned shape {images.shape}: the last axis must be the 1, 3 or 4 "
+            f"channels (NHWC); this looks like NCHW"
         )
     if not np.all(np.isfinite(images)):
         raise AssertionError(f"{what} returned NaN or infinite values")
@@ -218,6 +238,10 @@ def check_spec(name: str, options: KitOptions | None = None) -> None:
 def check_sample(name: str, options: KitOptions | None = None) -> None:
     """``sample`` returns float32 NHWC images in [0, 1] and is deterministic under a seed.
 
+    The images have the shape the model declares (its ``sample_shape``, by
+    default the config's ``image_shape``); values outside [0, 1] beyond float
+    rounding fail (``sample`` refuses them rather than clipping silently).
+
     The same seed gives the same images and another seed others (except for
     image-to-image models, which may translate deterministically); a
     non-positive count is a clear error.
@@ -226,7 +250,9 @@ def check_sample(name: str, options: KitOptions | None = None) -> None:
     model = _create(name, options)
     n = SAMPLE_COUNT
     condition = _condition(model, n, options)
-    images = _check_images(model.sample(n, condition=condition, seed=0), n, "sample")
+    images = _check_images(
+        model.sample(n, condition=condition, seed=0), n, "sample", _declared_shape(model)
+    )
     again = model.sample(n, condition=condition, seed=0)
     if not np.array_equal(images, again):
         raise AssertionError("sample with the same seed gave different images")
@@ -369,7 +395,8 @@ def check_capabilities(name: str, options: KitOptions | None = None) -> None:
         if not isinstance(model, Translator):
             raise AssertionError("declares 'translate' but has no translate(x) method")
         source = condition if isinstance(condition, np.ndarray) and condition.ndim == 4 else images
-        _check_images(model.translate(source), len(source), "translate")
+        _check_images(model.translate(source), len(source), "translate",
+                      _declared_shape(model))
     if Capability.LOG_PROB in capabilities:
         if not isinstance(model, LikelihoodModel):
             raise AssertionError("declares 'log_prob' but has no log_prob(x) method")
