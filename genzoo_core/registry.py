@@ -1,16 +1,27 @@
 """Plugin discovery: entry points in the group ``genzoo``, loaded through pluggy.
 
-Each entry point is imported and asked for its specs inside its own guard, so one
-broken plugin never hides the others (pluggy's own ``load_setuptools_entrypoints``
-stops at the first import error). Failures are kept with their traceback for
-``genzoo plugins``; ``GENZOO_STRICT_PLUGINS=1`` turns any of them into an error.
+Each entry point is imported, registered and asked for its specs inside its own
+guard, so one broken plugin never hides the others (pluggy's own
+``load_setuptools_entrypoints`` stops at the first import error). Whatever a
+plugin's code raises there (``SystemExit`` included, ``KeyboardInterrupt``
+excepted), and whatever malformed data its hooks return, refuses that plugin
+alone: it is left unregistered, none of its names is used, and its record says
+which hook did what. Failures are kept with their traceback for ``genzoo
+plugins``; ``GENZOO_STRICT_PLUGINS=1`` turns any of them into an error.
+
+Names are global, and the dataset and feature-extractor names genzoo-core
+registers itself are reserved: a plugin that registers one, or that registers
+one name twice, is refused with a message naming the plugin, the hook and the
+name.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib.metadata as importlib_metadata
 import os
+import re
 import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -22,19 +33,35 @@ from packaging.version import Version
 
 from genzoo_core import hookspecs
 from genzoo_core.errors import DuplicateModelError, PluginError, UnknownNameError
-from genzoo_core.spec import DatasetSpec, FeatureExtractorSpec, ModelSpec
+from genzoo_core.spec import NAME_PATTERN, DatasetSpec, FeatureExtractorSpec, ModelSpec
 from genzoo_core.version import API_VERSION, __version__
 
 ENTRY_POINT_GROUP = "genzoo"
 STRICT_ENV = "GENZOO_STRICT_PLUGINS"
+CORE_DISTRIBUTION = "genzoo-core"
+
+_API_MAJOR = int(API_VERSION.split(".")[0])
+_RANGE_EXAMPLE = f"'>={_API_MAJOR}.0,<{_API_MAJOR + 1}'"
+_NAME_RULE = (
+    "names are lowercase letters, digits, '-' and '_', starting with a letter, at most 64 "
+    "characters"
+)
+_ERROR_LIMIT = 600
+
+# hook -> (the kind of name it registers, the spec class it must return)
+_SPEC_HOOKS: dict[str, tuple[str, type]] = {
+    "genzoo_register_models": ("model", ModelSpec),
+    "genzoo_register_datasets": ("dataset", DatasetSpec),
+    "genzoo_register_feature_extractors": ("feature extractor", FeatureExtractorSpec),
+}
 
 
 @dataclass
 class PluginRecord:
     """What happened when one plugin was loaded.
 
-    ``status`` is ``"ok"``, ``"failed"`` (it raised, or its specs are invalid) or
-    ``"incompatible"`` (its API range excludes this core).
+    ``status`` is ``"ok"``, ``"failed"`` (it raised, or returned invalid specs) or
+    ``"incompatible"`` (its API range excludes this core). ``error`` is one line.
     """
 
     name: str
@@ -49,9 +76,74 @@ class PluginRecord:
     extractors: tuple[str, ...] = ()
     api_range: str = ""
 
+    def summary(self) -> str:
+        """One line naming the plugin, its distribution, its status and its error."""
+        text = f"'{self.name}' ({self.distribution} {self.version}) {self.status}"
+        return f"{text}: {self.error}" if self.error else text
+
+
+class _Refused(Exception):
+    """Raised inside the loading of one plugin: refuse it with ``message``."""
+
+    def __init__(self, message: str, status: str = "failed") -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
 
 def _strict_from_env() -> bool:
     return os.environ.get(STRICT_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _one_line(text: str, limit: int = _ERROR_LIMIT) -> str:
+    """``text`` on one line (the full text stays in the traceback), at most ``limit`` chars."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    """A short repr of what a plugin returned, and its type: ``None (NoneType)``."""
+    try:
+        text = repr(value)
+    except BaseException as exc:  # noqa: BLE001 - plugin objects may raise anything
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        text = "<unprintable>"
+    text = _one_line(text, limit)
+    return f"{text} ({type(value).__name__})"
+
+
+def _raised(exc: BaseException) -> str:
+    """``Type: message``, or ``Type`` alone when the message is empty."""
+    try:
+        message = str(exc)
+    except BaseException as err:  # noqa: BLE001 - a plugin's exception may break __str__
+        if isinstance(err, KeyboardInterrupt):
+            raise
+        message = ""
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def _format_traceback(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+@functools.lru_cache(maxsize=1)
+def reserved_names() -> dict[str, frozenset[str]]:
+    """The dataset and feature-extractor names genzoo-core registers: no plugin may use them.
+
+    Returns:
+        ``{"dataset": names, "feature extractor": names}``, read from the core's own
+        hook implementations, so the reservation always matches what the core ships.
+    """
+    from genzoo_core import _builtin
+
+    return {
+        "dataset": frozenset(s.name for s in _builtin.genzoo_register_datasets()),
+        "feature extractor": frozenset(
+            s.name for s in _builtin.genzoo_register_feature_extractors()
+        ),
+    }
 
 
 class Registry:
@@ -63,6 +155,7 @@ class Registry:
         group: the entry-point group to read.
         strict: raise on the first plugin problem; defaults to ``GENZOO_STRICT_PLUGINS``.
         builtin: include genzoo-core's own registrations (the MNIST-family datasets).
+            Their names stay reserved either way.
     """
 
     def __init__(
@@ -77,6 +170,10 @@ class Registry:
         self.group = group
         self.strict = _strict_from_env() if strict is None else strict
         self.builtin = builtin
+        self._reset()
+
+    def _reset(self) -> None:
+        """Forget everything loaded: the next query discovers the plugins afresh."""
         self._loaded = False
         self._plugins: list[PluginRecord] = []
         self._models: dict[str, ModelSpec] = {}
@@ -104,125 +201,163 @@ class Registry:
                     yield dist, ep
 
     def load(self) -> Registry:
-        """Discover and load every plugin (once); return ``self``."""
+        """Discover and load every plugin (once); return ``self``.
+
+        Raises:
+            PluginError: in strict mode, the first plugin problem. Nothing of a
+                load that raised is kept: the next query loads afresh.
+        """
         if self._loaded:
             return self
         self._loaded = True
+        try:
+            self._load_all()
+        except BaseException:
+            self._reset()  # never leave a half-loaded registry behind
+            raise
+        return self
+
+    def _load_all(self) -> None:
         if self.builtin:
             from genzoo_core import _builtin
 
             self._add_plugin(
-                "genzoo-core", _builtin, "genzoo_core._builtin", "genzoo-core", __version__
+                CORE_DISTRIBUTION, _builtin, "genzoo_core._builtin", CORE_DISTRIBUTION,
+                __version__, core=True,
             )
         for dist, ep in sorted(self._entry_points(), key=lambda de: de[1].name):
             dist_name = dist.metadata["Name"] or "?"
             dist_version = dist.version or "?"
             try:
                 module = ep.load()
+            except KeyboardInterrupt:
+                raise
             except BaseException as exc:  # noqa: BLE001 - a plugin may raise anything
-                if isinstance(exc, KeyboardInterrupt):
-                    raise
                 self._fail(
                     PluginRecord(ep.name, ep.value, dist_name, dist_version),
-                    f"import of {ep.value} raised {type(exc).__name__}: {exc}",
+                    f"import of {ep.value} raised {_raised(exc)}",
+                    exc=exc,
                 )
                 continue
             self._add_plugin(ep.name, module, ep.value, dist_name, dist_version)
-        return self
 
-    def _fail(self, record: PluginRecord, message: str, status: str = "failed") -> None:
+    def _fail(
+        self,
+        record: PluginRecord,
+        message: str,
+        status: str = "failed",
+        exc: BaseException | None = None,
+    ) -> None:
+        """Record ``record`` as refused; in strict mode raise the PluginError that says why."""
         record.status = status
-        record.error = message
-        record.traceback = traceback.format_exc() if status == "failed" else ""
+        record.error = _one_line(message)
+        record.traceback = _format_traceback(exc) if exc is not None else ""
+        record.models = record.datasets = record.extractors = ()
         self._plugins.append(record)
         if self.strict:
             raise PluginError(
-                f"plugin '{record.name}' from {record.distribution} {record.version}: {message}"
-                f" ({STRICT_ENV} is set, so plugin problems are fatal)"
+                f"plugin '{record.name}' from {record.distribution} {record.version}: "
+                f"{record.error} ({STRICT_ENV} is set, so plugin problems are fatal)"
             )
 
-    def _call(self, hook: str, module: Any) -> list[Any] | None:
-        """Call one plugin's implementation of ``hook`` (isolated from the others)."""
+    def _call(self, hook: str, module: Any) -> list[Any]:
+        """What one plugin's implementation of ``hook`` returned (``[]`` if it has none).
+
+        Raises:
+            _Refused: the hook raised, whatever it raised but ``KeyboardInterrupt``.
+        """
         impls = [
             impl
             for impl in getattr(self.pm.hook, hook).get_hookimpls()
             if impl.plugin is module
         ]
-        return [impl.function() for impl in impls] or None
+        results = []
+        for impl in impls:
+            try:
+                results.append(impl.function())
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - a plugin may raise anything
+                raise _Refused(f"hook {hook}() raised {_raised(exc)}") from exc
+        return results
 
-    def _add_plugin(
-        self, name: str, module: Any, value: str, dist_name: str, dist_version: str
-    ) -> None:
-        record = PluginRecord(name, value, dist_name, dist_version)
-        plugin_name = f"{dist_name}:{name}"
+    def _register(self, record: PluginRecord, module: Any) -> bool:
+        """Register ``module`` with pluggy; on failure leave nothing of it behind."""
+        owner = self.pm.get_name(module)
+        if owner is not None:
+            first = next((p for p in self._plugins if f"{p.distribution}:{p.name}" == owner),
+                         None)
+            where = f"plugin '{first.name}' of {first.distribution}" if first else owner
+            self._fail(record, f"{record.module} is already loaded as {where}; remove one of "
+                       f"the two entry points")
+            return False
+        plugin_name = f"{record.distribution}:{record.name}"
         try:
             self.pm.register(module, name=plugin_name)
-        except Exception as exc:  # pluggy validates hook names and signatures
-            self._fail(record, f"not a valid genzoo plugin: {exc}")
+        except KeyboardInterrupt:
+            self._unregister(module)
+            raise
+        except pluggy.PluginValidationError as exc:
+            self._unregister(module)
+            self._fail(record, self._invalid_hook(exc), exc=exc)
+            return False
+        except BaseException as exc:  # noqa: BLE001 - registering reads the plugin's attributes
+            self._unregister(module)
+            self._fail(record, f"not a valid genzoo plugin: registering it raised "
+                       f"{_raised(exc)}", exc=exc)
+            return False
+        return True
+
+    def _invalid_hook(self, exc: pluggy.PluginValidationError) -> str:
+        """Pluggy's multi-line validation error as one line that says what to change."""
+        lines = str(exc).splitlines()
+        match = re.search(r"for hook '(\w+)'", lines[0]) if lines else None
+        if match is None:
+            return f"not a valid genzoo plugin: {exc}; match its hooks to genzoo_core.hookspecs"
+        hook = match.group(1)
+        caller = getattr(self.pm.hook, hook, None)
+        spec = caller.spec if caller is not None else None
+        wanted = f"{hook}({', '.join(spec.argnames)})" if spec is not None else hook
+        return (f"not a valid genzoo plugin: hook {hook}: {lines[-1]}; give it the signature "
+                f"{wanted} that genzoo_core.hookspecs declares")
+
+    def _unregister(self, module: Any) -> None:
+        """Unregister ``module`` if pluggy holds it (a failed register may leave it half-in)."""
+        if self.pm.get_name(module) is not None:
+            self.pm.unregister(module)
+
+    def _add_plugin(
+        self,
+        name: str,
+        module: Any,
+        value: str,
+        dist_name: str,
+        dist_version: str,
+        *,
+        core: bool = False,
+    ) -> None:
+        record = PluginRecord(name, value, dist_name, dist_version)
+        if not self._register(record, module):
             return
         try:
-            ranges = self._call("genzoo_api_range", module)
-            if not ranges:
-                raise PluginError(
-                    "it does not implement the hook genzoo_api_range(); add one returning the "
-                    f"API versions it supports, e.g. '>={API_VERSION.split('.')[0]}.0,"
-                    f"<{int(API_VERSION.split('.')[0]) + 1}'"
-                )
-            record.api_range = str(ranges[0])
-            try:
-                supported = SpecifierSet(record.api_range)
-            except InvalidSpecifier as exc:
-                raise PluginError(
-                    f"genzoo_api_range() returned {record.api_range!r}, which is not a "
-                    f"PEP 440 version specifier"
-                ) from exc
-            if Version(API_VERSION) not in supported:
-                self.pm.unregister(module)
-                self._fail(
-                    record,
-                    f"supports genzoo API {record.api_range}, but genzoo-core {__version__} "
-                    f"provides API {API_VERSION}. Install a release of {dist_name} built for "
-                    f"API {API_VERSION} (pip install -U {dist_name}), or a genzoo-core whose "
-                    f"API matches {record.api_range}.",
-                    status="incompatible",
-                )
-                return
-            models = [
-                replace(spec, distribution=dist_name, version=dist_version)
-                for specs in self._call("genzoo_register_models", module) or []
-                for spec in specs
-            ]
-            datasets = [
-                replace(spec, distribution=dist_name)
-                for specs in self._call("genzoo_register_datasets", module) or []
-                for spec in specs
-            ]
-            extractors = [
-                replace(spec, distribution=dist_name)
-                for specs in self._call("genzoo_register_feature_extractors", module) or []
-                for spec in specs
-            ]
-            for espec in extractors:
-                if not isinstance(espec, FeatureExtractorSpec):
-                    raise PluginError(
-                        f"genzoo_register_feature_extractors() returned {espec!r}, "
-                        f"not FeatureExtractorSpec"
-                    )
-                espec.validate()
-            for spec in models:
-                if not isinstance(spec, ModelSpec):
-                    raise PluginError(f"genzoo_register_models() returned {spec!r}, not ModelSpec")
-                spec.validate()
-            for dspec in datasets:
-                if not isinstance(dspec, DatasetSpec):
-                    raise PluginError(
-                        f"genzoo_register_datasets() returned {dspec!r}, not DatasetSpec"
-                    )
-                dspec.validate()
-        except Exception as exc:  # noqa: BLE001 - isolate the plugin whatever it raised
-            self.pm.unregister(module)
-            self._fail(record, f"{type(exc).__name__}: {exc}")
+            specs = self._specs(record, module, core=core)
+        except KeyboardInterrupt:
+            self._unregister(module)
+            raise
+        except _Refused as refused:
+            # unregistered here, once; _fail may raise (strict mode) only after that
+            self._unregister(module)
+            self._fail(record, refused.message, refused.status, refused.__cause__)
             return
+        except BaseException as exc:  # noqa: BLE001 - spec objects run plugin code too
+            self._unregister(module)
+            self._fail(record, f"its specs raised {_raised(exc)}", exc=exc)
+            return
+        models, datasets, extractors = specs
+        record.models = tuple(s.name for s in models)
+        record.datasets = tuple(d.name for d in datasets)
+        record.extractors = tuple(e.name for e in extractors)
+        self._plugins.append(record)
         for spec in models:
             self._add_named("model", spec, self._models, self._conflicts)
         for dspec in datasets:
@@ -231,15 +366,131 @@ class Registry:
             self._add_named(
                 "feature extractor", espec, self._extractors, self._extractor_conflicts
             )
-        record.models = tuple(s.name for s in models)
-        record.datasets = tuple(d.name for d in datasets)
-        record.extractors = tuple(e.name for e in extractors)
-        self._plugins.append(record)
+
+    def _specs(
+        self, record: PluginRecord, module: Any, *, core: bool
+    ) -> tuple[list[ModelSpec], list[DatasetSpec], list[FeatureExtractorSpec]]:
+        """Check the plugin's API range and collect its validated specs, or raise _Refused."""
+        unknown = sorted(
+            caller.name for caller in self.pm.get_hookcallers(module) or []
+            if caller.spec is None
+        )
+        if unknown:
+            hook = unknown[0]
+            close = difflib.get_close_matches(hook, sorted(self._hook_names()), n=1)
+            hint = f" (did you mean {close[0]}())" if close else ""
+            raise _Refused(
+                f"it implements {hook}(), which is not a hook of genzoo API {API_VERSION}"
+                f"{hint}; rename it, or declare the API that adds it in genzoo_api_range()"
+            )
+        record.api_range = self._api_range(module)
+        if Version(API_VERSION) not in SpecifierSet(record.api_range):
+            dist = record.distribution
+            raise _Refused(
+                f"supports genzoo API {record.api_range}, but genzoo-core {__version__} "
+                f"provides API {API_VERSION}. Install a release of {dist} built for "
+                f"API {API_VERSION} (pip install -U {dist}), or a genzoo-core whose "
+                f"API matches {record.api_range}.",
+                status="incompatible",
+            )
+        collected = []
+        for hook, (kind, cls) in _SPEC_HOOKS.items():
+            specs = []
+            for returned in self._call(hook, module):
+                specs += self._checked(hook, kind, cls, returned, record)
+            self._refuse_repeats(hook, kind, specs, record, core=core)
+            collected.append(specs)
+        models, datasets, extractors = collected
+        return models, datasets, extractors
+
+    @staticmethod
+    def _hook_names() -> list[str]:
+        return [name for name in vars(hookspecs) if name.startswith("genzoo_")]
+
+    def _api_range(self, module: Any) -> str:
+        """The plugin's API range, checked to be a non-empty PEP 440 specifier string."""
+        ranges = self._call("genzoo_api_range", module)
+        if not ranges:
+            raise _Refused(
+                "it does not implement the hook genzoo_api_range(); add one returning the "
+                f"API versions it supports, e.g. {_RANGE_EXAMPLE}"
+            )
+        value = ranges[0]
+        if not isinstance(value, str):
+            raise _Refused(
+                f"genzoo_api_range() returned {_short_repr(value)}; expected a version "
+                f"specifier string such as {_RANGE_EXAMPLE}"
+            )
+        if not value.strip():
+            raise _Refused(
+                f"genzoo_api_range() returned {value!r}, which admits every API version; "
+                f"return the range the plugin is written for, such as {_RANGE_EXAMPLE}"
+            )
+        try:
+            SpecifierSet(value)
+        except InvalidSpecifier:
+            raise _Refused(
+                f"genzoo_api_range() returned {_one_line(repr(value), 80)}, which is not a "
+                f"PEP 440 version specifier; return one such as {_RANGE_EXAMPLE}"
+            ) from None
+        return value
+
+    @staticmethod
+    def _checked(hook: str, kind: str, cls: type, returned: Any, record: PluginRecord) -> list:
+        """The specs one hook returned, typed, stamped with the distribution and validated."""
+        expected = f"expected a list of {cls.__name__}"
+        if not isinstance(returned, (list, tuple)):
+            raise _Refused(f"hook {hook}() returned {_short_repr(returned)}; {expected}")
+        specs = []
+        for item in returned:
+            if not isinstance(item, cls):
+                raise _Refused(
+                    f"hook {hook}() returned a list holding {_short_repr(item)}; {expected}"
+                )
+            stamp: dict[str, str] = {"distribution": record.distribution}
+            if cls is ModelSpec:
+                stamp["version"] = record.version
+            try:
+                spec = replace(item, **stamp)
+                spec.validate()
+            except PluginError as exc:
+                raise _Refused(f"{hook}() returned an invalid {cls.__name__}: {exc}") from exc
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - a spec subclass may run plugin code
+                raise _Refused(
+                    f"{hook}() returned a {cls.__name__} whose checks raised {_raised(exc)}"
+                ) from exc
+            specs.append(spec)
+        return specs
+
+    @staticmethod
+    def _refuse_repeats(
+        hook: str, kind: str, specs: list[Any], record: PluginRecord, *, core: bool
+    ) -> None:
+        """One plugin may not register a name twice, nor a name the core reserves."""
+        seen: set[str] = set()
+        reserved = frozenset() if core else reserved_names().get(kind, frozenset())
+        for spec in specs:
+            if spec.name in seen:
+                raise _Refused(
+                    f"hook {hook}() returned {kind} name '{spec.name}' twice; give each "
+                    f"{kind} its own name, or return it once"
+                )
+            seen.add(spec.name)
+            if spec.name in reserved:
+                suggestion = f"{record.name}-{spec.name}"
+                if not NAME_PATTERN.match(suggestion):
+                    suggestion = f"my-{spec.name}"
+                raise _Refused(
+                    f"hook {hook}() returned {kind} name '{spec.name}', which "
+                    f"{CORE_DISTRIBUTION} reserves for its own; rename it (e.g. '{suggestion}')"
+                )
 
     def _add_named(
         self, kind: str, spec: Any, table: dict[str, Any], conflicts: dict[str, Any]
     ) -> None:
-        """Add a model or dataset spec; a second registration of a name disables both."""
+        """Add a model, dataset or extractor spec; a second registration disables both."""
         name = spec.name
         if name in conflicts:
             conflicts[name] = self._duplicate(kind, name, [*conflicts[name].specs, spec])
@@ -289,7 +540,11 @@ class Registry:
 
     @property
     def conflicts(self) -> dict[str, DuplicateModelError]:
-        """Model and dataset names registered twice, with the error that explains each."""
+        """Names registered by more than one distribution, with the error explaining each.
+
+        Model names are keys as they are; dataset and feature-extractor names are
+        prefixed with ``dataset:`` and ``extractor:``.
+        """
         self.load()
         datasets = {f"dataset:{k}": v for k, v in self._dataset_conflicts.items()}
         extractors = {f"extractor:{k}": v for k, v in self._extractor_conflicts.items()}
@@ -321,24 +576,45 @@ class Registry:
         if name in self._extractors:
             return self._extractors[name]
         raise UnknownNameError(
-            self._unknown("feature extractor", name, self._extractors, "genzoo datasets")
+            self._unknown("feature extractor", name, self._extractors, "genzoo features")
         )
 
-    def _unknown(self, kind: str, name: str, known: Iterable[str], command: str) -> str:
+    @property
+    def failed(self) -> list[PluginRecord]:
+        """The plugins that were refused (failed or incompatible)."""
+        return [p for p in self.load()._plugins if p.status != "ok"]
+
+    def _unknown(self, kind: str, name: Any, known: Iterable[str], command: str) -> str:
+        """Why ``name`` is not registered, and what to do: one line."""
         known = sorted(known)
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-        message = f"unknown {kind} '{name}'."
+        valid = isinstance(name, str) and bool(NAME_PATTERN.match(name))
+        close = (
+            difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+            if isinstance(name, str) else []
+        )
+        if kind == "model" and not valid:
+            # no install advice: 'pip install genzoo-../..' could only mislead
+            message = f"{_one_line(repr(name), 80)} is not a valid {kind} name: {_NAME_RULE}."
+        else:
+            message = f"unknown {kind} {_one_line(repr(name), 80)}."
         if close:
             message += f" Did you mean: {', '.join(close)}?"
         elif known:
             message += f" Known {kind}s: {', '.join(known)}."
         else:
             message += f" No {kind}s are installed."
-        failed = [p for p in self._plugins if p.status != "ok"]
+        # an invalid name is nobody's: failed plugins cannot be why it is missing
+        failed = [p for p in self._plugins if p.status != "ok"] if valid else []
         if failed:
-            message += f" ({len(failed)} plugin(s) failed to load; see 'genzoo plugins'.)"
-        elif kind == "model" and not close:
+            causes = "; ".join(p.summary().rstrip(".") for p in failed)
+            message += (
+                f" {len(failed)} plugin(s) failed to load and may provide it: {causes}. "
+                f"Fix or uninstall them; see 'genzoo plugins -v'."
+            )
+        elif kind == "model" and valid and not close:
             message += f" Install its plugin (pip install genzoo-{name}) or see '{command}'."
+        elif not valid:
+            message += f" See '{command}'."
         return message
 
 
