@@ -212,6 +212,11 @@ class RBM(GenerativeModel):
         c = self.config
         if int(c["gibbs_steps"]) < 1 or int(c["hidden_units"]) < 1:
             raise ConfigError("gibbs_steps and hidden_units must be at least 1")
+        if not 1 <= c["image_shape"][-1] <= 4:
+            raise ConfigError(
+                f"the RBM models images of 1 to 4 channels: the last item of image_shape must "
+                f"be 1 to 4, got {c['image_shape']}"
+            )
         if c["persistent"] and tf.distribute.get_strategy().num_replicas_in_sync > 1:
             # one set of chains cannot be advanced by several replicas at once
             raise ConfigError("persistent CD runs on one replica; use persistent=false (CD-k) "

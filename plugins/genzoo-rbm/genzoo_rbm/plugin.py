@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core import ModelSpec, WeightsSpec, hookimpl
+from genzoo_core import ModelSpec, WeightsSpec, hookimpl, schema
 
 SPEC = ModelSpec(
     name="rbm",
@@ -25,6 +25,25 @@ SPEC = ModelSpec(
         "sample_burn_in": 1000,
         "ais_temperatures": 14500,
         "ais_runs": 100,
+    },
+    # At the bounds W is 16384 visible (64x64x4, model.py limits channels to 1-4) by 4096
+    # hidden units, 67M floats. batch_size is architecture here: it is the number of
+    # persistent chains, a variable saved with the weights.
+    config_schema={
+        "image_shape": schema.Ints(length=3, min=1, max=64,
+                                   description="height, width, channels (1 to 4)"),
+        "hidden_units": schema.Int(min=1, max=4096),
+        "persistent": schema.Bool(training=True, description="PCD, else CD-k"),
+        "gibbs_steps": schema.Int(min=1, max=1000, training=True, description="k of CD-k"),
+        "learning_rate": schema.Float(min=0, max=1, min_inclusive=False, training=True),
+        "learning_rate_decay_steps": schema.Int(min=0, max=100_000_000, training=True),
+        "momentum": schema.Float(min=0, max=0.9999, training=True),
+        "weight_decay": schema.Float(min=0, max=1, training=True),
+        "batch_size": schema.Int(min=1, max=4096,
+                                 description="also the number of persistent chains"),
+        "sample_burn_in": schema.Int(min=0, max=1_000_000),
+        "ais_temperatures": schema.Int(min=10, max=1_000_000),
+        "ais_runs": schema.Int(min=1, max=10_000),
     },
     weights=(
         WeightsSpec(

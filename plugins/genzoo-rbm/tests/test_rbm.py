@@ -145,6 +145,29 @@ def test_sampling_contract_and_latent_round_trip():
         model.log_prob(np.full((1, 28, 28, 1), 2.0))
 
 
+def test_config_schema_refuses_bad_values_before_building(monkeypatch):
+    """Huge widths and wrong types are ConfigErrors naming the key; no variable is made."""
+    import genzoo_rbm.model
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("variables were made from a bad config")
+
+    monkeypatch.setattr(genzoo_rbm.model, "BoltzmannMachine", refuse)
+    for key, value in (("hidden_units", 4_000_000), ("batch_size", 10**9),
+                       ("image_shape", [28, 28, 10**9]), ("image_shape", [28, 28, 5]),
+                       ("gibbs_steps", "1"), ("persistent", 1), ("momentum", 2.0),
+                       ("ais_temperatures", 5)):
+        with pytest.raises(genzoo_core.ConfigError, match=key):
+            genzoo_core.create("rbm", **{key: value})
+    spec = genzoo_core.get_spec("rbm")
+    assert spec.training_keys == {"persistent", "gibbs_steps", "learning_rate",
+                                  "learning_rate_decay_steps", "momentum", "weight_decay"}
+    spec.check_config(spec.default_config)
+    for entry in spec.weights:
+        path = genzoo_core.resolve_weights(f"rbm/{entry.name}")[1]
+        spec.check_config(genzoo_core.read_header(path).config)
+
+
 def test_pretrained_weights_reproduce_their_recorded_nll():
     spec = genzoo_core.get_spec("rbm")
     header = genzoo_core.read_header(genzoo_core.hub.resolve(spec, spec.get_weights("mnist")))
