@@ -12,12 +12,30 @@ import importlib.resources
 import string
 from pathlib import Path
 
+from packaging.version import Version
+
 from genzoo_core.errors import ConfigError
 from genzoo_core.spec import NAME_PATTERN
 from genzoo_core.version import API_VERSION, __version__
 
 TEMPLATE = "templates/plugin"
 SUFFIX = ".tmpl"
+
+
+def core_requirement() -> str:
+    """The genzoo-core version range a new plugin depends on, e.g. ``>=0.1.0,<0.2``.
+
+    From the running core up to its next breaking release: the next minor
+    release while the core is 0.x, the next major one from 1.0 on. This keeps the
+    requirement consistent with the plugin's API range, which the same core
+    release defines.
+    """
+    running = Version(__version__)
+    if running.major == 0:
+        upper = f"0.{running.minor + 1}"
+    else:
+        upper = str(running.major + 1)
+    return f">={running},<{upper}"
 
 
 def plugin_files(name: str) -> dict[str, str]:
@@ -34,6 +52,7 @@ def plugin_files(name: str) -> dict[str, str]:
         "package": package,
         "class_name": "".join(part.capitalize() for part in name.replace("-", "_").split("_")),
         "core_version": __version__,
+        "core_requirement": core_requirement(),
         "api_major": str(major),
         "api_next": str(major + 1),
     }

@@ -674,6 +674,7 @@ def test_a_real_genzoo_command_survives_a_hook_raising_system_exit(tmp_path):
     ("0.1.0", ["0.1.0", "0.1.7"], ["0.0.9", "0.2.0", "1.0.0"]),
     ("0.3.2", ["0.3.2", "0.3.9"], ["0.3.1", "0.4.0"]),
     ("1.4.0", ["1.4.0", "1.9.3"], ["1.3.0", "2.0.0"]),
+    ("0.2.0.dev1", ["0.2.0", "0.2.5"], ["0.1.9", "0.3.0"]),
 ])
 def test_new_plugin_requires_a_core_range_that_excludes_the_next_breaking_release(
         tmp_path, monkeypatch, version, admits, excludes):
