@@ -11,7 +11,10 @@ no TensorFlow) at its top level, so that ``genzoo list`` stays fast; the model
 class is named by an import string and loaded only when a model is built.
 
 Every hook is called once per plugin, inside its own guard: a plugin whose hook
-raises is reported by ``genzoo plugins`` and the other plugins keep working.
+raises (anything but ``KeyboardInterrupt``, ``SystemExit`` included), returns
+something other than what its spec below says, or implements a function named
+like a hook that is not one, is refused as a whole. ``genzoo plugins`` shows
+which hook did what, and the other plugins keep working.
 """
 
 from __future__ import annotations
@@ -30,10 +33,11 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 def genzoo_api_range() -> str:  # type: ignore[empty-body]
     """Return the range of genzoo core API versions this plugin supports.
 
-    A PEP 440 version specifier, compared with ``genzoo_core.API_VERSION``. A
-    plugin whose range does not contain the running API version is refused with
-    a message that says which release to install. Every plugin must implement
-    this hook.
+    A PEP 440 version specifier string, compared with ``genzoo_core.API_VERSION``.
+    A plugin whose range does not contain the running API version is refused with
+    a message that says which release to install; one that returns anything but
+    a non-empty specifier string is refused as failed. Every plugin must
+    implement this hook.
 
     Example::
 
@@ -47,8 +51,10 @@ def genzoo_api_range() -> str:  # type: ignore[empty-body]
 def genzoo_register_models() -> list[ModelSpec]:  # type: ignore[empty-body]
     """Return the :class:`~genzoo_core.ModelSpec` of every model the plugin provides.
 
-    Model names are global: two distributions registering the same name is an
-    error that names both, and neither model is used until one is uninstalled.
+    Return a list (or tuple) of specs, possibly empty. Model names are global: two
+    distributions registering the same name is an error that names both, and
+    neither model is used until one is uninstalled. One plugin returning a name
+    twice is that plugin's bug: the plugin is refused.
 
     Example::
 
@@ -64,8 +70,12 @@ def genzoo_register_datasets() -> list[DatasetSpec]:  # type: ignore[empty-body]
     """Return the :class:`~genzoo_core.DatasetSpec` of every named dataset provided.
 
     Named datasets are what ``genzoo train NAME --data DATASET`` accepts besides a
-    path. genzoo-core registers ``mnist`` and ``fashion-mnist`` through this same
-    hook.
+    path. genzoo-core registers ``mnist``, ``binarized-mnist``, ``fashion-mnist``,
+    ``maps`` and ``summer2winter`` through this same hook, and those names are
+    reserved: a plugin that returns one is refused (rename yours, e.g.
+    ``mymodel-mnist``), whether or not the core's own datasets are loaded. As with
+    models, a name another distribution registers too disables both, and one
+    plugin returning a name twice is refused.
 
     Example::
 
@@ -83,7 +93,10 @@ def genzoo_register_feature_extractors() -> list[FeatureExtractorSpec]:  # type:
     Feature extractors turn images into the features FID, KID and precision/recall
     compare, and (with a classifier head) the class probabilities the Inception
     Score and label accuracy use. genzoo-core registers ``inception-v3``,
-    ``mnist-cnn`` and ``fashion-mnist-cnn`` through this same hook.
+    ``mnist-cnn`` and ``fashion-mnist-cnn`` through this same hook, and those
+    names are reserved: a plugin that returns one is refused (rename yours, e.g.
+    ``mymodel-cnn``). A name another distribution registers too disables both,
+    and one plugin returning a name twice is refused.
 
     Example::
 

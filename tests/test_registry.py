@@ -695,3 +695,17 @@ def test_new_plugin_requires_a_core_range_that_excludes_the_next_breaking_releas
     assert running in requirement.specifier and nxt not in requirement.specifier
     assert [v for v in admits if Version(v) not in requirement.specifier] == []
     assert [v for v in excludes if Version(v) in requirement.specifier] == []
+
+
+def test_the_reserved_names_are_documented_where_authors_read_the_rules():
+    from genzoo_core import hookspecs
+    from genzoo_core.registry import reserved_names
+
+    rules = (ROOT / "CONTRIBUTING.md").read_text()
+    rules = rules[rules.index("### The rules"):rules.index("## The hooks")]
+    hook_docs = {"dataset": hookspecs.genzoo_register_datasets.__doc__,
+                 "feature extractor": hookspecs.genzoo_register_feature_extractors.__doc__}
+    for kind, names in reserved_names().items():
+        assert names, kind
+        for name in names:
+            assert f"`{name}`" in rules and f"``{name}``" in hook_docs[kind], name
