@@ -8,14 +8,18 @@ its hash, KID subsets, IS splits, the k of precision/recall, and the real split.
 
 Real-data features are cached in ``$GENZOO_HOME/stats/``, keyed by the hash of
 (dataset, split, count, extractor, extractor hash): the real side of an
-evaluation is computed once per dataset and extractor.
+evaluation is computed once per dataset and extractor. Entries are written
+atomically; a damaged one is computed again, and a read-only or full home is one
+error naming the path and what to do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
+import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -80,7 +84,7 @@ def real_features(
     """
     from genzoo_core._files import atomic_path
     from genzoo_core.data import DataSource, load_data
-    from genzoo_core.hub import genzoo_home
+    from genzoo_core.hub import cache_write_error, genzoo_home, remove_stale
 
     source = data if isinstance(data, DataSource) else load_data(str(data), split,
                                                                  registry=registry)
@@ -91,16 +95,42 @@ def real_features(
     # Only named datasets with pinned extractors are safe to cache: a path's content may change.
     cacheable = not isinstance(data, DataSource) and not Path(str(data)).exists()
     cacheable = cacheable and bool(extractor.sha256)
-    if cacheable and cache.is_file():
-        with np.load(cache) as f:
-            return f["features"], {**described, "cache": str(cache)}
+    if cacheable:
+        cached = _load_cached(cache)
+        if cached is not None:
+            return cached, {**described, "cache": str(cache)}
+        # Before the work: a read-only home fails now, not after minutes of extraction.
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise cache_write_error(exc, cache, "real-data statistics", error=GenzooError) from exc
+        remove_stale(cache.parent, cache.name, ".tmp")  # left by a process killed while saving
     images = source.images[:count]
     batches = (images[i : i + CHUNK].astype(np.float32) / 255.0 for i in range(0, count, CHUNK))
     features, _, _ = _extract(extractor, batches, count, verbose, f"real: {source.name}")
     if cacheable:
-        with atomic_path(cache) as tmp, open(tmp, "wb") as f:
-            np.savez(f, features=features)
+        try:
+            with atomic_path(cache) as tmp, open(tmp, "wb") as f:
+                np.savez(f, features=features)
+        except OSError as exc:
+            raise cache_write_error(exc, cache, "real-data statistics", error=GenzooError) from exc
     return features, described
+
+
+def _load_cached(cache: Path) -> np.ndarray | None:
+    """The features cached at ``cache``, or None when absent or unreadable.
+
+    A damaged entry is removed and computed again rather than failing the evaluation.
+    """
+    if not cache.is_file():
+        return None
+    try:
+        with np.load(cache) as f:
+            return f["features"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        with contextlib.suppress(OSError):
+            cache.unlink()
+        return None
 
 
 def _sample_batches(

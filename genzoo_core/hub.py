@@ -3,9 +3,26 @@
 A :class:`~genzoo_core.WeightsSpec` either names a file packaged inside the
 plugin (resolved with :mod:`importlib.resources`) or a URL. Downloads go to
 ``$GENZOO_HOME/weights/<model>/`` (default ``~/.cache/genzoo``): the bytes are
-written to a temporary file, their sha256 checked, and only then renamed into
-place, so a wrong hash or a dropped connection leaves nothing in the cache.
-``GENZOO_OFFLINE=1`` never touches the network.
+written to a temporary ``.part`` file, their sha256 checked, and only then
+renamed into place, so a wrong hash or a dropped connection leaves nothing in
+the cache. A file's size is checked (cheaply, before its hash) wherever the
+spec gives ``size``.
+
+A download is bounded three ways, and any breach stops it and removes the
+``.part`` file:
+
+- size: a ``Content-Length`` that disagrees with ``WeightsSpec.size`` is refused
+  before anything is written, and a body that runs past ``size`` is cut off;
+- per read: the server must send something at least every :data:`READ_TIMEOUT`
+  seconds;
+- overall: the whole download must finish within ``GENZOO_DOWNLOAD_TIMEOUT``
+  seconds (default :data:`DEFAULT_DOWNLOAD_TIMEOUT`), even against a server
+  that drips a byte at a time.
+
+``.part`` files that a killed process left behind (untouched for
+:data:`STALE_PART_AGE` seconds) are removed on the next resolve of the same
+weights. A ``GENZOO_HOME`` that is read-only or full gives one error naming the
+path and what to do. ``GENZOO_OFFLINE=1`` never touches the network.
 
 ``keras.utils.get_file`` is not used: it writes straight to the final name and
 leaves a file whose hash failed in the cache, which this module must never do.
@@ -14,20 +31,42 @@ leaves a file whose hash failed in the cache, which this module must never do.
 from __future__ import annotations
 
 import contextlib
+import errno
+import glob
 import hashlib
 import importlib.resources
+import math
 import os
+import socket
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 from genzoo_core._files import sha256_file
-from genzoo_core.errors import DownloadError, WeightsError
+from genzoo_core.errors import DownloadError, GenzooError, WeightsError
 from genzoo_core.spec import ModelSpec, WeightsSpec
 
 HOME_ENV = "GENZOO_HOME"
 OFFLINE_ENV = "GENZOO_OFFLINE"
+TIMEOUT_ENV = "GENZOO_DOWNLOAD_TIMEOUT"
+DEFAULT_DOWNLOAD_TIMEOUT = 1800.0
+"""Seconds a whole download may take unless ``GENZOO_DOWNLOAD_TIMEOUT`` says otherwise."""
+READ_TIMEOUT = 60.0
+"""Seconds the server may stay silent, while connecting or sending, before a download fails."""
+STALE_PART_AGE = 900.0
+"""Seconds after which an untouched ``.part`` file belongs to a killed download.
+
+A live download writes to its ``.part`` file at least once per read timeout, which
+:func:`download` caps at a third of this.
+"""
 CHUNK = 1 << 16
+EXAMPLE_HOME = "/tmp/genzoo"  # only shown in advice
+
+_UNWRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
+_FULL = {errno.ENOSPC, errno.EDQUOT}
 
 
 def genzoo_home() -> Path:
@@ -40,105 +79,349 @@ def offline() -> bool:
     return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def download_timeout() -> float:
+    """Seconds a whole download may take: ``$GENZOO_DOWNLOAD_TIMEOUT`` or the default.
+
+    Raises :class:`DownloadError` when the variable is set to anything but a
+    positive, finite number of seconds.
+    """
+    raw = os.environ.get(TIMEOUT_ENV, "")
+    if not raw.strip():
+        return DEFAULT_DOWNLOAD_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise DownloadError(
+            f"{TIMEOUT_ENV}={raw!r} is not a positive number of seconds: set it to the time "
+            f"one download may take, e.g. {TIMEOUT_ENV}=3600, or unset it for the default "
+            f"({DEFAULT_DOWNLOAD_TIMEOUT:g} s)"
+        )
+    return value
+
+
 def cache_path(spec: ModelSpec, weights: WeightsSpec) -> Path:
     """Where downloaded weights ``spec.name/weights.name`` live in the cache."""
     return genzoo_home() / "weights" / spec.name / f"{weights.name}-{weights.sha256[:16]}.h5"
 
 
+def cache_write_error(
+    exc: OSError,
+    path: Path,
+    what: str,
+    *,
+    alternative: str = "",
+    need: int | None = None,
+    error: type[GenzooError] = DownloadError,
+) -> GenzooError:
+    """A one-line error for writing ``what`` to ``path`` in ``GENZOO_HOME`` failing with ``exc``.
+
+    It names the path and the reason, and says what to do: point ``GENZOO_HOME``
+    at a writable folder, free space on a full disk (``need`` bytes, when known),
+    or ``alternative`` (a clause starting with "or") when there is another way round.
+    """
+    reason = exc.strerror or str(exc)
+    start = f"cannot write {what} to {path} ({reason})"
+    elsewhere = f"{HOME_ENV}={EXAMPLE_HOME}"
+    tail = f", {alternative}" if alternative else ""
+    if exc.errno in _UNWRITABLE:
+        return error(f"{start}: set {HOME_ENV} to a writable folder, e.g. {elsewhere}{tail}")
+    if exc.errno in _FULL:
+        needed = f" ({need} bytes are needed)" if need else ""
+        return error(f"{start}: free some space on that disk{needed}, or set {HOME_ENV} to a "
+                     f"folder on a disk with room, e.g. {elsewhere}{tail}")
+    return error(f"{start}: check that folder, or set {HOME_ENV} to another one, e.g. "
+                 f"{elsewhere}{tail}")
+
+
+def remove_stale(folder: Path, name: str, suffix: str, *, age: float = STALE_PART_AGE) -> None:
+    """Delete ``.<name>.*<suffix>`` temporary files in ``folder`` untouched for ``age`` seconds.
+
+    They are what a process killed while writing ``name`` left behind. Best effort:
+    a file that cannot be removed is left for a later attempt.
+    """
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for path in folder.glob(f".{glob.escape(name)}.*{glob.escape(suffix)}"):
+            with contextlib.suppress(OSError):
+                if now - path.stat().st_mtime > age:
+                    path.unlink()
+
+
 def resolve(spec: ModelSpec, weights: WeightsSpec, *, progress: bool = True) -> Path:
-    """Return a local, sha256-verified path for ``weights``, downloading if needed."""
+    """Return a local, verified path for ``weights``, downloading if needed."""
     label = f"{spec.name}/{weights.name}"
     if weights.file is not None:
         resource = importlib.resources.files(spec.package).joinpath(weights.file)
         with importlib.resources.as_file(resource) as local:
             path = Path(local)
+            reinstall = spec.distribution or spec.package
             if not path.is_file():
                 raise WeightsError(
-                    f"weights {label} should be packaged in {spec.distribution or spec.package} "
+                    f"weights {label} should be packaged in {reinstall} "
                     f"at {weights.file}, but the file is missing: reinstall the plugin "
-                    f"(pip install --force-reinstall {spec.distribution or spec.package})"
+                    f"(pip install --force-reinstall {reinstall})"
                 )
-            _verify(path, weights.sha256, label, remove=False)
+            _verify(path, weights, label, reinstall)
             return path
     assert weights.url is not None
     target = cache_path(spec, weights)
+    remove_stale(target.parent, target.name, ".part")
     if target.is_file():
-        if sha256_file(target) == weights.sha256:
+        if _intact(target, weights):
             return target
-        target.unlink()  # a stale or damaged entry: fetch it again
+        try:  # a stale or damaged entry: fetch it again
+            target.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise DownloadError(
+                f"the cached weights {label} at {target} are damaged and cannot be replaced "
+                f"({exc.strerror or exc}): delete that file, or set {HOME_ENV} to a writable "
+                f"folder, e.g. {HOME_ENV}={EXAMPLE_HOME}"
+            ) from exc
     if offline():
         raise DownloadError(
             f"weights {label} are not in the cache and {OFFLINE_ENV} is set, so they will not "
             f"be downloaded. Unset {OFFLINE_ENV}, or fetch {weights.url} yourself and save it "
             f"as {target} (sha256 {weights.sha256}), or pass the path of a local .h5 file."
         )
-    download(weights.url, target, weights.sha256, progress=progress)
+    download(weights.url, target, weights.sha256, size=weights.size, progress=progress)
     return target
 
 
-def _verify(path: Path, expected: str, label: str, *, remove: bool) -> None:
-    actual = sha256_file(path)
-    if actual != expected:
-        if remove:
-            path.unlink()
+def _intact(path: Path, weights: WeightsSpec) -> bool:
+    # The size is one stat; only a file of the right size is worth hashing.
+    if weights.size is not None and path.stat().st_size != weights.size:
+        return False
+    return sha256_file(path) == weights.sha256
+
+
+def _verify(path: Path, weights: WeightsSpec, label: str, reinstall: str) -> None:
+    actual_size = path.stat().st_size
+    if weights.size is not None and actual_size != weights.size:
         raise WeightsError(
-            f"weights {label} at {path} have sha256 {actual}, expected {expected}: the file is "
-            f"damaged or not the published one. Reinstall the plugin or delete the file."
+            f"weights {label} at {path} are {actual_size} bytes, expected {weights.size}: the "
+            f"file is damaged or not the published one. Reinstall the plugin "
+            f"(pip install --force-reinstall {reinstall})"
+        )
+    actual = sha256_file(path)
+    if actual != weights.sha256:
+        raise WeightsError(
+            f"weights {label} at {path} have sha256 {actual}, expected {weights.sha256}: the "
+            f"file is damaged or not the published one. Reinstall the plugin or delete the file."
         )
 
 
-def download(url: str, target: Path, sha256: str, *, progress: bool = True) -> None:
-    """Fetch ``url`` to ``target``, verifying ``sha256``; leave nothing behind on failure."""
+class _Deadline:
+    """Shut down a download's sockets when its time is up, so that no read outlasts it.
+
+    A per-read timeout alone never fires against a server that sends a byte every
+    few seconds; shutting the socket down wakes whatever read is waiting.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._fired = False
+        self._done = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+    def expired(self) -> bool:
+        return self._fired or self.left() <= 0
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            late = self._fired
+        if late:
+            self._shutdown(sock)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._fired = True
+            for sock in self._sockets:
+                self._shutdown(sock)
+
+    @staticmethod
+    def _shutdown(sock: socket.socket) -> None:
+        # The plain socket's shutdown, also for TLS sockets: it only wakes the reader.
+        # A socket closed meanwhile has no descriptor any more and raises, harmlessly.
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _opener(deadline: _Deadline) -> Any:
+    """A urllib opener whose HTTP(S) connections register their sockets with ``deadline``."""
+    import urllib.request
+
+    class Watched:
+        def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+            class Connection(http_class):  # type: ignore[misc, valid-type]
+                def connect(self) -> None:
+                    super().connect()
+                    deadline.watch(self.sock)
+
+            return super().do_open(Connection, req, **kwargs)  # type: ignore[misc]
+
+    class HTTP(Watched, urllib.request.HTTPHandler):
+        pass
+
+    handlers: list[Any] = [HTTP()]
+    if hasattr(urllib.request, "HTTPSHandler"):  # absent when Python has no ssl
+
+        class HTTPS(Watched, urllib.request.HTTPSHandler):
+            pass
+
+        handlers.append(HTTPS())
+    return urllib.request.build_opener(*handlers)
+
+
+def download(
+    url: str,
+    target: Path,
+    sha256: str,
+    *,
+    size: int | None,
+    progress: bool = True,
+    timeout: float = READ_TIMEOUT,
+    deadline: float | None = None,
+) -> None:
+    """Fetch ``url`` to ``target``, verifying ``size`` and ``sha256``; leave nothing behind.
+
+    ``size`` (bytes, ``None`` when unknown) caps what is written: a Content-Length
+    that disagrees is refused before anything is written, and a longer body is cut
+    off. ``timeout`` bounds each wait for the server (at most a third of
+    :data:`STALE_PART_AGE`); ``deadline`` bounds the whole download (default
+    :func:`download_timeout`). Raises :class:`DownloadError` on any failure.
+    """
     # Imported here: urllib.request loads ssl, which would slow down `genzoo list`.
     import http.client
     import urllib.error
-    import urllib.request
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    limit = download_timeout() if deadline is None else deadline
+    timeout = min(timeout, STALE_PART_AGE / 3)
+    offline_way = f"or set {OFFLINE_ENV}=1 and pass the path of a local .h5 file"
+
+    def write_error(exc: OSError, path: Path) -> GenzooError:
+        return cache_write_error(exc, path, f"the download of {url}", need=size,
+                                 alternative=f"{offline_way}; nothing was saved")
+
+    try:  # the folder and the .part file first: an unwritable cache fails before the network
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
+                                        dir=target.parent)
+    except OSError as exc:
+        raise write_error(exc, target) from exc
     tmp = Path(tmp_name)
     digest = hashlib.sha256()
     received = 0
+    expected = size
+    watch = _Deadline(limit)
+
+    def out_of_time() -> DownloadError:
+        got = f"{received} of {expected}" if expected is not None else f"{received}"
+        return DownloadError(
+            f"the download of {url} did not finish within {limit:g} s: it got {got} bytes; "
+            f"nothing was saved. On a slow connection allow more time, e.g. "
+            f"{TIMEOUT_ENV}={max(4 * limit, 3600):g}"
+        )
+
     try:
-        with os.fdopen(fd, "wb") as out:
+        # Unbuffered: every block reaches the file at once, so its mtime shows the
+        # download is alive (see STALE_PART_AGE).
+        with os.fdopen(fd, "wb", buffering=0) as out:
             try:
-                response = urllib.request.urlopen(url, timeout=60)
+                response = _opener(watch).open(url, timeout=max(min(timeout, watch.left()), 0.001))
             except urllib.error.HTTPError as exc:
+                exc.close()
                 raise DownloadError(
                     f"downloading {url} failed: HTTP {exc.code} {exc.reason}"
                 ) from exc
             except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+                if watch.expired():
+                    raise out_of_time() from exc
                 reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
                 raise DownloadError(
-                    f"cannot reach {url} ({reason}). Check the network, or set "
-                    f"{OFFLINE_ENV}=1 and pass a local weights file."
+                    f"cannot reach {url} ({reason}). Check the network, "
+                    f"{offline_way}."
                 ) from exc
             with response:
-                total = int(response.headers.get("Content-Length") or 0)
+                # http.client's own reading: None when chunked or unreadable.
+                announced = getattr(response, "length", None)
+                if size is not None and announced is not None and announced != size:
+                    raise DownloadError(
+                        f"{url} announces {announced} bytes, expected {size}: nothing was "
+                        f"saved. The published file may have changed: report it to the "
+                        f"plugin's authors."
+                    )
+                expected = size if size is not None else announced
+                # read1 returns what one receive gives; read(n) would wait for all n bytes.
+                read = getattr(response, "read1", response.read)
                 while True:
+                    if watch.expired():
+                        raise out_of_time()
                     try:
-                        block = response.read(CHUNK)
+                        block = read(CHUNK)
                     except (OSError, ValueError, http.client.HTTPException) as exc:
-                        # IncompleteRead (an HTTPException), connection reset, timeout
+                        if watch.expired():
+                            raise out_of_time() from exc
+                        if isinstance(exc, TimeoutError):
+                            raise DownloadError(
+                                f"the server at {url} sent nothing for {timeout:g} s after "
+                                f"{received} of {expected} bytes; nothing was saved, try again "
+                                f"later"
+                            ) from exc
+                        # IncompleteRead (an HTTPException), connection reset
                         raise DownloadError(
                             f"the connection to {url} broke after {received} bytes ({exc}); "
                             f"nothing was saved, try again"
                         ) from exc
+                    if watch.expired():  # the deadline shut the socket: not the real end
+                        raise out_of_time()
                     if not block:
                         break
-                    out.write(block)
+                    if size is not None and received + len(block) > size:
+                        raise DownloadError(
+                            f"{url} sent more than the expected {size} bytes; the download was "
+                            f"cut off and nothing was saved. The published file may have "
+                            f"changed: report it to the plugin's authors."
+                        )
+                    try:
+                        view = memoryview(block)
+                        while view:
+                            view = view[out.write(view):]
+                    except OSError as exc:
+                        raise write_error(exc, target) from exc
                     digest.update(block)
                     received += len(block)
-                    if progress and total and sys.stderr.isatty():
-                        print(f"\r{target.name}: {received * 100 // total}%", end="",
+                    if progress and expected and sys.stderr.isatty():
+                        print(f"\r{target.name}: {received * 100 // expected}%", end="",
                               file=sys.stderr)
-            out.flush()
-            os.fsync(out.fileno())
-        if progress and total and sys.stderr.isatty():
+            try:
+                os.fsync(out.fileno())
+            except OSError as exc:
+                raise write_error(exc, target) from exc
+        if progress and expected and sys.stderr.isatty():
             print(file=sys.stderr)
-        if total and received != total:
+        if expected is not None and received != expected:
             raise DownloadError(
-                f"the download of {url} stopped at {received} of {total} bytes; nothing was "
+                f"the download of {url} stopped at {received} of {expected} bytes; nothing was "
                 f"saved, try again"
             )
         if digest.hexdigest() != sha256:
@@ -147,8 +430,17 @@ def download(url: str, target: Path, sha256: str, *, progress: bool = True) -> N
                 f"it was discarded. The published file may have changed: report it to the "
                 f"plugin's authors."
             )
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise write_error(exc, target) from exc
+    except OSError as exc:  # closing the file can report a full disk too
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise write_error(exc, target) from exc
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # a leftover would be removed as stale later
             tmp.unlink()
         raise
+    finally:
+        watch.stop()
