@@ -141,8 +141,9 @@ def train(
         data: a dataset name (``"mnist"``), a path, or a :class:`~genzoo_core.DataSource`.
         out_dir: folder for checkpoints, sample grids, the log and ``model.h5``.
         epochs: total epochs (a resumed run counts those already done).
-        config: config overrides when ``model`` is a name; a resumed run uses the
-            checkpoint's config unless this is given.
+        config: config overrides when ``model`` is a name; a resumed run starts from
+            the checkpoint's config and these override its keys (only training keys
+            may change on resume; see :mod:`genzoo_core.trainer`).
         batch_size: global batch size (default: the model's ``batch_size`` config).
         strategy: a ``tf.distribute.Strategy``; the model is built in its scope.
         steps_per_epoch: cap on the steps of each epoch.
@@ -154,8 +155,7 @@ def train(
     import tensorflow as tf
 
     from genzoo_core.data import SOURCE_TYPES, load_data
-    from genzoo_core.trainer import CHECKPOINT_NAME, Trainer
-    from genzoo_core.weights import read_header
+    from genzoo_core.trainer import CHECKPOINT_NAME, Trainer, read_checkpoint_header
 
     registry = _registry(registry)
     strategy = strategy or tf.distribute.get_strategy()
@@ -169,16 +169,17 @@ def train(
     if isinstance(model, str):
         spec = registry.get_model(model)
         checkpoint = Path(out_dir) / CHECKPOINT_NAME
-        resolved = spec.resolve_config(config)
-        if checkpoint.exists():
-            header = read_header(checkpoint)
+        header = read_checkpoint_header(out_dir)  # a damaged one is an error naming the run
+        if header is None:
+            resolved = spec.resolve_config(config)
+        else:
             if header.model != spec.name:
                 raise GenzooError(
                     f"{checkpoint} is a checkpoint of model '{header.model}', not "
                     f"'{spec.name}': train into another folder"
                 )
-            if config is None:  # resume with the checkpoint's config
-                resolved = spec.resolve_config(header.config)
+            # A resumed run keeps the checkpoint's config; `config` changes only its keys.
+            resolved = spec.resolve_config({**header.config, **(config or {})})
         with strategy.scope():
             model = spec.load_class()(resolved)
     trainer = Trainer(

@@ -16,6 +16,7 @@ import tensorflow as tf
 import genzoo_core
 from genzoo_core import DataError, GenzooError, Trainer, TrainingDiverged
 from genzoo_core.data import DataSource
+from genzoo_core.trainer import recorded_changes
 from genzoo_core.weights import read_header
 
 TESTS = Path(__file__).resolve().parent
@@ -39,7 +40,9 @@ def test_fit_writes_checkpoint_grids_log_and_final_weights(toy_model, toy_data, 
     assert [r.split(",")[0] for r in rows[1:]] == ["1", "2"]
     assert set(history.history) >= {"d_loss", "g_loss"} and len(history.history["d_loss"]) == 2
     checkpoint = read_header(out / "checkpoint.h5")
-    assert checkpoint.training_state == {"epoch": 2} and checkpoint.has_optimizers
+    assert checkpoint.training_state == {"epoch": 2, "epochs": 2, "batch_size": 8,
+                                         "steps_per_epoch": None}
+    assert checkpoint.has_optimizers
     final = read_header(out / "model.h5")
     assert not final.has_optimizers and final.metadata["metrics"]["epochs"] == 2
     assert iterations(toy_model) == {"generator": 16, "discriminator": 16}  # 64 / 8 x 2
@@ -67,13 +70,6 @@ def test_resume_restores_weights_and_optimizer_state(toy_registry, toy_data, tmp
     rows = (out / "log.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows] == ["epoch", "1", "2", "3", "4"]
     assert read_header(out / "checkpoint.h5").training_state["epoch"] == 4
-
-
-def test_resume_refuses_a_checkpoint_of_another_config(toy_registry, toy_data, tmp_path):
-    out = tmp_path / "run"
-    Trainer(genzoo_core.create("toygan"), out, verbose=0, preview_count=0).fit(toy_data, epochs=1)
-    with pytest.raises(GenzooError, match="another config"):
-        Trainer(genzoo_core.create("toygan", units=4), out, verbose=0).fit(toy_data, epochs=2)
 
 
 KILLED_RUN = """
@@ -212,3 +208,209 @@ def test_xla_follows_the_model_preference(toy_model, toy_data, tmp_path, monkeyp
     history = trainer.fit(toy_data, epochs=1)
     assert np.isfinite(history.history["d_loss"][0])
     assert Trainer(toy_model, tmp_path / "c", verbose=0, jit_compile=False).jit_compile is False
+
+
+# -- hardening: interrupted runs, resume rules, clear errors ------------------------------
+
+
+def log_epochs(out):
+    return [row.split(",")[0] for row in (out / "log.csv").read_text().splitlines()]
+
+
+def test_resume_removes_stale_temp_files_of_a_killed_write(toy_model, toy_data, tmp_path):
+    out = tmp_path / "run"
+    Trainer(toy_model, out, verbose=0, preview_count=4).fit(toy_data, epochs=1)
+    # What a kill inside atomic_path leaves: hidden '.<name>.<random>.tmp' files.
+    stale = [out / ".checkpoint.h5.k3j2_x.tmp", out / ".model.h5.abc123.tmp",
+             out / ".log.csv.q1w2e3.tmp", out / "samples" / ".epoch_0002.png.zz9.tmp"]
+    for path in stale:
+        path.write_bytes(b"\0" * 1000)
+    keep = [out / "notes.txt", out / ".hidden", out / "samples" / "mine.tmp"]
+    for path in keep:
+        path.write_text("the user's")
+    Trainer(toy_model, out, verbose=0, preview_count=4).fit(toy_data, epochs=2)
+    assert [p.name for p in stale if p.exists()] == []
+    assert all(p.read_text() == "the user's" for p in keep)
+
+
+def test_the_checkpoint_is_the_last_thing_an_epoch_writes(toy_model, toy_data, tmp_path):
+    out = tmp_path / "run"
+    seen = []
+
+    class Look(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            checkpoint = out / "checkpoint.h5"
+            seen.append((
+                read_header(checkpoint).training_state["epoch"] if checkpoint.exists() else 0,
+                log_epochs(out)[-1],
+                (out / "samples" / f"epoch_{epoch + 1:04d}.png").exists(),
+            ))
+
+    Trainer(toy_model, out, verbose=0, preview_count=4, callbacks=[Look()]).fit(
+        toy_data, epochs=2)
+    # Grid and log row of the epoch are written before user callbacks; the checkpoint after.
+    assert seen == [(0, "1", True), (1, "2", True)]
+
+
+def test_resume_drops_log_rows_and_grids_beyond_the_checkpoint(toy_model, toy_data, tmp_path):
+    out = tmp_path / "run"
+    Trainer(toy_model, out, verbose=0, preview_count=4).fit(toy_data, epochs=1)
+    # A kill after epochs 2 and 3 logged but before their checkpoints (the last row cut short).
+    with open(out / "log.csv", "a") as f:
+        f.write("2,0.5,0.5,1.0\n3,0.4")
+    (out / "samples" / "epoch_0003.png").write_bytes((out / "samples" /
+                                                      "epoch_0001.png").read_bytes())
+    Trainer(toy_model, out, verbose=0, preview_count=4).fit(toy_data, epochs=2)
+    assert log_epochs(out) == ["epoch", "1", "2"]
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["epoch_0001.png",
+                                                                  "epoch_0002.png"]
+
+
+def poison_at(epoch_index):
+    class Poison(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == epoch_index:
+                kernel = self.model.discriminator.get_layer("logit").kernel
+                kernel.assign(np.full(kernel.shape, np.nan, np.float32))
+
+    return Poison()
+
+
+def test_divergence_in_the_first_epoch_says_start_again_lower(toy_model, toy_data, tmp_path):
+    out = tmp_path / "run"
+    trainer = Trainer(toy_model, out, verbose=0, preview_count=0, callbacks=[poison_at(0)])
+    with pytest.raises(TrainingDiverged) as info:
+        trainer.fit(toy_data, epochs=2)
+    message = str(info.value)
+    assert "no epoch completed" in message and "start again" in message
+    assert "--config learning_rate=0.001" in message  # a tenth of the model's 0.01
+    assert "resume" not in message
+    assert not out.exists()  # nothing was left behind
+
+
+def test_resume_accepts_changed_training_keys_and_records_them(toy_registry, toy_data,
+                                                               tmp_path, capsys):
+    out = tmp_path / "run"
+    Trainer(genzoo_core.create("toygan"), out, verbose=0, preview_count=0).fit(toy_data, epochs=1)
+    model = genzoo_core.create("toygan", learning_rate=1e-3)
+    Trainer(model, out, verbose=2, preview_count=0, batch_size=16).fit(toy_data, epochs=2)
+    # The optimizer state came from the checkpoint, but the new learning rate is in force.
+    assert {round(float(o.learning_rate), 8) for o in model.optimizers.values()} == {1e-3}
+    expected = [
+        {"epoch": 1, "key": "learning_rate", "from": 0.01, "to": 0.001},
+        {"epoch": 1, "key": "trainer.batch_size", "from": 8, "to": 16},
+        {"epoch": 1, "key": "trainer.epochs", "from": 1, "to": 2},
+    ]
+    for name in ("checkpoint.h5", "model.h5"):
+        assert recorded_changes(read_header(out / name)) == expected
+    resume_log = (out / "resume.log").read_text()
+    assert "learning_rate 0.01 -> 0.001" in resume_log and "batch_size 8 -> 16" in resume_log
+    assert "learning_rate 0.01 -> 0.001" in capsys.readouterr().out
+    # A later resume keeps the earlier changes and adds its own.
+    Trainer(genzoo_core.create("toygan", learning_rate=1e-4), out, verbose=0,
+            preview_count=0, batch_size=16).fit(toy_data, epochs=3)
+    changes = recorded_changes(read_header(out / "model.h5"))
+    assert changes[:3] == expected and changes[3:] == [
+        {"epoch": 2, "key": "learning_rate", "from": 0.001, "to": 0.0001},
+        {"epoch": 2, "key": "trainer.epochs", "from": 2, "to": 3},
+    ]
+
+
+def test_resume_refuses_a_changed_architecture_key_naming_it(toy_registry, toy_data, tmp_path):
+    out = tmp_path / "run"
+    Trainer(genzoo_core.create("toygan"), out, verbose=0, preview_count=0).fit(toy_data, epochs=1)
+    with pytest.raises(GenzooError,
+                       match=r"'units' is 4 here but 8 in .*checkpoint.h5.*units=8.*another"):
+        Trainer(genzoo_core.create("toygan", units=4), out, verbose=0).fit(toy_data, epochs=2)
+
+
+def test_train_merges_a_resume_config_over_the_checkpoints(toy_registry, toy_data, tmp_path):
+    out = tmp_path / "run"
+    genzoo_core.train("toygan", toy_data, out, epochs=1, config={"units": 4}, verbose=0,
+                      preview_count=0)
+    model = genzoo_core.train("toygan", toy_data, out, epochs=2,
+                              config={"learning_rate": 1e-3}, verbose=0, preview_count=0)
+    assert model.config["units"] == 4 and model.config["learning_rate"] == 1e-3
+    assert recorded_changes(read_header(out / "model.h5"))[0]["key"] == "learning_rate"
+
+
+def test_a_damaged_checkpoint_names_the_run_and_how_to_go_on(toy_registry, toy_data, tmp_path):
+    out = tmp_path / "run"
+    genzoo_core.train("toygan", toy_data, out, epochs=2, verbose=0, preview_count=0)
+    checkpoint = out / "checkpoint.h5"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:3000])  # a truncated copy
+    for resume in (
+        lambda: Trainer(genzoo_core.create("toygan"), out, verbose=0).fit(toy_data, epochs=3),
+        lambda: genzoo_core.train("toygan", toy_data, out, epochs=3, verbose=0),
+    ):
+        with pytest.raises(GenzooError) as info:
+            resume()
+        message = str(info.value)
+        assert f"cannot resume the run in {out}" in message
+        assert "log.csv records epoch 2 as the last" in message
+        assert f"delete {checkpoint}" in message and "--out" in message
+        assert f"{out / 'model.h5'}" in message and "epoch 2" in message
+        assert "re-download" not in message.lower()
+        assert checkpoint.stat().st_size == 3000  # left as it was
+
+
+def test_progress_bar_times_steps_without_the_preview_grid(toy_model, toy_data, tmp_path,
+                                                          monkeypatch, capsys):
+    import re
+    import time as time_module
+
+    original = type(toy_model).preview
+
+    def slow_preview(self, *args, **kwargs):
+        time_module.sleep(2.0)  # 250 ms for each of the epoch's 8 steps
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(toy_model), "preview", slow_preview)
+    Trainer(toy_model, tmp_path / "run", verbose=2, preview_count=4).fit(toy_data, epochs=2)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "/step" in line]
+    assert len(lines) == 2, lines
+    value, unit = re.search(r"(\d+(?:\.\d+)?)(ms|s|us)/step", lines[-1]).groups()
+    ms = float(value) * {"s": 1000, "ms": 1, "us": 1e-3}[unit]
+    assert ms < 125, lines[-1]  # the steps alone; the grid would add 250 ms
+
+
+def test_bad_run_settings_are_one_clear_line(toy_model, toy_data, tmp_path):
+    with pytest.raises(GenzooError, match="steps_per_epoch must be at least 1, got 0"):
+        Trainer(toy_model, tmp_path / "a", verbose=0).fit(toy_data, epochs=1, steps_per_epoch=0)
+    with pytest.raises(GenzooError, match="batch_size must be at least 1, got 0"):
+        Trainer(toy_model, tmp_path / "b", verbose=0, batch_size=0)
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(GenzooError, match=f"{a_file} is a file, not a folder"):
+        Trainer(toy_model, a_file, verbose=0).fit(toy_data, epochs=1)
+    assert a_file.read_text() == "x"
+    with pytest.raises(GenzooError, match=f"cannot create {a_file / 'run'}: {a_file} is a file"):
+        Trainer(toy_model, a_file / "run", verbose=0).fit(toy_data, epochs=1)
+    with pytest.raises(DataError, match="infinite.*steps_per_epoch"):
+        Trainer(toy_model, tmp_path / "c", verbose=0).fit(toy_data.dataset().repeat(), epochs=1)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs file permissions")
+def test_an_unwritable_out_is_named(toy_model, toy_data, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(GenzooError, match=f"cannot write to {locked}"):
+            Trainer(toy_model, locked, verbose=0).fit(toy_data, epochs=1)
+        with pytest.raises(GenzooError, match=f"cannot create {locked / 'run'}"):
+            Trainer(toy_model, locked / "run", verbose=0).fit(toy_data, epochs=1)
+    finally:
+        locked.chmod(0o700)
+
+
+def test_epochs_against_the_checkpoint(toy_model, toy_data, tmp_path, capsys):
+    out = tmp_path / "run"
+    Trainer(toy_model, out, verbose=0, preview_count=0).fit(toy_data, epochs=2)
+    with pytest.raises(GenzooError, match=r"already holds 2 epochs.*--epochs 2 or more"):
+        Trainer(toy_model, out, verbose=0).fit(toy_data, epochs=1)
+    # A kill after the last checkpoint but before model.h5: the same command finishes it.
+    (out / "model.h5").unlink()
+    Trainer(toy_model, out, verbose=2, preview_count=0).fit(toy_data, epochs=2)
+    assert read_header(out / "model.h5").metadata["metrics"]["epochs"] == 2
+    assert "already complete" in capsys.readouterr().out

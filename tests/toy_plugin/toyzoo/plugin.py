@@ -1,6 +1,6 @@
 from dataclasses import replace
 
-from genzoo_core import DatasetSpec, FeatureExtractorSpec, ModelSpec, hookimpl
+from genzoo_core import DatasetSpec, FeatureExtractorSpec, ModelSpec, hookimpl, schema
 
 SPEC = ModelSpec(
     name="toygan",
@@ -16,6 +16,12 @@ SPEC = ModelSpec(
         "learning_rate": 1e-2,
         "batch_size": 8,
         "loss": "non-saturating",
+    },
+    # Training keys may change when a run resumes; the rest is architecture.
+    config_schema={
+        "learning_rate": schema.Float(min=0, max=1, min_inclusive=False, training=True),
+        "batch_size": schema.Int(min=1, training=True),
+        "loss": schema.Str(training=True),
     },
 )
 
