@@ -957,6 +957,29 @@ def test_server_silent_before_answering_hits_the_deadline(server, monkeypatch):
     assert_cache_empty(spec)
 
 
+def test_server_dripping_its_headers_hits_the_deadline(server, monkeypatch):
+    def behaviour(handler: BaseHTTPRequestHandler) -> None:
+        handler.close_connection = True
+        end = time.monotonic() + 5
+        with contextlib.suppress(OSError):
+            while time.monotonic() < end:  # an endless header line, a byte at a time
+                handler.wfile.write(b"X")
+                handler.wfile.flush()
+                time.sleep(0.05)
+
+    server.routes["/w.h5"] = behaviour
+    spec, weights = make_spec(server.url("/w.h5"))
+    monkeypatch.setenv("GENZOO_DOWNLOAD_TIMEOUT", "0.5")
+
+    start = time.monotonic()
+    with pytest.raises(DownloadError) as info:
+        hub.resolve(spec, weights, progress=False)
+
+    assert time.monotonic() - start < 2.0
+    assert "did not finish within 0.5 s" in str(info.value)
+    assert_cache_empty(spec)
+
+
 def test_stalled_body_hits_the_read_timeout(server, tmp_path):
     server.routes["/w.h5"] = serve_stall(body_first=PAYLOAD[:1000])
     target = tmp_path / "cache" / "w.h5"
