@@ -130,6 +130,44 @@ def tile(vector: keras.KerasTensor, size: int, name: str) -> keras.KerasTensor:
     return keras.layers.UpSampling2D(size, name=f"{name}_tile")(x)
 
 
+def check_grid(embedding_dim: int, side: int) -> None:
+    """A ConfigError unless the embedding splits into a ``side`` x ``side`` grid of cells."""
+    if embedding_dim % (side * side):
+        raise ConfigError(
+            f"grid_condition reads the embedding as a {side}x{side} grid: embedding_dim "
+            f"must be a multiple of {side * side}, got {embedding_dim}"
+        )
+
+
+def check_geometry(config: dict[str, Any], low_size: int, size: int) -> None:
+    """ConfigErrors for filter lists that do not fit the image sizes, before any layer.
+
+    Stage-I's generator starts from a map of at most 8x8 and doubles it once per
+    width after the first, up to ``low_size``; with ``grid_condition`` the
+    embedding must split into that map's cells and into each discriminator's
+    final map.
+    """
+    filters = config["stage1_generator_filters"]
+    doublings = 2 ** (len(filters) - 1)
+    base = low_size // doublings
+    if base < 1 or base > 8 or base * doublings != low_size:
+        raise ConfigError(
+            f"stage1_generator_filters {filters}: list the width of a start map of at most "
+            f"8x8, then one width per doubling up to the {low_size}x{low_size} Stage-I image "
+            f"(for 64x64 images, 4 widths: 4x4 up to 32x32)"
+        )
+    if config["grid_condition"]:
+        sides = [base]
+        for image_size, key in ((low_size, "stage1_discriminator_filters"),
+                                (size, "stage2_discriminator_filters")):
+            side = image_size
+            for _ in config[key]:
+                side = -(-side // 2)  # a stride-2 'same' convolution
+            sides.append(side)
+        for side in sides:
+            check_grid(int(config["embedding_dim"]), side)
+
+
 def text_cells(embedding: keras.KerasTensor, side: int, filters: int) -> keras.KerasTensor:
     """The embedding read as a ``side`` x ``side`` grid, through a zero-initialised 1x1 conv.
 
@@ -138,11 +176,7 @@ def text_cells(embedding: keras.KerasTensor, side: int, filters: int) -> keras.K
     cell; starting at zero, the path changes nothing until it is trained.
     """
     dim = embedding.shape[-1]
-    if dim % (side * side):
-        raise ConfigError(
-            f"grid_condition reads the embedding as a {side}x{side} grid: embedding_dim "
-            f"must be a multiple of {side * side}, got {dim}"
-        )
+    check_grid(dim, side)
     cells = keras.layers.Reshape((side, side, dim // (side * side)), name="text_cells")(embedding)
     conv = keras.layers.Conv2D(filters, 1, kernel_initializer="zeros", name="text_cells_conv")
     return conv(cells)
@@ -504,6 +538,7 @@ class StackGAN(GenerativeModel):
                 f"image_shape {c['image_shape']}"
             )
         self.size, self.low_size = int(height), int(height) // 2
+        check_geometry(c, self.low_size, self.size)
         self.builtin_text = c["text_encoder"] == "builtin"
         self.embedding_dim = int(c["embedding_dim"])
         self.condition_dim = int(c["condition_dim"])

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from genzoo_core import DatasetSpec, FeatureExtractorSpec, ModelSpec, WeightsSpec, hookimpl
+from genzoo_core import (
+    DatasetSpec,
+    FeatureExtractorSpec,
+    ModelSpec,
+    WeightsSpec,
+    hookimpl,
+    schema,
+)
 from genzoo_stackgan.captions import MAX_CAPTION_WORDS, contrast_word_groups, vocabulary
 
 SPEC = ModelSpec(
@@ -49,6 +56,45 @@ SPEC = ModelSpec(
         "learning_rate": 2e-4,
         "beta_1": 0.5,
         "batch_size": 64,
+    },
+    # At the bounds (256x256 images, 512-wide filters, 1024-d text) the largest layers
+    # have about 70M parameters. model.py requires a square RGB image whose side is a
+    # multiple of 32, a Stage-I start map of at most 8x8, and with grid_condition an
+    # embedding that splits into the 4x4 maps' cells. stage is architecture: each stage
+    # has its own optimizers.
+    config_schema={
+        "image_shape": schema.Ints(length=3, min=1, max=256,
+                                   description="square RGB, side a multiple of 32"),
+        "stage": schema.Choice(1, 2),
+        "text_encoder": schema.Choice("builtin", "embeddings"),
+        "vocabulary": schema.Strs(length=(1, 10000)),
+        "max_caption_words": schema.Int(min=1, max=256),
+        "word_dim": schema.Int(min=1, max=1024),
+        "text_units": schema.Int(min=1, max=1024),
+        "embedding_dim": schema.Int(min=1, max=1024),
+        "condition_dim": schema.Int(min=1, max=1024),
+        "latent_dim": schema.Int(min=1, max=1024),
+        "kl_weight": schema.Float(min=0, max=1000, training=True),
+        "contrast_words": schema.Json(training=True,
+                                      description="groups of interchangeable word classes"),
+        "contrast_fraction": schema.Float(min=0, max=1, training=True),
+        "contrast_exchange": schema.Float(min=0, max=1, training=True),
+        "matching_weight": schema.Float(min=0, max=1000, training=True),
+        "matching_scale": schema.Float(min=0, max=1000, min_inclusive=False, training=True),
+        "reconstruction_weight": schema.Float(min=0, max=1000, training=True),
+        "stage1_generator_filters": schema.Ints(length=(1, 8), min=1, max=512),
+        "stage1_discriminator_filters": schema.Ints(length=(1, 8), min=1, max=512),
+        "stage2_generator_filters": schema.Ints(
+            length=3, min=1, max=512, description="encoder width, then 2 doublings"),
+        "stage2_residual_blocks": schema.Int(min=0, max=8),
+        "stage2_discriminator_filters": schema.Ints(length=(1, 8), min=1, max=512),
+        "leaky_relu_slope": schema.Float(min=0, max=1),
+        "discriminator_projection": schema.Bool(),
+        "grid_condition": schema.Bool(),
+        "text_map_units": schema.Int(min=0, max=2048, description="0: off"),
+        "learning_rate": schema.Float(min=0, max=1, min_inclusive=False, training=True),
+        "beta_1": schema.Float(min=0, max=0.9999, training=True),
+        "batch_size": schema.Int(min=1, max=4096, training=True),
     },
     weights=(
         WeightsSpec(

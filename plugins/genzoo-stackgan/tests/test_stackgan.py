@@ -366,8 +366,41 @@ def test_text_map_decodes_the_whole_embedding_through_a_hidden_layer():
     stage2 = mapped.stage2_generator
     assert stage2.get_layer("text_map").output.shape == (None, 4, 4, 8)
     assert stage2.get_layer("joint_and_text_map").output.shape == (None, 16, 16, 8)
-    with pytest.raises(ConfigError, match="text_map_units must be >= 0"):
+    with pytest.raises(ConfigError, match="'text_map_units' must be an integer in \\[0,"):
         genzoo_core.create("stackgan", **{**SMALL, "text_map_units": -1})
+
+
+def test_config_schema_refuses_bad_values_before_building(monkeypatch):
+    """Huge widths, wrong types and misfitting filter lists are ConfigErrors naming the key,
+    raised before any layer is built."""
+    import genzoo_stackgan.model
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network was built from a bad config")
+
+    for name in ("build_text_encoder", "build_identity_encoder", "make_vectorizer",
+                 "build_stage1_generator", "build_stage2_generator", "build_discriminator"):
+        monkeypatch.setattr(genzoo_stackgan.model, name, refuse)
+    for key, value in (("stage1_generator_filters", [4_000_000, 64, 32, 16]),
+                       ("text_map_units", 10**9), ("embedding_dim", 10**9),
+                       ("vocabulary", ["box"] * 20000), ("word_dim", "64"), ("stage", 1.0),
+                       ("grid_condition", "yes"), ("image_shape", [64, 64, 4]),
+                       ("stage2_generator_filters", [32, 16]),
+                       ("stage1_generator_filters", [128, 64]),
+                       ("stage1_generator_filters", [64, 32, 16, 8, 8, 8, 8])):
+        with pytest.raises(ConfigError, match=key):
+            genzoo_core.create("stackgan", **{key: value})
+    with pytest.raises(ConfigError, match="grid_condition.*embedding_dim"):
+        genzoo_core.create("stackgan", embedding_dim=120, grid_condition=True)
+    assert SPEC.training_keys == {
+        "kl_weight", "contrast_words", "contrast_fraction", "contrast_exchange",
+        "matching_weight", "matching_scale", "reconstruction_weight", "learning_rate",
+        "beta_1", "batch_size",
+    }
+    SPEC.check_config(SPEC.default_config)
+    for entry in SPEC.weights:
+        path = genzoo_core.resolve_weights(f"stackgan/{entry.name}")[1]
+        SPEC.check_config(genzoo_core.read_header(path).config)
 
 
 def test_stage_resolutions(small_model):
