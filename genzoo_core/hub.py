@@ -62,6 +62,8 @@ STALE_PART_AGE = 900.0
 A live download writes to its ``.part`` file at least once per read timeout, which
 :func:`download` caps at a third of this.
 """
+UNSIZED_LIMIT = 4 << 30
+"""Bytes a download may write when its WeightsSpec records no ``size`` (4 GiB)."""
 CHUNK = 1 << 16
 EXAMPLE_HOME = "/tmp/genzoo"  # only shown in advice
 
@@ -370,6 +372,12 @@ def download(
                         f"saved. The published file may have changed: report it to the "
                         f"plugin's authors."
                     )
+                if size is None and announced is not None and announced > UNSIZED_LIMIT:
+                    raise DownloadError(
+                        f"{url} announces {announced} bytes, more than the "
+                        f"{UNSIZED_LIMIT} a download without a recorded size may write; "
+                        f"nothing was saved. The plugin should record size= in its WeightsSpec."
+                    )
                 expected = size if size is not None else announced
                 # read1 returns what one receive gives; read(n) would wait for all n bytes.
                 read = getattr(response, "read1", response.read)
@@ -396,6 +404,12 @@ def download(
                         raise out_of_time()
                     if not block:
                         break
+                    if size is None and received + len(block) > UNSIZED_LIMIT:
+                        raise DownloadError(
+                            f"{url} sent more than the {UNSIZED_LIMIT} bytes a download "
+                            f"without a recorded size may write; it was cut off and nothing "
+                            f"was saved. The plugin should record size= in its WeightsSpec."
+                        )
                     if size is not None and received + len(block) > size:
                         raise DownloadError(
                             f"{url} sent more than the expected {size} bytes; the download was "

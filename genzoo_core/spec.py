@@ -103,8 +103,9 @@ class WeightsSpec:
     Exactly one of ``file`` (a relative path inside the plugin's package, shipped
     in its wheel) or ``url`` (an ``https://`` or ``http://`` address, fetched into
     ``GENZOO_HOME`` on first use) is set. The file's ``sha256`` is always checked
-    before it is used, and its ``size`` in bytes caps what a download may write:
-    ``size`` is required with ``url``.
+    before it is used, and its ``size`` in bytes (optional, but record it with
+    ``url``: the conformance kit asks for it) caps what a download may write;
+    without it a download may write at most ``hub.UNSIZED_LIMIT`` bytes.
     """
 
     name: str
@@ -132,11 +133,6 @@ class WeightsSpec:
             if not isinstance(self.url, str) or not self.url.startswith(URL_SCHEMES):
                 raise PluginError(f"{where}: url must start with https:// or http://, got "
                                   f"{self.url!r}")
-            if self.size is None:
-                raise PluginError(
-                    f"{where}: a url= entry needs size= (the file's size in bytes), which caps "
-                    f"what a download may write"
-                )
         if self.size is not None and (
             isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 1
         ):

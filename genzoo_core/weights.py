@@ -532,6 +532,7 @@ def load_weights(
         optimizers: name -> optimizer, to restore a checkpoint's optimizer state.
         header: the file's :func:`read_header`, if the caller has it already.
     """
+    checked = header is not None  # genzoo_core.load has checked the file against its config
     header = header or read_header(path)
     if header.model != model.spec.name:
         raise WeightsError(
@@ -543,6 +544,13 @@ def load_weights(
     problems = _compare(header, _expected(variables))
     if problems:
         raise _refuse(path, model.spec.name, problems, _config_hint(header, model.config))
+    if not checked:
+        # The variables fit this model; the file must also be what its own config says.
+        try:
+            config = model.spec.resolve_config(header.config)
+        except ConfigError as exc:
+            raise config_error_in_file(path, exc) from None
+        check_fits(header, type(model), config)
     assignments: list[tuple[Any, np.ndarray]] = []
     with _open(path) as f:
         for name, found in variables.items():

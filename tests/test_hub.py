@@ -1255,3 +1255,17 @@ def test_stale_stats_temp_files_are_removed(toy_registry):
     _real_features()
 
     assert files_in(stats_dir()) == [entry]
+
+
+@pytest.mark.parametrize("length", [None, "1000000000000"])
+def test_a_download_without_a_recorded_size_is_capped_too(server, monkeypatch, length):
+    monkeypatch.setattr(hub, "UNSIZED_LIMIT", 3 * len(PAYLOAD))
+    server.routes["/w.h5"] = serve_endless(length=length)
+    spec, weights = make_spec(server.url("/w.h5"), size=None)
+
+    with pytest.raises(DownloadError) as info:
+        hub.resolve(spec, weights, progress=False)
+
+    assert f"{3 * len(PAYLOAD)}" in str(info.value) and "record size=" in str(info.value)
+    assert "nothing was saved" in str(info.value)
+    assert_cache_empty(spec)

@@ -436,6 +436,8 @@ def _resolvable(spec: Any, entry: Any) -> None:
 def check_pretrained_weights(name: str, options: KitOptions | None = None) -> None:
     """Every pretrained entry resolves to a file whose sha256 verifies.
 
+    An entry downloaded from a URL must record the file's ``size``.
+
     The file's header names this model and a config the model accepts.
     """
     from genzoo_core import hub
@@ -445,6 +447,11 @@ def check_pretrained_weights(name: str, options: KitOptions | None = None) -> No
     if not spec.weights:
         raise CheckSkipped(f"'{name}' declares no pretrained weights")
     for entry in spec.weights:
+        if entry.url is not None and entry.size is None:
+            raise AssertionError(
+                f"{name}/{entry.name} is downloaded from a URL but records no size=: give the "
+                f"file's size in bytes, so that a download is cut off at exactly that length"
+            )
         _resolvable(spec, entry)
         path = hub.resolve(spec, entry, progress=False)  # raises WeightsError on a bad hash
         header = _api().read_header(path)
