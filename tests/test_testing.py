@@ -204,3 +204,103 @@ def test_check_images_reports_the_first_problem(toy_registry):
                        (good + 2, r"outside \[0, 1\]"), (good * np.nan, "NaN")):
         with pytest.raises(AssertionError, match=words):
             _check_images(bad, 2, "x")
+
+
+KIT_TEST = """
+    def test_kit(genzoo_model, genzoo_check):
+        genzoo_check(genzoo_model)
+
+    def test_unrelated():
+        assert True
+"""
+
+
+def hooks_plugin(models: str = "[]", raises: str = "") -> str:
+    body = f"raise {raises}" if raises else f"return {models}"
+    return "\n".join([
+        "from genzoo_core import ModelSpec, hookimpl",
+        "@hookimpl",
+        "def genzoo_api_range():",
+        "    return '>=1.0,<2'",
+        "@hookimpl",
+        "def genzoo_register_models():",
+        f"    {body}",
+    ])
+
+
+@pytest.fixture
+def troubled_registry(make_plugin, toy_registry, monkeypatch):
+    """The toy plugin, a plugin whose hook raises SystemExit, and two claiming 'dup'."""
+    from genzoo_core import registry as registry_module
+
+    dup = "[ModelSpec(name='dup', builder='zoo_test_dup.model:M', components=('g',))]"
+    make_plugin("genzoo-exiter", {"zoo_test_exiter.py": hooks_plugin(raises="SystemExit(3)")},
+                {"exiter": "zoo_test_exiter"})
+    make_plugin("genzoo-dup-a", {"zoo_test_dup_a.py": hooks_plugin(dup)},
+                {"dup-a": "zoo_test_dup_a"})
+    site = make_plugin("genzoo-dup-b", {"zoo_test_dup_b.py": hooks_plugin(dup)},
+                       {"dup-b": "zoo_test_dup_b"})
+    registry = registry_module.Registry(path=[*toy_registry.path, str(site)])
+    monkeypatch.setattr(registry_module, "_default", registry)
+    return registry
+
+
+EXITER = ("'exiter' (genzoo-exiter 1.0) failed: hook genzoo_register_models() raised "
+          "SystemExit: 3")
+DUP = ("model name 'dup' is registered by more than one distribution: genzoo-dup-a 1.0 "
+       "*genzoo-dup-b 1.0 *")
+
+
+def test_a_kit_run_fails_loudly_when_an_installed_plugin_is_broken(pytester, troubled_registry):
+    pytester.makepyfile(test_kit_everything=KIT_TEST)
+    result = pytester.runpytest("--collect-only", "-p", "no:cacheprovider")
+    assert result.ret != 0
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "*the genzoo conformance kit cannot check every installed model:*",
+        f"*plugin {EXITER}*",
+        f"*{DUP}*",
+        "*--genzoo-model NAME*",
+    ])
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_a_kit_run_narrowed_to_sound_models_ignores_problems_elsewhere(
+        pytester, troubled_registry):
+    pytester.makepyfile(test_kit_narrowed=KIT_TEST)
+    result = pytester.runpytest("--collect-only", "-q", "--genzoo-model", "toygan",
+                                "-p", "no:cacheprovider")
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["*test_kit?toygan-check_spec?*"])
+    result.stdout.no_fnmatch_line("*exiter*")
+
+
+@pytest.mark.parametrize(("model", "cause"), [
+    ("exiter", f"*--genzoo-model exiter: unknown model 'exiter'. *{EXITER}*"),
+    ("dup", f"*--genzoo-model dup: {DUP}"),
+    ("toygn", "*--genzoo-model toygn: unknown model 'toygn'. Did you mean: toygan*"),
+])
+def test_a_narrowed_kit_run_fails_loudly_for_a_named_model_that_is_missing(
+        pytester, troubled_registry, model, cause):
+    pytester.makepyfile(test_kit_named=KIT_TEST)
+    result = pytester.runpytest("--collect-only", "--genzoo-model", "toygan",
+                                "--genzoo-model", model, "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*the genzoo conformance kit cannot check the models "
+                                 "--genzoo-model names:*", cause])
+    result.stdout.no_fnmatch_line("*--genzoo-model toygan:*")
+
+
+def test_tests_that_do_not_use_the_kit_ignore_broken_plugins(pytester, troubled_registry):
+    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_a_kit_run_under_strict_plugins_fails_with_the_plugin_error(
+        pytester, troubled_registry, monkeypatch):
+    troubled_registry.strict = True
+    pytester.makepyfile(test_kit_strict=KIT_TEST)
+    result = pytester.runpytest("--collect-only", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*model name 'dup' is registered by more than one distribution*"])
+    result.stdout.no_fnmatch_line("*genzoo_core?registry.py*")  # the message, not a traceback

@@ -13,6 +13,15 @@ its :class:`~genzoo_core.testing.KitOptions`. Each
 such test sees a temporary ``GENZOO_HOME`` shared by the session, so
 downloaded weights land there, not in the user's cache. Loading this module
 imports neither TensorFlow nor Keras.
+
+A kit run never passes while a model it should check is missing. Without
+``--genzoo-model``, an installed plugin that failed to load (or is
+incompatible) and a name two distributions register make the kit tests a
+collection error whose message names each plugin with its error and each
+conflict. With ``--genzoo-model NAME``, only the named models count: one that
+is missing, because its plugin failed, its name is claimed twice or it is not
+installed, is a collection error naming the cause; problems elsewhere are left
+to ``genzoo plugins``. Tests that do not use the kit's fixtures are unaffected.
 """
 
 from __future__ import annotations
@@ -45,16 +54,57 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize tests using ``genzoo_model`` and ``genzoo_check`` over models x checks."""
     if not {"genzoo_model", "genzoo_check"} <= set(metafunc.fixturenames):
         return
-    from genzoo_core.api import list_models
+    from genzoo_core.errors import GenzooError
+    from genzoo_core.registry import default_registry
     from genzoo_core.testing import CHECKS
 
-    names = metafunc.config.getoption("genzoo_model") or [s.name for s in list_models()]
+    chosen = list(dict.fromkeys(metafunc.config.getoption("genzoo_model")))
+    registry = default_registry()
+    try:
+        problems = _problems(registry, chosen)
+        names = chosen or sorted(registry.models)
+    except GenzooError as error:  # strict plugins: the first problem is raised
+        pytest.fail(f"the genzoo conformance kit cannot load the plugins: {error}",
+                    pytrace=False)
+    if problems:
+        # a collection error, not skipped tests: a green run must mean every model was checked
+        what = "the models --genzoo-model names" if chosen else "every installed model"
+        advice = (
+            "Fix or uninstall the plugins named, or pass only installed model names."
+            if chosen else
+            "Fix or uninstall these plugins, or run only the models you mean with "
+            "--genzoo-model NAME."
+        )
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        pytest.fail(f"the genzoo conformance kit cannot check {what}:\n{lines}\n{advice}",
+                    pytrace=False)
     metafunc.parametrize(
         ("genzoo_model", "genzoo_check"),
         [(name, check) for name in names for check in CHECKS],
         ids=[f"{name}-{check.__name__}" for name in names for check in CHECKS],
         indirect=True,
     )
+
+
+def _problems(registry: Any, chosen: list[str]) -> list[str]:
+    """What would leave a model out of this kit run: one line per problem.
+
+    With ``chosen`` (the ``--genzoo-model`` names), why each named model cannot be
+    looked up; without, every plugin that was refused and every name conflict.
+    """
+    from genzoo_core.errors import GenzooError
+
+    if chosen:
+        problems = []
+        for name in chosen:
+            try:
+                registry.get_model(name)
+            except GenzooError as error:
+                problems.append(f"--genzoo-model {name}: {error}")
+        return problems
+    failed = [f"plugin {record.summary()}" for record in registry.plugins
+              if record.status != "ok"]
+    return failed + [str(error) for error in registry.conflicts.values()]
 
 
 @pytest.fixture(scope="session")
