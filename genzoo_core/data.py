@@ -78,18 +78,10 @@ class DataSource:
     dynamic_binarization: bool = False
 
     def __post_init__(self) -> None:
-        if self.images.ndim == 3:  # greyscale without a channel axis
-            self.images = self.images[..., None]
-        if self.images.ndim != 4 or self.images.dtype != np.uint8:
-            raise DataError(
-                f"{self.name}: images must be uint8 NHWC, got {self.images.dtype} "
-                f"{self.images.shape}"
-            )
-        if len(self.images) == 0:
-            raise DataError(f"{self.name}: the dataset is empty")
-        if self.labels is not None and len(self.labels) != len(self.images):
-            raise DataError(
-                f"{self.name}: {len(self.images)} images but {len(self.labels)} labels"
+        self.images = check_images(self.name, self.images)
+        if self.labels is not None:
+            self.labels, self.num_classes = check_labels(
+                self.name, self.labels, len(self.images), self.num_classes
             )
 
     def __len__(self) -> int:
@@ -143,6 +135,112 @@ class DataSource:
             return example
 
         return dataset.map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _range(values: np.ndarray) -> str:
+    return f"[{values.min():g}, {values.max():g}]"
+
+
+def check_images(name: str, images: Any, what: str = "images") -> np.ndarray:
+    """Return ``images`` as uint8 NHWC (NHW gains a channel axis), or raise a DataError.
+
+    The error names ``name`` and ``what`` and says how to convert what was
+    given (floats in [0, 1], integers in 0..255, NaN, wrong rank, empty images).
+    """
+    images = np.asarray(images)
+    has = "have" if what == "images" else "has"
+    if images.ndim == 3:  # greyscale without a channel axis
+        images = images[..., None]
+    if images.ndim != 4:
+        raise DataError(
+            f"{name}: {what} {has} shape {images.shape}; images must be NHWC (count, height, "
+            f"width, channels), or NHW for greyscale: reshape them (e.g. x.reshape(-1, 28, 28, 1))"
+        )
+    if len(images) == 0:
+        raise DataError(f"{name}: {what} holds no images (the dataset is empty): point at data "
+                        f"that holds some")
+    if 0 in images.shape[1:]:
+        raise DataError(
+            f"{name}: {what} {has} shape {images.shape}: every image is empty (zero height, "
+            f"width or channels); check how the array was made"
+        )
+    if images.dtype == np.uint8:
+        return images
+    must = f"{name}: {what} must be uint8 NHWC in [0, 255]"
+    kind = images.dtype.kind
+    if kind == "f":
+        if not np.all(np.isfinite(images)):
+            raise DataError(f"{must}, but it is {images.dtype} and holds NaN or infinite "
+                            f"values: remove or repair those images")
+        if images.min() >= 0 and images.max() <= 1:
+            raise DataError(f"{must}, but it is {images.dtype} in [0, 1]: convert it with "
+                            f"(x * 255).round().astype(np.uint8)")
+        if images.min() >= 0 and images.max() <= 255:
+            raise DataError(f"{must}, but it is {images.dtype} in {_range(images)}: convert it "
+                            f"with x.round().astype(np.uint8)")
+        raise DataError(f"{must}, but it is {images.dtype} with values in {_range(images)}: "
+                        f"rescale it to 0..255 and store it as uint8")
+    if kind in "iu":
+        if images.min() >= 0 and images.max() <= 255:
+            raise DataError(f"{must}, but it is {images.dtype} (values within 0..255): store it "
+                            f"with x.astype(np.uint8)")
+        raise DataError(f"{must}, but it is {images.dtype} with values up to {images.max()} "
+                        f"(from {images.min()}): rescale it to 0..255 and store it as uint8")
+    raise DataError(f"{must}, but it is {images.dtype}: store the pixels as uint8")
+
+
+def check_labels(
+    name: str, labels: Any, count: int, num_classes: int = 0, what: str = "labels"
+) -> tuple[np.ndarray, int]:
+    """Return ``(labels as int64 of shape (count,), num_classes)``, or raise a DataError.
+
+    Labels must be integers in ``[0, num_classes)``; a ``(count, 1)`` column is
+    flattened. ``num_classes`` 0 means one more than the largest label.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:  # Keras' CIFAR stores (n, 1) columns
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise DataError(
+            f"{name}: {what} has shape {labels.shape}; labels must be one integer class per "
+            f"image, shape ({count},) (one-hot labels? store y.argmax(axis=1))"
+        )
+    if len(labels) != count:
+        raise DataError(f"{name}: {count} images but {len(labels)} labels: give every image "
+                        f"exactly one label")
+    if labels.dtype.kind not in "iu":
+        raise DataError(f"{name}: {what} must be integer class labels, got {labels.dtype}: "
+                        f"store them with y.astype(np.int64)")
+    labels = labels.astype(np.int64)
+    if count and labels.min() < 0:
+        bad = int(labels.min())
+        classes = num_classes or int(labels.max()) + 1
+        raise DataError(f"{name}: label {bad} is outside [0, {classes}): {what} must hold "
+                        f"class labels 0, 1, ...; renumber them from 0")
+    largest = int(labels.max()) if count else -1
+    if num_classes and largest >= num_classes:
+        raise DataError(f"{name}: label {largest} is outside [0, {num_classes}): {what} must "
+                        f"hold class labels 0 to {num_classes - 1}; fix the labels or "
+                        f"num_classes")
+    return labels, int(num_classes or largest + 1)
+
+
+def _npz_labels(path: Path, y: np.ndarray, what: str) -> np.ndarray:
+    """Labels read from a file: whole-number floats are accepted as integers."""
+    y = np.asarray(y)
+    if y.dtype.kind == "f":
+        if np.isnan(y).any():
+            raise DataError(f"{path}: {what} holds NaN: every image needs a class label")
+        fractional = y[np.isfinite(y) & (y != np.round(y))]
+        if fractional.size or not np.all(np.isfinite(y)):
+            value = fractional[0] if fractional.size else y[~np.isfinite(y)][0]
+            raise DataError(f"{path}: {what} holds {value:g}: class labels are whole numbers "
+                            f"0, 1, ...; store them with np.int64")
+        return y.astype(np.int64)
+    if y.dtype.kind not in "iu":
+        raise DataError(f"{path}: {what} must be integer class labels, got {y.dtype}: store "
+                        f"them with np.int64")
+    return y
 
 
 # -- image-to-image data ------------------------------------------------------------
@@ -910,9 +1008,11 @@ def load_npz(path: str | os.PathLike[str], split: str = "train") -> DataSource:
             y = f[f"y_{split}"] if f"y_{split}" in f else None
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read {path} as .npz: {exc}") from exc
-    if x.dtype != np.uint8:
-        raise DataError(f"{path}: x_{split} must be uint8 in [0, 255], got {x.dtype}")
-    num_classes = int(y.max()) + 1 if y is not None else 0
+    x = check_images(str(path), x, f"x_{split}")
+    if y is None:
+        return DataSource(f"{path.name}:{split}", x)
+    y, num_classes = check_labels(str(path), _npz_labels(path, y, f"y_{split}"), len(x),
+                                  what=f"y_{split}")
     return DataSource(f"{path.name}:{split}", x, y, num_classes)
 
 

@@ -206,9 +206,15 @@ class GenerativeModel(keras.Model):
             if data.labels is None:
                 raise DataError(f"'{self.spec.name}' needs class labels; {data.name} has none")
             classes = config.get("num_classes")
-            if classes is not None and data.num_classes > classes:
+            labels = getattr(data, "labels", None)
+            largest = int(labels.max()) if labels is not None and len(labels) else -1
+            needed = max(data.num_classes, largest + 1)
+            if classes is not None and needed > classes:
+                # Labels the model has no class for would train it silently on garbage.
                 raise DataError(
-                    f"{data.name} has {data.num_classes} classes, the model {classes}"
+                    f"{data.name} has {needed} classes (labels 0 to {needed - 1}) but this "
+                    f"'{self.spec.name}' model has num_classes={classes}: train with "
+                    f"--config num_classes={needed}, or use data with {classes} classes"
                 )
 
     def prepare_data(self, data: Any) -> Any:

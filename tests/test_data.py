@@ -386,3 +386,81 @@ def test_captioned_folder_without_split_files(tmp_path):
     write_png(tmp_path / "images" / "10.png", np.zeros((9, 8, 3), np.uint8))
     with pytest.raises(DataError, match="10.png is 8x9 but 1.png is 8x8: pass image_size"):
         load_captioned_folder(tmp_path)
+
+
+# -- bad arrays: every one a DataError naming the data and what to do ----------------------
+
+
+def save_npz(tmp_path, name="set.npz", **arrays):
+    path = tmp_path / name
+    np.savez(path, **arrays)
+    return str(path)
+
+
+def test_npz_with_empty_images_or_bad_labels(tmp_path):
+    images = np.zeros((6, 4, 4, 1), np.uint8)
+    with pytest.raises(DataError, match=r"empty.npz: x_train holds no images"):
+        load_data(save_npz(tmp_path, "empty.npz", x_train=images[:0], y_train=np.zeros(0, int)))
+    with pytest.raises(DataError, match=r"neg.npz: label -1 is outside.*y_train.*renumber"):
+        load_data(save_npz(tmp_path, "neg.npz", x_train=images, y_train=np.array([0, 1, -1] * 2)))
+    with pytest.raises(DataError, match=r"float.npz: y_train holds 0.5.*whole numbers"):
+        load_data(save_npz(tmp_path, "float.npz", x_train=images, y_train=np.full(6, 0.5)))
+    with pytest.raises(DataError, match=r"nan.npz: y_train holds NaN"):
+        load_data(save_npz(tmp_path, "nan.npz", x_train=images,
+                           y_train=np.array([0, 1, np.nan, 0, 1, 0])))
+    with pytest.raises(DataError, match=r"str.npz: y_train must be integer class labels"):
+        load_data(save_npz(tmp_path, "str.npz", x_train=images, y_train=np.array(["a"] * 6)))
+    with pytest.raises(DataError, match=r"short.npz: 6 images but 5 labels"):
+        load_data(save_npz(tmp_path, "short.npz", x_train=images, y_train=np.zeros(5, int)))
+    with pytest.raises(DataError, match=r"onehot.npz: y_train has shape \(6, 3\).*argmax"):
+        load_data(save_npz(tmp_path, "onehot.npz", x_train=images,
+                           y_train=np.eye(3)[np.arange(6) % 3]))
+    # Whole-number float labels and Keras' (n, 1) label columns are fine.
+    data = load_data(save_npz(tmp_path, "ok.npz", x_train=images,
+                              y_train=(np.arange(6) % 3).astype(np.float32)[:, None]))
+    assert data.labels.tolist() == [0, 1, 2, 0, 1, 2] and data.labels.dtype.kind == "i"
+    assert data.num_classes == 3
+
+
+def test_npz_with_images_of_the_wrong_kind(tmp_path):
+    with pytest.raises(DataError, match=r"unit.npz: x_train.*float32 in \[0, 1\].*\* 255"):
+        load_data(save_npz(tmp_path, "unit.npz", x_train=np.full((4, 4, 4, 1), 0.5, np.float32)))
+    with pytest.raises(DataError, match=r"nan.npz: x_train must be uint8.*holds NaN"):
+        load_data(save_npz(tmp_path, "nan.npz", x_train=np.full((4, 4, 4, 1), np.nan)))
+    with pytest.raises(DataError,
+                       match=r"wide.npz: x_train must be uint8.*int64 with values up to 1000"):
+        load_data(save_npz(tmp_path, "wide.npz", x_train=np.full((4, 4, 4, 1), 1000)))
+    with pytest.raises(DataError, match=r"flat.npz: x_train has shape \(4, 16\).*NHWC"):
+        load_data(save_npz(tmp_path, "flat.npz", x_train=np.zeros((4, 16), np.uint8)))
+    with pytest.raises(DataError, match=r"zero.npz: x_train has shape \(4, 0, 4, 1\).*empty"):
+        load_data(save_npz(tmp_path, "zero.npz", x_train=np.zeros((4, 0, 4, 1), np.uint8)))
+    with pytest.raises(DataError,
+                       match=r"ints.npz: x_train must be uint8.*int64.*astype\(np.uint8\)"):
+        load_data(save_npz(tmp_path, "ints.npz", x_train=np.full((4, 4, 4, 1), 7)))
+
+
+def test_datasource_checks_its_labels_and_shape():
+    images = np.zeros((4, 2, 2, 1), np.uint8)
+    with pytest.raises(DataError, match=r"l: label 5 is outside \[0, 3\)"):
+        DataSource("l", images, np.array([0, 1, 2, 5]), 3)
+    with pytest.raises(DataError, match=r"n: label -1 is outside"):
+        DataSource("n", images, np.array([0, -1, 1, 1]))
+    with pytest.raises(DataError, match=r"f: labels must be integer class labels, got float64"):
+        DataSource("f", images, np.array([0.0, 1.0, 0.5, 1.0]))
+    assert DataSource("c", images, np.array([0, 2, 1, 1])).num_classes == 3
+    with pytest.raises(DataError, match=r"z: images have shape \(4, 2, 0, 1\)"):
+        DataSource("z", np.zeros((4, 2, 0, 1), np.uint8))
+    with pytest.raises(DataError, match=r"d: images have shape \(4, 2, 2, 1, 1\)"):
+        DataSource("d", np.zeros((4, 2, 2, 1, 1), np.uint8))
+
+
+def test_a_conditional_model_refuses_labels_it_has_no_class_for(toy_registry, tmp_path):
+    import genzoo_core
+    from genzoo_core import Trainer
+
+    model = genzoo_core.create("toycgan")  # num_classes 2
+    images = np.zeros((16, 4, 4, 1), np.uint8)
+    wide = DataSource("wide", images, np.arange(16) % 4, 4)
+    with pytest.raises(DataError, match=r"wide has 4 classes.*num_classes=2.*num_classes=4"):
+        Trainer(model, tmp_path / "run", verbose=0).fit(wide, epochs=1)
+    assert not (tmp_path / "run").exists()
