@@ -452,7 +452,7 @@ class Registry:
                 stamp["version"] = record.version
             try:
                 spec = replace(item, **stamp)
-                spec.validate()
+                cls.validate(spec)  # the core's checks, even if a subclass overrides them
             except PluginError as exc:
                 raise _Refused(f"{hook}() returned an invalid {cls.__name__}: {exc}") from exc
             except KeyboardInterrupt:
@@ -552,32 +552,29 @@ class Registry:
 
     def get_model(self, name: str) -> ModelSpec:
         """Return the spec of model ``name``, or raise a helpful error."""
-        self.load()
-        if name in self._conflicts:
-            raise self._conflicts[name]
-        if name in self._models:
-            return self._models[name]
-        raise UnknownNameError(self._unknown("model", name, self._models, "genzoo list"))
+        return self._get("model", name, self._models, self._conflicts, "genzoo list")
 
     def get_dataset(self, name: str) -> DatasetSpec:
         """Return the spec of dataset ``name``, or raise a helpful error."""
-        self.load()
-        if name in self._dataset_conflicts:
-            raise self._dataset_conflicts[name]
-        if name in self._datasets:
-            return self._datasets[name]
-        raise UnknownNameError(self._unknown("dataset", name, self._datasets, "genzoo datasets"))
+        return self._get("dataset", name, self._datasets, self._dataset_conflicts,
+                         "genzoo datasets")
 
     def get_feature_extractor(self, name: str) -> FeatureExtractorSpec:
         """Return the spec of feature extractor ``name``, or raise a helpful error."""
+        return self._get("feature extractor", name, self._extractors,
+                         self._extractor_conflicts, "genzoo features")
+
+    def _get(
+        self, kind: str, name: Any, table: dict[str, Any], conflicts: dict[str, Any],
+        command: str,
+    ) -> Any:
         self.load()
-        if name in self._extractor_conflicts:
-            raise self._extractor_conflicts[name]
-        if name in self._extractors:
-            return self._extractors[name]
-        raise UnknownNameError(
-            self._unknown("feature extractor", name, self._extractors, "genzoo features")
-        )
+        if isinstance(name, str):  # anything else (None, a list) is unknown, not a TypeError
+            if name in conflicts:
+                raise conflicts[name]
+            if name in table:
+                return table[name]
+        raise UnknownNameError(self._unknown(kind, name, table, command))
 
     @property
     def failed(self) -> list[PluginRecord]:

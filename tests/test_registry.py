@@ -553,7 +553,10 @@ def test_an_api_range_that_is_not_a_specifier_is_refused(make_plugin, body, expe
     ("WeightsSpec(name='w', sha256='a' * 64, file='/etc/passwd')", "is absolute"),
     ("WeightsSpec(name='w', sha256='a' * 64, file='C:\\\\w.h5')", "is absolute"),
     ("WeightsSpec(name='w', sha256='a' * 64, file='~/w.h5')", "is absolute"),
-    ("WeightsSpec(name='w', sha256='a' * 64, url='https://example.org/w.h5')", "needs size="),
+    ("WeightsSpec(name='w', sha256='a' * 64, url='file:///etc/passwd', size=9)",
+     "url must start with https://"),
+    ("WeightsSpec(name='w', sha256='a' * 64, url='https://example.org/w.h5', size=-1)",
+     "size must be a positive number"),
 ])
 def test_weights_outside_the_package_or_unbounded_refuse_the_plugin(
         make_plugin, capsys, weights, words):
@@ -593,7 +596,8 @@ def test_an_unknown_model_names_the_plugins_that_failed_and_why(make_plugin):
         registry.get_dataset("nothing")
 
 
-@pytest.mark.parametrize("name", ["../../etc/passwd", "", "..", "Dcgan", "a b", "x\ny", 7])
+@pytest.mark.parametrize("name", ["../../etc/passwd", "", "..", "Dcgan", "a b", "x\ny", 7,
+                                  ["dcgan"], None])
 def test_an_invalid_model_name_gets_no_install_advice(plugin_site, name):
     registry = Registry(path=[str(plugin_site)])
     with pytest.raises(UnknownNameError) as info:
@@ -602,6 +606,24 @@ def test_an_invalid_model_name_gets_no_install_advice(plugin_site, name):
     assert f"{name!r} is not a valid model name" in message
     assert "lowercase letters, digits, '-' and '_', starting with a letter" in message
     assert "pip install" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize("lookup", ["get_dataset", "get_feature_extractor"])
+def test_a_dataset_or_extractor_name_that_is_not_a_string_is_unknown(plugin_site, lookup):
+    with pytest.raises(UnknownNameError, match=r"unknown .* \['mnist'\]\."):
+        getattr(Registry(path=[str(plugin_site)]), lookup)(["mnist"])
+
+
+def test_a_spec_subclass_cannot_skip_the_core_checks(make_plugin):
+    source = hooks_source(genzoo_register_models="\n".join([
+        "class Lax(ModelSpec):",
+        "    def validate(self):",
+        "        pass",
+        "return [Lax(name='Not Valid', builder='a.b:C', components=('g',))]",
+    ]))
+    site = make_plugin("genzoo-lax", {"zoo_test_lax.py": source}, {"lax": "zoo_test_lax"})
+    record = record_of(Registry(path=[str(site)]), "lax")
+    assert record.status == "failed" and "model name 'Not Valid' is invalid" in record.error
 
 
 def test_a_valid_unknown_model_name_gets_install_advice(plugin_site):
