@@ -228,6 +228,14 @@ class Registry:
         for dist, ep in sorted(self._entry_points(), key=lambda de: de[1].name):
             dist_name = dist.metadata["Name"] or "?"
             dist_version = dist.version or "?"
+            if not ep.pattern.match(ep.value):
+                self._fail(
+                    PluginRecord(ep.name, ep.value, dist_name, dist_version),
+                    f"its entry point {ep.name} = {ep.value!r} is not 'package.module' or "
+                    f"'package.module:attribute'; fix [project.entry-points.{self.group}] in "
+                    f"the plugin's pyproject.toml",
+                )
+                continue
             try:
                 module = ep.load()
             except KeyboardInterrupt:

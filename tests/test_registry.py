@@ -375,6 +375,18 @@ def test_a_hook_with_a_wrong_signature_is_refused_and_left_unregistered(make_plu
     assert registry.pm.hook.genzoo_api_range.get_hookimpls() == []
 
 
+def test_a_malformed_entry_point_is_refused_saying_what_it_should_look_like(make_plugin):
+    site = make_plugin("genzoo-ep", {"zoo_test_ep.py": plugin_source("ep")},
+                       {"ep": "zoo_test_ep:", "ep-ok": "zoo_test_ep"})
+    registry = Registry(path=[str(site)])
+    assert "ep" in registry.models
+    record = record_of(registry, "ep")
+    assert record.status == "failed"
+    assert record.error == ("its entry point ep = 'zoo_test_ep:' is not 'package.module' or "
+                            "'package.module:attribute'; fix [project.entry-points.genzoo] in "
+                            "the plugin's pyproject.toml")
+
+
 def test_a_misspelt_hook_is_refused_with_the_right_name(make_plugin):
     site = hook_plugin(make_plugin, "typo", genzoo_register_model="return []")
     record = record_of(Registry(path=[str(site)]), "typo")
