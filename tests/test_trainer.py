@@ -414,3 +414,28 @@ def test_epochs_against_the_checkpoint(toy_model, toy_data, tmp_path, capsys):
     Trainer(toy_model, out, verbose=2, preview_count=0).fit(toy_data, epochs=2)
     assert read_header(out / "model.h5").metadata["metrics"]["epochs"] == 2
     assert "already complete" in capsys.readouterr().out
+
+
+def test_the_cli_says_each_refusal_in_one_line(toy_registry, tmp_path, capsys, monkeypatch):
+    from genzoo_core.cli import main
+
+    monkeypatch.delenv("GENZOO_DEBUG", raising=False)
+    images = np.random.default_rng(0).integers(0, 256, (16, 4, 4, 1), dtype=np.uint8)
+    np.savez(tmp_path / "toy.npz", x_train=images, y_train=np.arange(16) % 3)
+    out = tmp_path / "run"
+    argv = ["train", "toygan", "--data", str(tmp_path / "toy.npz"), "--out", str(out), "-q"]
+    assert main([*argv, "--epochs", "1"], registry=toy_registry) == 0
+    capsys.readouterr()
+    for extra, says in (
+        (["--epochs", "2", "--config", "units=4"], "config key 'units' is 4 here but 8"),
+        (["--epochs", "2", "--steps-per-epoch", "0"], "steps_per_epoch must be at least 1"),
+        (["--epochs", "2", "--batch-size", "0"], "batch_size must be at least 1"),
+    ):
+        assert main([*argv, *extra], registry=toy_registry) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("genzoo: error: ") and says in err, err
+        assert err.count("\n") == 1 and "Traceback" not in err
+    # The advice of a divergence, followed: a lower learning rate resumes the run.
+    assert main([*argv, "--epochs", "2", "--config", "learning_rate=0.001"],
+                registry=toy_registry) == 0
+    assert "learning_rate 0.01 -> 0.001" in (out / "resume.log").read_text()
