@@ -10,6 +10,9 @@ from genzoo_core.spec import DatasetSpec, FeatureExtractorSpec
 from genzoo_core.version import API_VERSION
 
 MANIFEST = Path(__file__).resolve().parent / "extractors" / "manifest.json"
+SHIPPED_EXTRACTORS = {"mnist-cnn": "mnist_cnn", "fashion-mnist-cnn": "fashion_mnist_cnn"}
+"""The classifiers genzoo-core ships (name -> builder in features.py): reserved names even
+when an installation lacks their manifest."""
 
 
 @hookimpl
@@ -79,12 +82,11 @@ def genzoo_register_feature_extractors() -> list[FeatureExtractorSpec]:
         )
     ]
     shipped = json.loads(MANIFEST.read_text()) if MANIFEST.is_file() else {}
-    builders = {"mnist-cnn": "mnist_cnn", "fashion-mnist-cnn": "fashion_mnist_cnn"}
     for name, facts in shipped.items():
         specs.append(
             FeatureExtractorSpec(
                 name=name,
-                builder=f"genzoo_core.features:{builders[name]}",
+                builder=f"genzoo_core.features:{SHIPPED_EXTRACTORS[name]}",
                 description=facts["description"],
                 image_shape=tuple(facts["image_shape"]),
                 feature_dim=facts["feature_dim"],

@@ -33,7 +33,15 @@ class UnknownNameError(GenzooError, KeyError):
 
 
 class WeightsError(GenzooError):
-    """A weights file is missing, corrupt, or does not fit the model."""
+    """A weights file is missing, corrupt, or does not fit the model.
+
+    ``reason`` is what is wrong without the advice on what to do, for callers
+    whose advice differs (a damaged training checkpoint cannot be re-downloaded).
+    """
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class DownloadError(GenzooError):

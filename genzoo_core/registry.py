@@ -142,7 +142,7 @@ def reserved_names() -> dict[str, frozenset[str]]:
         "dataset": frozenset(s.name for s in _builtin.genzoo_register_datasets()),
         "feature extractor": frozenset(
             s.name for s in _builtin.genzoo_register_feature_extractors()
-        ),
+        ) | frozenset(_builtin.SHIPPED_EXTRACTORS),
     }
 
 

@@ -54,6 +54,7 @@ def plugin_files(name: str) -> dict[str, str]:
         "core_version": __version__,
         "core_requirement": core_requirement(),
         "api_major": str(major),
+        "api_version": API_VERSION,  # the skeleton uses what this API offers (config_schema)
         "api_next": str(major + 1),
     }
     root = importlib.resources.files("genzoo_core").joinpath(TEMPLATE)

@@ -432,7 +432,10 @@ class FeatureExtractorSpec:
     def validate(self) -> None:
         """Raise :class:`PluginError` if this spec is malformed."""
         if not NAME_PATTERN.match(self.name):
-            raise PluginError(f"feature extractor name {self.name!r} is invalid")
+            raise PluginError(
+                f"feature extractor name {self.name!r} is invalid: use lowercase letters, "
+                f"digits, '-' and '_', starting with a letter ({NAME_PATTERN.pattern})"
+            )
         if not re.fullmatch(r"[\w.]+:[\w.]+", self.builder):
             raise PluginError(
                 f"feature extractor '{self.name}': builder must be 'package.module:callable'"

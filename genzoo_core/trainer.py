@@ -147,9 +147,6 @@ def trim_run(out_dir: str | Path, epoch: int) -> None:
                 grid.unlink(missing_ok=True)
 
 
-def _without_redownload_advice(message: str) -> str:
-    # A weights file from the hub is re-downloaded; a checkpoint cannot be.
-    return re.sub(r"\s*Re-download or re-export it\.?", "", message, flags=re.IGNORECASE)
 
 
 def resume_error(out_dir: str | Path, reason: BaseException | str) -> GenzooError:
@@ -160,7 +157,9 @@ def resume_error(out_dir: str | Path, reason: BaseException | str) -> GenzooErro
     """
     out_dir = Path(out_dir)
     checkpoint, final = out_dir / CHECKPOINT_NAME, out_dir / FINAL_NAME
-    reason = _without_redownload_advice(str(reason)).rstrip(". ")
+    # A weights file from the hub is re-downloaded; a checkpoint cannot be: keep the reason,
+    # drop the advice.
+    reason = str(getattr(reason, "reason", reason)).rstrip(". ")
     last = last_logged_epoch(out_dir)
     logged = (f"log.csv records epoch {last} as the last completed" if last
               else "log.csv records no completed epoch")

@@ -201,7 +201,8 @@ def save_weights(
 
 
 def _damaged(path: Any, what: str) -> WeightsError:
-    return WeightsError(f"{path} is damaged: {what}. Re-download or re-export it.")
+    reason = f"{path} is damaged: {what}"
+    return WeightsError(f"{reason}. Re-download or re-export it.", reason=reason)
 
 
 @contextlib.contextmanager
@@ -214,10 +215,9 @@ def _open(path: str | os.PathLike[str]) -> Iterator[h5py.File]:
     try:
         f = h5py.File(path, "r")
     except OSError as exc:
-        raise WeightsError(
-            f"cannot read {path} ({path.stat().st_size} bytes): it is not an HDF5 file, or it "
-            f"is truncated or corrupt. Re-download or re-export it. ({exc})"
-        ) from exc
+        reason = (f"cannot read {path} ({path.stat().st_size} bytes): it is not an HDF5 file, "
+                  f"or it is truncated or corrupt ({exc})")
+        raise WeightsError(f"{reason}. Re-download or re-export it.", reason=reason) from exc
     with f:
         try:
             genzoo_format = _decode(f.attrs.get("genzoo_format"))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from genzoo_core import (
+    API_VERSION,
     DuplicateModelError,
     ModelSpec,
     PluginError,
@@ -130,7 +131,7 @@ def test_incompatible_api_is_refused_with_what_to_install(make_plugin):
     assert "future" not in registry.models and "good" in registry.models
     [record] = [p for p in registry.plugins if p.name == "future"]
     assert record.status == "incompatible"
-    assert ">=2,<3" in record.error and "API 1.0" in record.error
+    assert ">=2,<3" in record.error and f"API {API_VERSION}" in record.error
     assert "pip install" in record.error and "genzoo-future" in record.error
 
 

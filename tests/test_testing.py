@@ -201,7 +201,7 @@ def test_check_images_reports_the_first_problem(toy_registry):
     good = np.zeros((2, 4, 4, 1), np.float32)
     _check_images(good, 2, "x")
     for bad, words in ((good.astype(np.float64), "float32"), (good[0], "shape"),
-                       (good + 2, r"outside \[0, 1\]"), (good * np.nan, "NaN")):
+                       (good + 2, r"values in \[2, 2\]"), (good * np.nan, "NaN")):
         with pytest.raises(AssertionError, match=words):
             _check_images(bad, 2, "x")
 

@@ -49,6 +49,7 @@ __all__ = [
     "KitOptions",
     "check_capabilities",
     "check_config_roundtrip",
+    "check_config_schema",
     "check_load_by_name",
     "check_model",
     "check_pretrained_weights",
@@ -149,26 +150,28 @@ def _declared_shape(model: Any) -> tuple[int, ...] | None:
 def _check_images(
     images: Any, n: int, what: str, shape: tuple[int, ...] | None = None
 ) -> np.ndarray:
+    """What the model contract promises of returned images, as an AssertionError.
+
+    The rules are those ``GenerativeModel.sample`` enforces at run time
+    (:func:`genzoo_core.model.check_images`), applied here to any method and to
+    models that do not derive from ``GenerativeModel``, and stricter: the array
+    must already be float32 and inside [0, 1].
+    """
+    from genzoo_core.model import check_images
+
     if not isinstance(images, np.ndarray):
         raise AssertionError(f"{what} returned {type(images).__name__}, not a numpy array")
     if images.dtype != np.float32:
         raise AssertionError(f"{what} returned dtype {images.dtype}, expected float32")
-    if images.ndim != 4 or images.shape[0] != n:
-        raise AssertionError(
-            f"{what} returned shape {images.shape}, expected ({n}, height, width, channels)"
-        )
-    if shape is not None and tuple(images.shape[1:]) != tuple(shape):
-        raise AssertionError(
-            f"{what} returned images of shape {tuple(images.shape[1:])}, but the model "
-            f"declares {tuple(shape)} (height, width, channels)"
-        )
-    if shape is None and images.shape[-1] not in (1, 3, 4):
+    if shape is None and images.ndim == 4 and images.shape[-1] not in (1, 3, 4):
         raise AssertionError(
             f"{what} returned shape {images.shape}: the last axis must be the 1, 3 or 4 "
             f"channels (NHWC); this looks like NCHW"
         )
-    if not np.all(np.isfinite(images)):
-        raise AssertionError(f"{what} returned NaN or infinite values")
+    try:
+        check_images(images, n, what, shape)
+    except GenzooError as error:
+        raise AssertionError(str(error)) from None
     if images.min() < 0.0 or images.max() > 1.0:
         raise AssertionError(
             f"{what} returned values in [{images.min():.3f}, {images.max():.3f}], "
@@ -262,6 +265,60 @@ def check_sample(name: str, options: KitOptions | None = None) -> None:
         if np.array_equal(images, other):
             raise AssertionError("sample with seeds 0 and 1 gave identical images")
     _expect_error(lambda: model.sample(0, condition=condition, seed=0), "sample(0)")
+
+
+def _absurd(rule: Any, default: Any) -> Any:
+    """A value of ``rule``'s type far above its maximum (None when it has no maximum)."""
+    if rule.max is None:
+        return None
+    big = int(rule.max) * 1000 + 1 if rule.kind in ("int", "ints") else rule.max * 1000 + 1
+    if rule.kind in ("ints", "floats"):
+        return [big] * max(len(default), 1)
+    return big
+
+
+def check_config_schema(name: str, options: KitOptions | None = None) -> None:
+    """Every config key has a rule, and a value that breaks it is refused before building.
+
+    Integer keys (and lists of integers) decide how much memory a model takes,
+    so each needs a declared ``config_schema`` field with a maximum (or a
+    ``Choice``). ``create`` with a value a thousand times over a maximum, or of
+    the wrong type, must raise a :class:`~genzoo_core.ConfigError` naming the key.
+    """
+    from genzoo_core import schema
+
+    options = options or KitOptions()
+    spec = _spec(name, options)
+    rules = schema.fields_for(spec.default_config, spec.config_schema)
+    unbounded = sorted(
+        key for key, rule in rules.items() if rule.kind in ("int", "ints") and rule.max is None
+    )
+    if unbounded:
+        raise AssertionError(
+            f"integer config key(s) {', '.join(unbounded)} have no declared maximum: declare "
+            f"them in config_schema (e.g. schema.Int(min=1, max=1024)), so that a config "
+            f"from a file or --config cannot ask for unbounded memory"
+        )
+    for key, rule in rules.items():
+        default = spec.default_config[key]
+        wrong_type = 1.5 if rule.kind in ("str", "strs", "choice", "bool") else "not a number"
+        candidates = [("of the wrong type", wrong_type)]
+        absurd = _absurd(rule, default)
+        if absurd is not None:
+            candidates.append(("far over its maximum", absurd))
+        if rule.kind == "any":
+            continue
+        for why, value in candidates:
+            try:
+                _api().create(name, {**options.config, key: value}, registry=options.registry)
+            except GenzooError as error:
+                if f"'{key}" not in str(error):
+                    raise AssertionError(
+                        f"config key '{key}' {why} ({value!r:.40}) raised an error that does "
+                        f"not name the key: {error}"
+                    ) from None
+                continue
+            raise AssertionError(f"config key '{key}' {why} ({value!r:.40}) was accepted")
 
 
 def check_config_roundtrip(name: str, options: KitOptions | None = None) -> None:
@@ -489,6 +546,7 @@ CHECKS: tuple[Callable[..., None], ...] = (
     check_spec,
     check_sample,
     check_config_roundtrip,
+    check_config_schema,
     check_weights_roundtrip,
     check_train_step,
     check_capabilities,

@@ -19,8 +19,12 @@ SPEC = ModelSpec(
     },
     # Training keys may change when a run resumes; the rest is architecture.
     config_schema={
+        "image_shape": schema.Ints(length=3, min=1, max=64),
+        "latent_dim": schema.Int(min=1, max=64),
+        # Left unbounded below on purpose: tests check that the model's own error is reported.
+        "units": schema.Int(max=4096),
         "learning_rate": schema.Float(min=0, max=1, min_inclusive=False, training=True),
-        "batch_size": schema.Int(min=1, training=True),
+        "batch_size": schema.Int(min=1, max=4096, training=True),
         "loss": schema.Str(training=True),
     },
 )
@@ -29,6 +33,7 @@ SPEC = ModelSpec(
 CONDITIONAL_SPEC = replace(
     SPEC, name="toycgan", builder="toyzoo.model:ToyCGAN", condition="class_label",
     default_config={**SPEC.default_config, "num_classes": 2},
+    config_schema={**SPEC.config_schema, "num_classes": schema.Int(min=1, max=1000)},
 )
 
 
