@@ -24,6 +24,10 @@ from genzoo_core.version import API_VERSION, __version__
 SAMPLE_OUTPUT = "samples.png"
 """Where ``genzoo sample`` writes its grid unless ``-o`` says otherwise."""
 
+CROPS = ("center", "left", "right", "top", "bottom")
+"""``--crop`` choices: :data:`genzoo_core.images.CROPS`, spelled out here because
+importing that module would load numpy for every command."""
+
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -194,8 +198,9 @@ def cmd_sample(args: argparse.Namespace, registry: Registry) -> int:
     model = load(args.name, registry=registry)
     if args.input is not None:
         return _translate_files(model, args)
-    if args.direction is not None:
-        raise GenzooError("--direction applies to translations: pass --input too")
+    for flag, value in (("--direction", args.direction), ("--crop", args.crop)):
+        if value is not None:
+            raise GenzooError(f"{flag} applies to translations: pass --input too")
     if args.text is not None and model.spec.condition != Condition.TEXT:
         raise GenzooError(
             f"{args.name} is not conditioned on text (it takes {model.spec.condition.value}): "
@@ -213,11 +218,83 @@ def cmd_sample(args: argparse.Namespace, registry: Registry) -> int:
     return 0
 
 
+def _check_png_output(output: Path) -> None:
+    """Refuse an ``-o`` that cannot become a PNG file, before any work is done."""
+    if output.is_dir():
+        raise GenzooError(f"-o {output} is a folder: name a .png file (e.g. {output}/samples.png)")
+    if output.suffix.lower() != ".png":
+        raise GenzooError(
+            f"-o {output}: genzoo writes PNG images, so name a .png file "
+            f"(e.g. {output.with_suffix('.png').name})"
+        )
+    _check_parent(output)
+
+
+def _check_parent(output: Path) -> None:
+    for parent in output.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise GenzooError(f"-o {output}: {parent} is a file, not a folder")
+            return
+
+
+def _crop_plan(file: Path, size: tuple[int, int], args: argparse.Namespace,
+               model_size: tuple[int, int], model_name: str) -> tuple[int, int, int, int] | None:
+    """The part of ``file`` to translate, or ``None`` for all of it; refuses a squash."""
+    from genzoo_core.images import crop_box, same_aspect
+
+    height, width = size
+    wide = width * model_size[0] > height * model_size[1]
+    fits = "left|center|right" if wide else "top|center|bottom"
+    if args.crop is None:
+        if same_aspect(size, model_size):
+            return None  # only resized, never distorted
+        wanted = f"{model_size[1]}x{model_size[0]}"
+        if same_aspect(size, (model_size[0], 2 * model_size[1])):
+            raise GenzooError(
+                f"{file} is {width}x{height} and {model_name} takes {wanted} images: it looks "
+                f"like a side-by-side A|B pair: pass --crop left to translate its left half "
+                f"(--crop right for the right one)"
+            )
+        raise GenzooError(
+            f"{file} is {width}x{height} but {model_name} takes {wanted} images, and resizing "
+            f"would change its aspect ratio: pass --crop {fits} to translate that part of it, "
+            f"or crop it yourself"
+        )
+    if args.crop in (("top", "bottom") if wide else ("left", "right")):
+        raise GenzooError(
+            f"{file} is {width}x{height}, {'wider' if wide else 'taller'} than "
+            f"{model_name}'s images: --crop {args.crop} does not apply; pass --crop {fits}"
+        )
+    box = crop_box(size, model_size, args.crop)
+    return None if box[2:] == size else box
+
+
+def _crop_warnings(plans: list[tuple[Path, tuple[int, int], Any]], where: str) -> list[str]:
+    """One line per distinct crop: which images, from what size, to which part."""
+    groups: dict[tuple[Any, ...], list[Path]] = {}
+    for file, (height, width), box in plans:
+        if box is not None:
+            groups.setdefault((width, height, box[3], box[2]), []).append(file)
+    lines = []
+    for (width, height, part_width, part_height), files in groups.items():
+        shape = "square" if part_width == part_height else "part"
+        what, its = (files[0], "its") if len(files) == 1 else (f"{len(files)} images", "their")
+        lines.append(
+            f"warning: cropped {what} ({width}x{height}) to {its} {where} "
+            f"{part_width}x{part_height} {shape}"
+        )
+    return lines
+
+
 def _translate_files(model: Any, args: argparse.Namespace) -> int:
     """``genzoo sample MODEL --input FILE_OR_FOLDER -o OUT``: translate images.
 
     A file becomes one PNG (``-o``); a folder becomes a folder of PNGs (``-o``
-    names it), one per image, named after its input.
+    names it), one per image, named after its input. An image whose aspect
+    ratio differs from the model's is refused unless ``--crop`` says which part
+    to take. Every image is read and checked before anything is written, and a
+    folder's results appear only once all of them are done.
     """
     from genzoo_core.data import IMAGE_SUFFIXES, read_image
     from genzoo_core.images import save_png
@@ -229,7 +306,7 @@ def _translate_files(model: Any, args: argparse.Namespace) -> int:
             f"{', '.join(sorted(c.value for c in model.capabilities))}): drop --input"
         )
     kwargs = {"direction": args.direction} if args.direction is not None else {}
-    channels = int(model.config.get("image_shape", [0, 0, 3])[-1])
+    height, width, channels = (int(v) for v in model.config.get("image_shape", [0, 0, 3]))
     source = Path(args.input).expanduser()
     if source.is_dir():
         files = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -238,19 +315,65 @@ def _translate_files(model: Any, args: argparse.Namespace) -> int:
         output = Path(args.output if args.output != SAMPLE_OUTPUT else "translations")
         if output.suffix.lower() == ".png":
             raise GenzooError(f"--input is a folder, so -o must name a folder, not {output}")
-        output.mkdir(parents=True, exist_ok=True)
+        if output.exists() and not output.is_dir():
+            raise GenzooError(f"-o {output} is a file: --input is a folder, so name a folder")
+        _check_parent(output)
+        clashes = [f for f, g in zip(files, files[1:]) if f.stem == g.stem]
+        if clashes:
+            raise GenzooError(
+                f"{source} holds {clashes[0].stem}.* twice, and both would be written as "
+                f"{clashes[0].stem}.png: rename or move one"
+            )
     elif source.is_file():
         files, output = [source], Path(args.output)
+        _check_png_output(output)
     else:
         raise GenzooError(f"--input {source} does not exist")
-    for file in files:
-        image = read_image(file, channels).astype("float32") / 255.0
-        translated = model.translate(image[None], **kwargs)[0]
-        target = output / f"{file.stem}.png" if source.is_dir() else output
-        save_png(target, translated)
-    where = output.resolve()
-    print(f"translated {len(files)} image(s) with {args.name} into {where}")
+    plans = []
+    for file in files:  # check every image before translating any
+        size = read_image(file, channels).shape[:2]
+        box = _crop_plan(file, size, args, (height, width), model.spec.name) if height else None
+        plans.append((file, size, box))
+    for line in _crop_warnings(plans, args.crop or ""):
+        print(line, file=sys.stderr)
+
+    def translated(file: Path, box: Any) -> Any:
+        image = read_image(file, channels)
+        if box is not None:
+            top, left, part_height, part_width = box
+            image = image[top : top + part_height, left : left + part_width]
+        return model.translate((image.astype("float32") / 255.0)[None], **kwargs)[0]
+
+    if source.is_file():
+        save_png(output, translated(files[0], plans[0][2]))
+    else:
+        _write_folder(output, ((f"{f.stem}.png", translated, f, box) for f, _, box in plans),
+                      save_png)
+    print(f"translated {len(files)} image(s) with {args.name} into {output.resolve()}")
     return 0
+
+
+def _write_folder(output: Path, items: Any, save_png: Any) -> None:
+    """Write every item into a hidden folder beside ``output``, then move them all in.
+
+    A failure part-way leaves ``output`` as it was.
+    """
+    import shutil
+    import tempfile
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial",
+                                    dir=output.parent))
+    try:
+        names = []
+        for name, make, *make_args in items:
+            save_png(staging / name, make(*make_args))
+            names.append(name)
+        output.mkdir(exist_ok=True)
+        for name in names:
+            os.replace(staging / name, output / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _parse_config(pairs: Sequence[str]) -> dict[str, Any]:
@@ -390,6 +513,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="text-to-image models: the caption every image is drawn for")
     p.add_argument("--input", default=None,
                    help="image-to-image models: an image file or a folder of images to translate")
+    p.add_argument("--crop", choices=CROPS, default=None,
+                   help="translations: the part of a non-square --input to take (left for "
+                        "the input half of a side-by-side pair); default: refuse to squash it")
     p.add_argument("--direction", choices=("AtoB", "BtoA"), default=None,
                    help="translation direction, for models that go both ways (CycleGAN)")
     p.set_defaults(func=cmd_sample)

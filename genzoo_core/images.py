@@ -11,6 +11,10 @@ import numpy as np
 from genzoo_core._files import atomic_path
 from genzoo_core.errors import GenzooError
 
+CROPS = ("center", "left", "right", "top", "bottom")
+"""Where :func:`crop_box` takes its part of an image: ``left``/``right`` suit a wide
+image, ``top``/``bottom`` a tall one, ``center`` either."""
+
 
 def make_grid(
     images: np.ndarray, *, columns: int | None = None, padding: int = 2, pad_value: float = 1.0
@@ -61,3 +65,45 @@ def save_grid(
 ) -> Path:
     """Tile ``images`` (NHWC in [0, 1]) with :func:`make_grid` and save as PNG."""
     return save_png(path, make_grid(images, columns=columns))
+
+
+def same_aspect(size: tuple[int, int], target: tuple[int, int]) -> bool:
+    """Whether (height, width) ``size`` has exactly the aspect ratio of ``target``."""
+    (height, width), (target_height, target_width) = size, target
+    return height * target_width == width * target_height
+
+
+def crop_box(
+    size: tuple[int, int], target: tuple[int, int], where: str = "center"
+) -> tuple[int, int, int, int]:
+    """The largest part of an image of ``size`` with the aspect ratio of ``target``.
+
+    Args:
+        size: (height, width) of the image.
+        target: (height, width) whose aspect ratio the part takes.
+        where: one of :data:`CROPS`; ``left``/``right`` need an image wider than
+            ``target``'s ratio, ``top``/``bottom`` a taller one.
+
+    Returns:
+        (top, left, height, width) of the part.
+    """
+    (height, width), (target_height, target_width) = size, target
+    if where not in CROPS:
+        raise GenzooError(f"crop {where!r} is not one of {', '.join(CROPS)}")
+    if width * target_height >= height * target_width:  # wide: keep the full height
+        part = (height, height * target_width // target_height)
+        ends = {"left": 0, "right": width - part[1]}
+        offset = (0, ends.get(where, (width - part[1]) // 2))
+        wrong = ("top", "bottom")
+    else:  # tall: keep the full width
+        part = (width * target_height // target_width, width)
+        ends = {"top": 0, "bottom": height - part[0]}
+        offset = (ends.get(where, (height - part[0]) // 2), 0)
+        wrong = ("left", "right")
+    if where in wrong and not same_aspect(size, target):
+        side = "wide" if wrong[0] == "top" else "tall"
+        fits = "left, center or right" if side == "wide" else "top, center or bottom"
+        raise GenzooError(
+            f"a {width}x{height} image is {side}: crop its {fits}, not its {where}"
+        )
+    return (*offset, *part)
