@@ -122,7 +122,10 @@ def _json_attr(value: Any) -> str:
 def _write_variable(group: h5py.Group, key: str, value: np.ndarray, path: str) -> None:
     """One variable with its checksum: fletcher32 on arrays, a crc32 attribute on scalars."""
     if value.ndim > 0 and value.size > 0:
-        dataset = group.create_dataset(key, data=value, fletcher32=True)
+        # One chunk per variable (HDF5's limit is 4 GiB a chunk): automatic chunk shapes
+        # pad the edge chunks, which grew small convolution kernels by up to a half.
+        chunks = value.shape if value.nbytes < (1 << 31) else True
+        dataset = group.create_dataset(key, data=value, fletcher32=True, chunks=chunks)
     else:
         dataset = group.create_dataset(key, data=value)
         dataset.attrs[CRC_ATTR] = zlib.crc32(np.ascontiguousarray(value).tobytes())

@@ -57,14 +57,16 @@ SPEC = ModelSpec(
         WeightsSpec(
             name="mnist",
             file="weights/mnist.h5",
-            sha256="a363e9dd485d08e767299439e38a22b377881dcc6c886659d023d0902fc11dc5",
+            sha256="03d45fa3028c96e0f65367c0d5f8e16526688a9c1425de2de171b67b4a760b1a",
+            size=4988612,
             dataset="mnist:train",
             description="MNIST train split, 10 epochs, float32; see the model card",
         ),
         WeightsSpec(
             name="fashion-mnist",
             file="weights/fashion-mnist.h5",
-            sha256="c92f8c9335e7e306f738cc93b926d864bd417080d0c320da2e11c7efb89a1475",
+            sha256="5408f27d66e66cd1092056c34787f890146983d7f99a8847c2c0cc9fdfedd5e3",
+            size=4988612,
             dataset="fashion-mnist:train",
             description="Fashion-MNIST train split, 10 epochs, float32; see the model card",
         ),
@@ -75,7 +77,7 @@ SPEC = ModelSpec(
 @hookimpl
 def genzoo_api_range() -> str:
     """Declare the genzoo API versions this plugin is written for (1.x)."""
-    return ">=1.0,<2"
+    return ">=1.1,<2"
 
 
 @hookimpl

@@ -53,7 +53,8 @@ SPEC = ModelSpec(
         WeightsSpec(
             name="summer2winter",
             file="weights/summer2winter.h5",
-            sha256="0e15b4b51d3c67f62abebe22459422d11ae9d62e5a7ffb68943fd4f36ead9a58",
+            sha256="2276a1ecb0520e9fcb33712cdc2992b2da947ca219aaefac4cd7dcd1f6cece3b",
+            size=5259760,
             dataset="summer2winter:train",
             description="summer2winter_yosemite train (150 + 150 photos) at 64x64, 30 epochs, "
             "float16; see the model card",
@@ -81,7 +82,7 @@ SPEC = ModelSpec(
 @hookimpl
 def genzoo_api_range() -> str:
     """Declare the genzoo API versions this plugin is written for (1.x)."""
-    return ">=1.0,<2"
+    return ">=1.1,<2"
 
 
 @hookimpl

@@ -48,14 +48,16 @@ SPEC = ModelSpec(
         WeightsSpec(
             name="mnist",
             file="weights/mnist.h5",
-            sha256="f992b11dd23c6e96f0555d611066eaa07cb9e2aa2d35f1bebdd3a74c012e846a",
+            sha256="fcea0551d81de2256b2d396bad4a93993267dccd1235998a3dccc35f85fa0341",
+            size=3955228,
             dataset="mnist:train",
             description="MNIST train split, 5 epochs, 32 base filters; see the model card",
         ),
         WeightsSpec(
             name="fashion-mnist",
             file="weights/fashion-mnist.h5",
-            sha256="1104bf94eb865215308706928db13a2b8f135529dc401d2005d4f372c56e3393",
+            sha256="6aaeec4f47a7330515ab2e98cc77f0db16f758e09ecf6e4fbdf453a5140f404b",
+            size=3955228,
             dataset="fashion-mnist:train",
             description="Fashion-MNIST train split, 5 epochs, 32 base filters; see the model card",
         ),
@@ -66,7 +68,7 @@ SPEC = ModelSpec(
 @hookimpl
 def genzoo_api_range() -> str:
     """Declare the genzoo API versions this plugin is written for (1.x)."""
-    return ">=1.0,<2"
+    return ">=1.1,<2"
 
 
 @hookimpl

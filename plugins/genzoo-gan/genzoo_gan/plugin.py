@@ -47,7 +47,8 @@ SPEC = ModelSpec(
         WeightsSpec(
             name="mnist",
             file="weights/mnist.h5",
-            sha256="76a2ab6b96e84e8838a93a21c6205141a17ece91979db94f1dd39c9828dd9a84",
+            sha256="77ce8ab186aee96567f99e1d626a8593fb14396e32023ceb1f7c2c59d3c39a97",
+            size=5956060,
             dataset="mnist:train",
             description="MNIST train split, 50 epochs, float16; see the model card",
         ),
@@ -58,7 +59,7 @@ SPEC = ModelSpec(
 @hookimpl
 def genzoo_api_range() -> str:
     """Declare the genzoo API versions this plugin is written for (1.x)."""
-    return ">=1.0,<2"
+    return ">=1.1,<2"
 
 
 @hookimpl

@@ -54,7 +54,8 @@ SPEC = ModelSpec(
         WeightsSpec(
             name="maps",
             file="weights/maps.h5",
-            sha256="4c653f962dfe85501112152a9aa34b2caa315e602d1a3e5f2b7517842458fcfe",
+            sha256="e7110655ee48f591679d1f2543dc2b758c233b2e0286393caf223173d14a0c86",
+            size=4577704,
             dataset="maps:train",
             description="aerial photo -> map (AtoB), maps/train (150 pairs) at 128x128, "
             "150 epochs, float16; see the model card",
@@ -79,7 +80,7 @@ SPEC = ModelSpec(
 @hookimpl
 def genzoo_api_range() -> str:
     """Declare the genzoo API versions this plugin is written for (1.x)."""
-    return ">=1.0,<2"
+    return ">=1.1,<2"
 
 
 @hookimpl

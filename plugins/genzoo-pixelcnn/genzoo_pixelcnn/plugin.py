@@ -41,7 +41,8 @@ SPEC = ModelSpec(
         WeightsSpec(
             name="mnist",
             file="weights/mnist.h5",
-            sha256="a65ec78d0642178df6ffa41b72f9918b928783409ef83a1ee7fc0b27b7686058",
+            sha256="d71421563eed2a46beb36072bf852b7dc5d1d4cbeed98f7ab2f7e2bdf1dfaf83",
+            size=1816584,
             dataset="binarized-mnist:train",
             description="15 epochs on dynamically binarized MNIST (13 with 6 gated layers, "
             "then 2 deepened to 9); exact test NLL 82.7 nats",
@@ -53,7 +54,7 @@ SPEC = ModelSpec(
 @hookimpl
 def genzoo_api_range() -> str:
     """Declare the genzoo API versions this plugin is written for (1.x)."""
-    return ">=1.0,<2"
+    return ">=1.1,<2"
 
 
 @hookimpl

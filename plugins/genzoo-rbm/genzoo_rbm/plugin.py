@@ -49,7 +49,8 @@ SPEC = ModelSpec(
         WeightsSpec(
             name="mnist",
             file="weights/mnist.h5",
-            sha256="d7cfb1c435b8016341e7820504700dd17b223d210c69ceacfc802d4ecd636eee",
+            sha256="b514436c5f3251a4feeca99e3b1e16730382f7220a2efd331e34f68ba787be07",
+            size=1908172,
             dataset="binarized-mnist:train",
             description="500 hidden units, PCD-1, 40 epochs; test NLL 89.0 nats (AIS)",
         ),
@@ -60,7 +61,7 @@ SPEC = ModelSpec(
 @hookimpl
 def genzoo_api_range() -> str:
     """Declare the genzoo API versions this plugin is written for (1.x)."""
-    return ">=1.0,<2"
+    return ">=1.1,<2"
 
 
 @hookimpl

@@ -100,7 +100,8 @@ SPEC = ModelSpec(
         WeightsSpec(
             name="shapes",
             file="weights/shapes.h5",
-            sha256="d9269430008b152b94166d683e685c289e885d7ca9ac0eb61b622d56bfce6704",
+            sha256="48d057a3a0a7802467660cb8ae2a99d7a249cd3ca0f97baa3dba4995cce7af5d",
+            size=5555544,
             dataset="shapes:train",
             description="captioned shapes train split: text encoder trained 40 epochs against "
             "a grid-laid-out image encoder; Stage-I 60 epochs from scratch in two runs, reading "
@@ -145,7 +146,7 @@ SHAPES_DATASET = DatasetSpec(
 @hookimpl
 def genzoo_api_range() -> str:
     """Declare the genzoo API versions this plugin is written for (1.x)."""
-    return ">=1.0,<2"
+    return ">=1.1,<2"
 
 
 @hookimpl

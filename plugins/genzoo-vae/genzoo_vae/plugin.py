@@ -45,7 +45,8 @@ SPEC = ModelSpec(
         WeightsSpec(
             name="mnist",
             file="weights/mnist.h5",
-            sha256="f93c0e74c7fbfe630a6e5bb68fa0697a6e7b0d0ba0fda315a8fb10320b4f31e5",
+            sha256="2690ec5455faf976fc20e34749434f4496b2697d99bb8c8eaf9873cbe1ffe28d",
+            size=6868028,
             dataset="binarized-mnist:train",
             description="30 epochs on dynamically binarized MNIST; see the model card",
         ),
@@ -56,7 +57,7 @@ SPEC = ModelSpec(
 @hookimpl
 def genzoo_api_range() -> str:
     """Declare the genzoo API versions this plugin is written for (1.x)."""
-    return ">=1.0,<2"
+    return ">=1.1,<2"
 
 
 @hookimpl
