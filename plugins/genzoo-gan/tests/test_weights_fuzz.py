@@ -37,7 +37,7 @@ def test_there_are_at_least_40_mutations_of_every_kind(fuzz_report):
     assert len(names) >= 40 and len(set(names)) == len(names)
     for kind in ("truncate", "flip-data", "flip-", "format-version", "config-", "missing-",
                  "kernel-as", "declared-huge", "rename-", "bias-"):
-        assert any(name.startswith(kind) for name in names), kind
+        assert any(kind in name for name in names), kind
 
 
 def test_every_mutation_is_a_genzoo_error_and_leaves_the_model_unchanged(fuzz_report):
