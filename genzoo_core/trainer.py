@@ -147,8 +147,6 @@ def trim_run(out_dir: str | Path, epoch: int) -> None:
                 grid.unlink(missing_ok=True)
 
 
-
-
 def resume_error(out_dir: str | Path, reason: BaseException | str) -> GenzooError:
     """The error for a run folder whose ``checkpoint.h5`` cannot be resumed from.
 
