@@ -8,7 +8,6 @@ PLUGINS := $(sort $(wildcard plugins/genzoo-*))
 SHARED_DATA := $(abspath ../shared/data)
 # Datasets: $GENZOO_DATA if set, else ../shared/data when it exists.
 export GENZOO_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
-export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: demo test lint docs bench results clean install
 
