@@ -31,7 +31,66 @@ def get_spec(name: str, *, registry: Registry | None = None) -> ModelSpec:
 
 
 def _is_path(name: str) -> bool:
-    return name.endswith(WEIGHT_SUFFIXES) or os.sep in name and Path(name).exists()
+    """Whether ``name`` reads as a file rather than ``MODEL`` or ``MODEL/WEIGHTS``.
+
+    It does when it ends in a weights suffix, starts as no name can (``/``, ``.``,
+    ``~``), holds a separator other than ``/``, or names an existing file (a file
+    in the working folder needs no separator). A caller that knows the models
+    lets a model name win over a stray file of the same name.
+    """
+    if name.endswith(WEIGHT_SUFFIXES) or name.startswith(("/", ".", "~")):
+        return True
+    if any(sep and sep != "/" and sep in name for sep in (os.sep, os.altsep)):
+        return True
+    return bool(name) and Path(name).is_file()
+
+
+def _split_name(name: str) -> tuple[str, str | None]:
+    """``"model/weights"`` -> ``("model", "weights")``, ``"model"`` -> ``("model", None)``.
+
+    Anything else is neither a name nor (the caller has decided) a file: one error
+    that says so, instead of a lookup that would suggest installing a plugin.
+    """
+    from genzoo_core.errors import UnknownNameError
+    from genzoo_core.spec import NAME_PATTERN
+
+    def valid(text: str) -> bool:
+        model, sep, weights = text.partition("/")
+        return bool(NAME_PATTERN.fullmatch(model)) and (
+            not sep or bool(NAME_PATTERN.fullmatch(weights))
+        )
+
+    if valid(name):
+        model, sep, weights = name.partition("/")
+        return model, weights if sep else None
+    hint = f" (names are lowercase: '{name.lower()}')" if valid(name.lower()) else ""
+    raise UnknownNameError(
+        f"'{name}' is neither a model name (MODEL or MODEL/WEIGHTS) nor a weights file"
+        f"{hint}: see 'genzoo list' for the names, or give the path of a .h5 file"
+    )
+
+
+def _weights_file(name: str) -> Path:
+    """The file ``name`` (a path) points at, refusing folders and files genzoo did not write."""
+    from genzoo_core.errors import WeightsError
+
+    path = Path(name).expanduser()
+    if path.is_dir():
+        inside = path / "model.h5"
+        hint = f" (e.g. {inside})" if inside.is_file() else ""
+        raise WeightsError(f"{path} is a folder, not a weights file: name the .h5 file in it{hint}")
+    if not path.exists() and not name.endswith(WEIGHT_SUFFIXES):
+        _split_name(name)  # perhaps a mistyped name: say so
+        raise WeightsError(f"weights file {path} does not exist")
+    if path.is_file() and not name.endswith(WEIGHT_SUFFIXES):
+        import h5py
+
+        if not h5py.is_hdf5(path):
+            raise WeightsError(
+                f"{path} is not a genzoo weights file (genzoo writes HDF5 .h5 files): pass "
+                f"one, or a model name (MODEL or MODEL/WEIGHTS, see 'genzoo list')"
+            )
+    return path
 
 
 def resolve_weights(
@@ -39,13 +98,13 @@ def resolve_weights(
 ) -> tuple[ModelSpec, Path]:
     """Resolve ``"model/weights"``, ``("model", weights)`` or a path to (spec, local file)."""
     registry = _registry(registry)
-    if _is_path(name):
+    if _is_path(name) and name.partition("/")[0] not in registry.models:
         from genzoo_core.weights import read_header
 
-        path = Path(name).expanduser()
+        path = _weights_file(name)
         header = read_header(path)
         return registry.get_model(header.model), path
-    model_name, _, from_name = name.partition("/")
+    model_name, from_name = _split_name(name)
     if from_name and weights and from_name != weights:
         raise GenzooError(f"'{name}' and weights={weights!r} name different weights; pick one")
     spec = registry.get_model(model_name)

@@ -174,18 +174,21 @@ def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
 
 def cmd_info(args: argparse.Namespace, registry: Registry) -> int:
     """Describe a model, one of its weights, a dataset, or a weights file."""
+    from genzoo_core.api import _is_path, _split_name, _weights_file
+
     target = args.name
-    if target.endswith((".h5", ".hdf5")):
+    known = target.partition("/")[0]
+    if _is_path(target) and known not in registry.models and known not in registry.datasets:
         from genzoo_core.weights import read_header
 
-        header = read_header(target)
+        header = read_header(_weights_file(target))
         print(json.dumps({
             "file": header.path, "model": header.model, "config": header.config,
             "components": list(header.components), "metadata": header.metadata,
             "training_state": header.training_state,
         }, indent=2, default=str))
         return 0
-    name, _, weights_name = target.partition("/")
+    name, weights_name = _split_name(target)
     if name not in registry.models and name in registry.datasets:
         d = registry.get_dataset(name)
         print(json.dumps({
@@ -482,8 +485,13 @@ def _parse_config(pairs: Sequence[str]) -> dict[str, Any]:
 def cmd_train(args: argparse.Namespace, registry: Registry) -> int:
     """Train a model on a dataset; resume if the output folder holds a checkpoint."""
     from genzoo_core.api import train
+    from genzoo_core.spec import NAME_PATTERN
     from genzoo_core.trainer import FINAL_NAME
 
+    if not NAME_PATTERN.fullmatch(args.name):
+        raise GenzooError(
+            f"'{args.name}' is not a model name (lowercase, like 'gan'): see 'genzoo list'"
+        )
     if args.epochs < 1:
         raise GenzooError(f"--epochs must be at least 1, got {args.epochs}")
     registry.get_model(args.name)  # fail fast, before TensorFlow loads
@@ -530,14 +538,14 @@ def cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
 
     verbose = 0 if args.quiet else 1
     if args.real or args.fake:
-        if not (args.real and args.fake) or args.name:
+        if not (args.real and args.fake) or args.name is not None:
             raise GenzooError("score folders with both --real DIR and --fake DIR, and no model")
         report = evaluate_folders(
             args.real, args.fake, metrics=args.metrics or "fid,kid,pr",
             features=args.features or "inception-v3", seed=args.seed, verbose=verbose,
             registry=registry,
         )
-    elif args.name:
+    elif args.name is not None:
         report = evaluate(
             args.name, args.data, metrics=args.metrics or "fid,kid,is,pr", n=args.n,
             features=args.features or "mnist-cnn", seed=args.seed, split=args.split,
