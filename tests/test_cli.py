@@ -173,7 +173,9 @@ def test_new_plugin_writes_a_skeleton_and_refuses_bad_input(tmp_path, toy_regist
     pyproject = (target / "pyproject.toml").read_text()
     assert '[project.entry-points.genzoo]\nmy-gan = "genzoo_my_gan.plugin"' in pyproject
     plugin = (target / "genzoo_my_gan" / "plugin.py").read_text()
-    assert 'builder="genzoo_my_gan.model:MyGan"' in plugin and "return \">=1.0,<2\"" in plugin
+    major = int(genzoo_core.API_VERSION.split(".")[0])
+    assert 'builder="genzoo_my_gan.model:MyGan"' in plugin
+    assert f'return ">={genzoo_core.API_VERSION},<{major + 1}"' in plugin
     assert "parametrize_with_checks([\"my-gan\"])" in (
         target / "tests" / "test_conformance.py").read_text()
     assert "$" not in "".join(p.read_text() for p in target.rglob("*.py"))
