@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -286,29 +287,73 @@ def cmd_sample(args: argparse.Namespace, registry: Registry) -> int:
     from genzoo_core.images import save_grid
     from genzoo_core.spec import Condition
 
-    if args.n is not None and args.n < 1:
-        raise GenzooError(f"-n must be at least 1, got {args.n}")
+    _at_least(1, n=args.n, columns=args.columns)
+    _at_least(0, seed=args.seed)
+    if args.input is None:
+        _check_png_output(Path(args.output))  # before the model loads, not after it drew
     model = load(args.name, registry=registry)
     if args.input is not None:
         return _translate_files(model, args)
     for flag, value in (("--direction", args.direction), ("--crop", args.crop)):
         if value is not None:
             raise GenzooError(f"{flag} applies to translations: pass --input too")
-    if args.text is not None and model.spec.condition != Condition.TEXT:
+    condition = model.spec.condition
+    if args.text is not None and condition != Condition.TEXT:
         raise GenzooError(
-            f"{args.name} is not conditioned on text (it takes {model.spec.condition.value}): "
-            f"drop --text"
+            f"{args.name} is not conditioned on text (it takes {condition.value}): drop --text"
         )
+    classes = int(model.config.get("num_classes", 10))
+    if args.label is not None:
+        if condition != Condition.CLASS_LABEL:
+            raise GenzooError(
+                f"{args.name} is not conditioned on class labels (it takes {condition.value}): "
+                f"drop --label"
+            )
+        if not 0 <= args.label < classes:
+            raise GenzooError(
+                f"--label must be in 0..{classes - 1} ({args.name} has {classes} classes), "
+                f"got {args.label}"
+            )
     n, columns = args.n, args.columns
     if n is None:
         n = 64
-        if model.spec.condition == Condition.CLASS_LABEL and args.label is None:
-            classes = int(model.config.get("num_classes", 10))
+        if condition == Condition.CLASS_LABEL and args.label is None:
             n, columns = classes * classes, columns or classes
+    _check_grid_size(model, args, n, columns)
     images = model.sample(n, condition=_parse_condition(args, n), seed=args.seed)
     path = save_grid(args.output, images, columns=columns)
     print(f"wrote {n} samples from {args.name} to {path.resolve()}")
     return 0
+
+
+def _at_least(minimum: int, **options: int | None) -> None:
+    """Refuse any given option below ``minimum``, naming it as the user typed it."""
+    for name, value in options.items():
+        if value is not None and value < minimum:
+            flag = f"-{name}" if len(name) == 1 else f"--{name.replace('_', '-')}"
+            bound = "0 or more" if minimum == 0 else f"at least {minimum}"
+            raise GenzooError(f"{flag} must be {bound}, got {value}")
+
+
+def _check_grid_size(model: Any, args: argparse.Namespace, n: int, columns: int | None) -> None:
+    """Refuse a grid too large to hold or write before a single image is drawn."""
+    from genzoo_core.images import MAX_GRID_PIXELS, grid_shape, largest_grid
+
+    shape = model.config.get("image_shape")
+    if not shape:  # a model that does not say: one image tells
+        shape = model.sample(1, seed=0).shape[1:]
+    size = (int(shape[0]), int(shape[1]))
+    height, width = grid_shape(n, size, columns=columns)
+    if height * width <= MAX_GRID_PIXELS:
+        return
+    largest = largest_grid(size, columns=columns, limit=n)
+    across = f" with --columns {columns}" if columns else ""
+    raise GenzooError(
+        f"-n {n}: a grid of {n} {size[1]}x{size[0]} images would be {width}x{height} pixels, "
+        f"more than one grid may hold ({MAX_GRID_PIXELS} pixels); the largest -n that fits"
+        f"{across} is {largest}: draw several grids with different --seed values, or draw "
+        f"in batches from Python with genzoo_core.load(...).sample(n)"
+    )
 
 
 def _check_png_output(output: Path) -> None:
@@ -318,7 +363,7 @@ def _check_png_output(output: Path) -> None:
     if output.suffix.lower() != ".png":
         raise GenzooError(
             f"-o {output}: genzoo writes PNG images, so name a .png file "
-            f"(e.g. {output.with_suffix('.png').name})"
+            f"(e.g. {output.with_suffix('.png')})"
         )
     _check_parent(output)
 
@@ -486,15 +531,19 @@ def cmd_train(args: argparse.Namespace, registry: Registry) -> int:
     """Train a model on a dataset; resume if the output folder holds a checkpoint."""
     from genzoo_core.api import train
     from genzoo_core.spec import NAME_PATTERN
-    from genzoo_core.trainer import FINAL_NAME
 
     if not NAME_PATTERN.fullmatch(args.name):
         raise GenzooError(
             f"'{args.name}' is not a model name (lowercase, like 'gan'): see 'genzoo list'"
         )
-    if args.epochs < 1:
-        raise GenzooError(f"--epochs must be at least 1, got {args.epochs}")
-    registry.get_model(args.name)  # fail fast, before TensorFlow loads
+    _at_least(1, epochs=args.epochs, batch_size=args.batch_size,
+              steps_per_epoch=args.steps_per_epoch)
+    spec = registry.get_model(args.name)  # fail fast, before TensorFlow loads
+    config = _parse_config(args.config) or None
+    if config is not None:
+        spec.resolve_config(config)  # unknown keys and bad values, before TensorFlow loads
+    from genzoo_core.trainer import FINAL_NAME
+
     strategy = None
     if args.strategy == "mirrored":
         import tensorflow as tf
@@ -506,7 +555,7 @@ def cmd_train(args: argparse.Namespace, registry: Registry) -> int:
         args.data,
         args.out,
         epochs=args.epochs,
-        config=_parse_config(args.config) or None,
+        config=config,
         batch_size=args.batch_size,
         strategy=strategy,
         steps_per_epoch=args.steps_per_epoch,
@@ -534,8 +583,15 @@ def _format_metrics(results: dict[str, Any]) -> str:
 
 def cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
     """Score a model against real data, or a folder of images against another."""
+    from genzoo_core._files import atomic_path
     from genzoo_core.evaluation import evaluate, evaluate_folders
 
+    _at_least(2, n=args.n)  # two images are the fewest any metric can compare
+    _at_least(0, seed=args.seed)
+    output = Path(args.output)
+    if output.is_dir():
+        raise GenzooError(f"-o {output} is a folder: name a .json file (e.g. {output}/eval.json)")
+    _check_parent(output)
     verbose = 0 if args.quiet else 1
     if args.real or args.fake:
         if not (args.real and args.fake) or args.name is not None:
@@ -554,9 +610,8 @@ def cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
     else:
         raise GenzooError("name a model (genzoo eval gan/mnist) or give --real DIR --fake DIR")
     print(_format_metrics(report["metrics"]))
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    with atomic_path(output) as tmp:
+        Path(tmp).write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(f"settings and results: {output.resolve()}")
     return 0
 
@@ -658,27 +713,117 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SIGPIPE_STATUS = 141
+"""Exit status when the reader of the output went away (``genzoo list | head -1``):
+128 + SIGPIPE, what a shell reports for ``cat`` or ``yes`` in the same place."""
+
+
 def main(argv: Sequence[str] | None = None, *, registry: Registry | None = None) -> int:
-    """Run the CLI; return the exit status."""
+    """Run the CLI; return the exit status.
+
+    0 on success; 1 with one line ``genzoo: error: ...`` on any error (an
+    unexpected exception included; ``GENZOO_DEBUG=1`` re-raises it instead);
+    2 for a usage error (argparse); 130 on Ctrl-C; :data:`SIGPIPE_STATUS`,
+    silently, when the output's reader closed the pipe.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     quiet_tensorflow()
     args = build_parser().parse_args(argv)
     args.argv = argv
+    registry = registry or default_registry()
     try:
-        return int(args.func(args, registry or default_registry()) or 0)
-    except GenzooError as exc:
-        if os.environ.get("GENZOO_DEBUG"):
-            raise
-        print(f"genzoo: error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:  # a path that cannot be read or written
-        if os.environ.get("GENZOO_DEBUG"):
-            raise
-        print(f"genzoo: error: {exc}", file=sys.stderr)
-        return 1
+        status = int(args.func(args, registry) or 0)
+        sys.stdout.flush()  # a reader that went away shows up here, not at exit
+        return status
+    except BrokenPipeError:
+        return _reader_went_away()
     except KeyboardInterrupt:
         print("genzoo: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if os.environ.get("GENZOO_DEBUG"):
+            raise
+        print(f"genzoo: error: {_describe(exc, registry)}", file=sys.stderr)
+        return 1
+
+
+def _reader_went_away() -> int:
+    # Python ignores SIGPIPE, so a closed pipe is a BrokenPipeError. End as a process
+    # killed by SIGPIPE appears to the shell: no message; and point stdout at devnull
+    # so that the interpreter's last flush does not fail again.
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return SIGPIPE_STATUS
+
+
+def _describe(exc: BaseException, registry: Registry) -> str:
+    """The one line after ``genzoo: error:`` for any exception."""
+    if isinstance(exc, GenzooError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return (
+            "out of memory: ask for less at once (a smaller -n or --batch-size), or free "
+            "memory"
+        )
+    if isinstance(exc, OSError):
+        return _describe_os_error(exc)
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return (
+        f"unexpected {type(exc).__name__}{': ' if message else ''}{message} (run with "
+        f"GENZOO_DEBUG=1 for the traceback, and report it to {_owner(exc, registry)})"
+    )
+
+
+# Advice by errno: what to do about the path the error names.
+_OS_ADVICE = {
+    errno.ENOSPC: "free some space, or write somewhere else",
+    errno.EDQUOT: "free some space, or write somewhere else",
+    errno.EROFS: "pick a writable folder",
+    errno.EACCES: "pick a writable folder, or fix the permissions",
+    errno.EPERM: "pick a writable folder, or fix the permissions",
+    errno.ENOENT: "check the path",
+    errno.EISDIR: "it is a folder: name a file",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EEXIST: "a part of the path is a file, not a folder",
+    errno.ENAMETOOLONG: "use a shorter name",
+}
+
+# Names of genzoo's temporary files (_files.atomic_path and the staging folders):
+# report the path the user named instead.
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.(tmp|partial)$")
+
+
+def _describe_os_error(exc: OSError) -> str:
+    """``<reason>: <path>: <what to do>`` for an error of the operating system."""
+    filename = exc.filename2 if exc.filename2 is not None else exc.filename
+    reason = exc.strerror or str(exc)
+    if filename is None:
+        return reason
+    path = Path(os.fsdecode(filename))
+    temporary = _TEMPORARY.fullmatch(path.name)
+    if temporary:
+        path = path.with_name(temporary["name"])
+    advice = _OS_ADVICE.get(exc.errno)
+    return f"{reason}: {path}" + (f": {advice}" if advice else "")
+
+
+def _owner(exc: BaseException, registry: Registry) -> str:
+    """The distribution whose code raised ``exc`` (innermost frame first), else genzoo-core."""
+    owners = {"genzoo_core": "genzoo-core"}
+    with contextlib.suppress(Exception):  # a broken registry must not hide the first error
+        owners.update({spec.package: spec.distribution for spec in registry.models.values()})
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame.f_globals.get("__name__", ""))
+        tb = tb.tb_next
+    for module in reversed(frames):
+        owner = owners.get(module.partition(".")[0])
+        if owner:
+            return owner
+    return "genzoo-core"
 
 
 if __name__ == "__main__":

@@ -16,6 +16,58 @@ CROPS = ("center", "left", "right", "top", "bottom")
 image, ``top``/``bottom`` a tall one, ``center`` either."""
 
 
+MAX_GRID_PIXELS = 1 << 26
+"""The most pixels one grid may have (64 Mpx: about 1 GB while it is built in
+float32 with 3 channels). Over it, :func:`make_grid` refuses instead of running
+out of memory; ``genzoo sample`` checks before it draws anything."""
+
+
+def grid_shape(
+    n: int, image_size: tuple[int, int], *, columns: int | None = None, padding: int = 2
+) -> tuple[int, int]:
+    """(height, width) in pixels of :func:`make_grid`'s grid of ``n`` images of ``image_size``."""
+    columns = columns or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / columns)
+    height, width = image_size
+    return rows * (height + padding) + padding, columns * (width + padding) + padding
+
+
+def largest_grid(
+    image_size: tuple[int, int],
+    *,
+    columns: int | None = None,
+    padding: int = 2,
+    limit: int = 1 << 40,
+    max_pixels: int | None = None,
+) -> int:
+    """The most images (up to ``limit``) whose grid stays within ``max_pixels``.
+
+    Args:
+        image_size: (height, width) of one image.
+        columns: images per row, as for :func:`make_grid`; default square-ish.
+        padding: as for :func:`make_grid`.
+        limit: the answer is at most this.
+        max_pixels: default :data:`MAX_GRID_PIXELS`.
+
+    Returns:
+        0 when not even one image fits.
+    """
+    cap = MAX_GRID_PIXELS if max_pixels is None else max_pixels
+
+    def fits(n: int) -> bool:
+        height, width = grid_shape(n, image_size, columns=columns, padding=padding)
+        return height * width <= cap
+
+    low, high = 0, limit  # fits(low) holds (0 images: nothing to draw); grids grow with n
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 def make_grid(
     images: np.ndarray, *, columns: int | None = None, padding: int = 2, pad_value: float = 1.0
 ) -> np.ndarray:
@@ -31,13 +83,19 @@ def make_grid(
     if images.ndim != 4 or images.shape[-1] not in (1, 3, 4):
         raise GenzooError(f"expected NHWC images with 1, 3 or 4 channels, got {images.shape}")
     n, h, w, c = images.shape
+    if columns is not None and columns < 1:
+        raise GenzooError(f"columns must be at least 1, got {columns}")
+    height, width = grid_shape(n, (h, w), columns=columns, padding=padding)
+    if height * width > MAX_GRID_PIXELS:
+        largest = largest_grid(
+            (h, w), columns=columns, padding=padding, limit=n
+        )
+        raise GenzooError(
+            f"a grid of {n} {w}x{h} images would be {width}x{height} pixels, more than "
+            f"{MAX_GRID_PIXELS} (MAX_GRID_PIXELS); at most {largest} images fit in one grid"
+        )
     columns = columns or math.ceil(math.sqrt(n))
-    rows = math.ceil(n / columns)
-    grid = np.full(
-        (rows * (h + padding) + padding, columns * (w + padding) + padding, c),
-        pad_value,
-        dtype=np.float32,
-    )
+    grid = np.full((height, width, c), pad_value, dtype=np.float32)
     for index, image in enumerate(images):
         r, col = divmod(index, columns)
         top, left = padding + r * (h + padding), padding + col * (w + padding)
