@@ -14,7 +14,6 @@ import contextlib
 import errno
 import importlib.abc
 import importlib.machinery
-import importlib.util
 import json
 import os
 import re
@@ -99,10 +98,11 @@ class _QuietLoader(importlib.abc.Loader):
 @contextlib.contextmanager
 def _filtered_stderr() -> Iterator[None]:
     """Send file descriptor 2 to a file for the block, then replay all but the noise."""
-    try:
+    saved = None
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         sys.stderr.flush()
         saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):  # no usable stderr: nothing to filter
+    if saved is None:  # no usable stderr: nothing to filter
         yield
         return
     with tempfile.TemporaryFile() as capture:
@@ -319,7 +319,7 @@ def cmd_sample(args: argparse.Namespace, registry: Registry) -> int:
         n = 64
         if condition == Condition.CLASS_LABEL and args.label is None:
             n, columns = classes * classes, columns or classes
-    _check_grid_size(model, args, n, columns)
+    _check_grid_size(model, n, columns)
     images = model.sample(n, condition=_parse_condition(args, n), seed=args.seed)
     path = save_grid(args.output, images, columns=columns)
     print(f"wrote {n} samples from {args.name} to {path.resolve()}")
@@ -335,7 +335,7 @@ def _at_least(minimum: int, **options: int | None) -> None:
             raise GenzooError(f"{flag} must be {bound}, got {value}")
 
 
-def _check_grid_size(model: Any, args: argparse.Namespace, n: int, columns: int | None) -> None:
+def _check_grid_size(model: Any, n: int, columns: int | None) -> None:
     """Refuse a grid too large to hold or write before a single image is drawn."""
     from genzoo_core.images import MAX_GRID_PIXELS, grid_shape, largest_grid
 
@@ -384,9 +384,9 @@ def _crop_plan(file: Path, size: tuple[int, int], args: argparse.Namespace,
     height, width = size
     wide = width * model_size[0] > height * model_size[1]
     fits = "left|center|right" if wide else "top|center|bottom"
+    if same_aspect(size, model_size):
+        return None  # only resized, never distorted
     if args.crop is None:
-        if same_aspect(size, model_size):
-            return None  # only resized, never distorted
         wanted = f"{model_size[1]}x{model_size[0]}"
         if same_aspect(size, (model_size[0], 2 * model_size[1])):
             raise GenzooError(
@@ -762,7 +762,8 @@ def _describe(exc: BaseException, registry: Registry) -> str:
     """The one line after ``genzoo: error:`` for any exception."""
     if isinstance(exc, GenzooError):
         return str(exc)
-    if isinstance(exc, MemoryError):
+    # TensorFlow's own out-of-memory error, recognised without importing TensorFlow
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
         return (
             "out of memory: ask for less at once (a smaller -n or --batch-size), or free "
             "memory"

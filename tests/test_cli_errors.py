@@ -265,3 +265,14 @@ def test_python_dash_m_runs_the_command_with_its_exit_statuses():
     assert result.returncode == 1 and one_error_line(result.stderr), result.stderr
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 2 and "usage: genzoo" in result.stderr
+
+
+def test_os_errors_name_the_users_path_not_a_temporary_one():
+    from genzoo_core.cli import _describe_os_error
+
+    temporary = "/data/out/.grid.png.k2j_x9q1.tmp"
+    message = _describe_os_error(OSError(errno.ENOSPC, "No space left on device", temporary))
+    assert "/data/out/grid.png: " in message and "free some space" in message
+    message = _describe_os_error(OSError(errno.EISDIR, "Is a directory", temporary, None,
+                                         "/data/out/grid.png"))
+    assert ".tmp" not in message and "/data/out/grid.png" in message

@@ -162,6 +162,9 @@ def test_a_square_image_is_resized_without_a_word(translator, tmp_path, capsys):
                        registry, capsys)
     assert code == 0 and err == ""
     assert read_png(target).shape == (8, 8, 3)
+    code, _, err = run(["sample", str(weights), "--input", str(source), "-o", str(target),
+                        "--crop", "left"], registry, capsys)  # nothing to crop: no complaint
+    assert code == 0 and err == ""
 
 
 def test_a_folder_is_checked_whole_before_anything_is_written(translator, tmp_path, capsys):
