@@ -50,6 +50,8 @@ from genzoo_core.version import API_VERSION, __version__
 _LAZY = {
     "GenerativeModel": "genzoo_core.model",
     "replica_scale": "genzoo_core.model",
+    "input_images": "genzoo_core.model",
+    "resized_images": "genzoo_core.model",
     "Trainer": "genzoo_core.trainer",
     "DataSource": "genzoo_core.data",
     "CaptionedDataSource": "genzoo_core.data",

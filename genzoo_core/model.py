@@ -82,6 +82,66 @@ def check_images(
     return np.clip(images, 0.0, 1.0)
 
 
+def input_images(x: Any, channels: int, what: str) -> np.ndarray:
+    """``x`` as float32 NHWC images in [0, 1] with ``channels`` channels, or a DataError.
+
+    What image-to-image models take: one HWC image counts as a batch of one.
+    8-bit or out-of-range values are refused rather than clipped, so a 0-255
+    image is not silently turned white.
+    """
+    from genzoo_core.errors import DataError
+
+    images = np.asarray(x)
+    if images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4 or images.shape[-1] != channels:
+        raise DataError(
+            f"{what} takes NHWC images with {channels} channel(s); got an array of shape "
+            f"{images.shape}"
+        )
+    if 0 in images.shape:
+        raise DataError(f"{what} got no images (an array of shape {images.shape})")
+    if images.dtype.kind != "f":
+        raise DataError(
+            f"{what} takes float images in [0, 1], got dtype {images.dtype}: convert with "
+            f"x.astype('float32') / 255"
+        )
+    images = images.astype(np.float32)
+    if not np.all(np.isfinite(images)):
+        raise DataError(f"{what} got images holding NaN or infinite values")
+    if images.min() < 0.0 or images.max() > 1.0:
+        raise DataError(
+            f"{what} takes values in [0, 1], got [{images.min():.3g}, {images.max():.3g}]: "
+            f"divide 8-bit images by 255"
+        )
+    return images
+
+
+def resized_images(images: np.ndarray, height: int, width: int, what: str) -> np.ndarray:
+    """``images`` at ``height`` x ``width``; only a change of size, never of aspect ratio.
+
+    An image of another shape would come out squashed: it is refused with a
+    DataError saying how to crop it (a side-by-side A|B pair is recognised).
+    """
+    from genzoo_core.errors import DataError
+
+    h, w = int(images.shape[1]), int(images.shape[2])
+    if (h, w) == (height, width):
+        return images
+    if h * width != w * height:
+        pair = (
+            f" It looks like a side-by-side A|B pair: take its left half, "
+            f"x[:, :, :{w // 2}]."
+            if w == 2 * h and height == width else ""
+        )
+        raise DataError(
+            f"{what} takes {width}x{height} images (width x height) or any size of that "
+            f"shape; got {w}x{h}, which resizing would distort: crop it first.{pair}"
+        )
+    out = tf.image.resize(images, (height, width), antialias=True).numpy()
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
 def _registered_spec(spec: ModelSpec) -> ModelSpec:
     """The registry's copy of ``spec``, which knows the distribution that installed it."""
     from genzoo_core.registry import default_registry

@@ -77,3 +77,20 @@ def test_model_without_spec_is_refused():
 def test_uncompiled_model_says_so(toy_model):
     with pytest.raises(GenzooError, match="call model.compile"):
         toy_model.optimizers  # noqa: B018
+
+
+def test_translator_inputs_are_checked_and_never_squashed():
+    from genzoo_core import DataError, input_images, resized_images
+
+    rng = np.random.default_rng(0)
+    square = rng.random((2, 8, 8, 3), dtype=np.float32)
+    assert input_images(square[0], 3, "t").shape == (1, 8, 8, 3)  # one image, a batch of one
+    for bad, words in [(square * 255, "divide 8-bit"), ((square * 255).astype(np.uint8), "uint8"),
+                       (square[..., :1], "3 channel"), (square * np.nan, "NaN"),
+                       (square[:0], "no images")]:
+        with pytest.raises(DataError, match=words):
+            input_images(bad, 3, "t")
+    assert resized_images(square, 4, 4, "t").shape == (2, 4, 4, 3)
+    assert resized_images(square, 8, 8, "t") is square
+    with pytest.raises(DataError, match="got 16x8, which resizing would distort.*left half"):
+        resized_images(rng.random((1, 8, 16, 3), dtype=np.float32), 4, 4, "t")

@@ -33,7 +33,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from genzoo_core import ConfigError, DataError, GenerativeModel, losses, replica_scale
+from genzoo_core import (
+    ConfigError,
+    DataError,
+    GenerativeModel,
+    input_images,
+    losses,
+    replica_scale,
+    resized_images,
+)
 from genzoo_core.data import UnpairedDataSource
 from genzoo_cyclegan.plugin import SPEC
 
@@ -476,8 +484,8 @@ class CycleGAN(GenerativeModel):
 
         Args:
             x: float NHWC images in [0, 1] (one HWC image is taken as a batch of
-                one), of any size: they are resized (antialiased bilinear) to the
-                model's size.
+                one), square: another size is resized (antialiased bilinear) to the
+                model's; another aspect ratio is refused rather than squashed.
             direction: ``"AtoB"`` or ``"BtoA"``.
             batch_size: images per generator call.
 
@@ -488,17 +496,9 @@ class CycleGAN(GenerativeModel):
             raise ConfigError(
                 f"unknown direction {direction!r}: use 'AtoB' (domain A to B) or 'BtoA'"
             )
-        images = np.asarray(x, dtype=np.float32)
-        if images.ndim == 3:
-            images = images[None]
-        if images.ndim != 4 or images.shape[-1] != self.channels or len(images) == 0:
-            raise ConfigError(
-                f"translate takes NHWC images with {self.channels} channels, got shape "
-                f"{images.shape}"
-            )
-        if images.shape[1:3] != (self.size, self.size):
-            images = tf.image.resize(images, (self.size, self.size), antialias=True).numpy()
-        images = np.clip(images, 0.0, 1.0)
+        images = resized_images(
+            input_images(x, self.channels, "cyclegan"), self.size, self.size, "cyclegan"
+        )
         translated = self.predict_in_batches(
             self._translators[direction], images, batch_size=batch_size
         )

@@ -355,7 +355,8 @@ def test_train_steps_on_real_images_follow_the_schedule_and_resume(tmp_path):
 
 def test_translate_and_sample_contract():
     model = genzoo_core.create("cyclegan", SMALL)
-    x = np.random.default_rng(0).random((3, 50, 70, 3), dtype=np.float32)
+    rng = np.random.default_rng(0)
+    x = rng.random((3, 50, 50, 3), dtype=np.float32)  # square, of another size: resized
     for direction in ("AtoB", "BtoA"):
         y = model.translate(x, direction=direction)
         assert y.shape == (3, 32, 32, 3) and y.dtype == np.float32
@@ -369,6 +370,12 @@ def test_translate_and_sample_contract():
         model.sample(2)
     with pytest.raises(ConfigError, match="at least n=4"):
         model.sample(4, condition=x)
+    with pytest.raises(DataError, match="got 70x50, which resizing would distort"):
+        model.translate(rng.random((1, 50, 70, 3), dtype=np.float32))  # never squashed
+    with pytest.raises(DataError, match="divide 8-bit images by 255"):
+        model.translate(x * 255)  # never clipped to white
+    with pytest.raises(DataError, match="got dtype uint8"):
+        model.translate((x * 255).astype(np.uint8))
 
 
 # -- the pretrained weights ---------------------------------------------------------------

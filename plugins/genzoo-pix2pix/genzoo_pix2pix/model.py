@@ -51,6 +51,7 @@ from genzoo_core import (
     PairedDataSource,
     losses,
     replica_scale,
+    resized_images,
 )
 from genzoo_pix2pix.plugin import SPEC
 
@@ -333,10 +334,11 @@ class Pix2Pix(GenerativeModel):
     def translate(
         self, x: Any, *, direction: str | None = None, batch_size: int = 16
     ) -> np.ndarray:
-        """Translate images: float32 NHWC in [0, 1] of any size -> the model's size.
+        """Translate images: float32 NHWC in [0, 1] of the model's shape -> the model's size.
 
-        Inputs of another size are resized (antialiased bilinear) to
-        ``image_shape`` first. Dropout is off, so the result is deterministic.
+        Inputs of another size but the same aspect ratio are resized
+        (antialiased bilinear) to ``image_shape`` first; another aspect ratio is
+        refused rather than squashed (crop first). Dropout is off, so the result is deterministic.
         ``direction`` exists for two-way translators; pix2pix goes one way only.
         """
         if direction is not None:
@@ -351,10 +353,7 @@ class Pix2Pix(GenerativeModel):
 
     def _at_model_size(self, images: np.ndarray) -> np.ndarray:
         height, width, _ = self.image_shape
-        if images.shape[1:3] != (height, width):
-            images = tf.image.resize(images, (height, width), antialias=True).numpy()
-            images = np.clip(images, 0.0, 1.0)
-        return images
+        return resized_images(images, height, width, "pix2pix")
 
     def generate(self, n: int, *, condition: Any, rng: np.random.Generator) -> np.ndarray:
         """Translate the first ``n`` images of ``condition``.

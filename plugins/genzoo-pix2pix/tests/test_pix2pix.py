@@ -210,8 +210,8 @@ def test_prepare_data_resizes_pairs_and_refuses_other_data():
 def test_translate_and_sample_check_their_inputs():
     model = genzoo_core.create("pix2pix", **SMALL)
     rng = np.random.default_rng(0)
-    photos = rng.random((3, 50, 70, 3), dtype=np.float32)
-    out = model.translate(photos)  # any size in, the model's size out
+    photos = rng.random((3, 50, 50, 3), dtype=np.float32)
+    out = model.translate(photos)  # any size of the model's shape in, the model's size out
     assert out.shape == (3, 32, 32, 3) and out.dtype == np.float32
     assert 0.0 <= out.min() and out.max() <= 1.0
     np.testing.assert_array_equal(out, model.translate(photos))  # dropout is off
@@ -234,6 +234,12 @@ def test_translate_and_sample_check_their_inputs():
         model.translate(photos * 255)
     with pytest.raises(ConfigError, match="one way"):
         model.translate(photos, direction="BtoA")
+    wide = rng.random((2, 50, 70, 3), dtype=np.float32)
+    for call in (lambda: model.translate(wide), lambda: model.sample(2, condition=wide)):
+        with pytest.raises(DataError, match="got 70x50, which resizing would distort"):
+            call()  # never a silent squash
+    with pytest.raises(DataError, match=r"side-by-side A\|B pair: take its left half"):
+        model.translate(rng.random((1, 40, 80, 3), dtype=np.float32))
     with pytest.raises(ConfigError, match="power-of-two"):
         genzoo_core.create("pix2pix", image_shape=[48, 48, 3])
 
