@@ -1210,15 +1210,16 @@ def test_stats_cache_in_an_unwritable_or_full_home(toy_registry, monkeypatch, wh
     else:
         _fail_in_home(monkeypatch, where, code)
 
+    folder = stats_dir()  # in the test's GENZOO_HOME, which undo() below would unset
     with pytest.raises(GenzooError) as info:
         _real_features()
 
     message = str(info.value)
     assert "\n" not in message and "[Errno" not in message
-    assert str(stats_dir()) in message and os.strerror(code) in message
+    assert str(folder) in message and os.strerror(code) in message
     assert advice in message and "GENZOO_HOME=" in message
     monkeypatch.undo()
-    assert files_in(stats_dir()) == []
+    assert files_in(folder) == []
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])

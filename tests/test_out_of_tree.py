@@ -122,4 +122,7 @@ def test_the_generated_plugin_passes_its_own_tests(third_party):
     work, fresh, plugin_source = third_party
     output = run([fresh / "bin" / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
                   plugin_source / "tests"], plugin_source)
-    assert "7 passed, 1 skipped" in output, output  # no pretrained weights to check
+    from genzoo_core.testing import CHECKS
+
+    # every check but one: the skeleton ships no pretrained weights to check
+    assert f"{len(CHECKS) - 1} passed, 1 skipped" in output, output

@@ -428,8 +428,8 @@ def test_the_cli_says_each_refusal_in_one_line(toy_registry, tmp_path, capsys, m
     capsys.readouterr()
     for extra, says in (
         (["--epochs", "2", "--config", "units=4"], "config key 'units' is 4 here but 8"),
-        (["--epochs", "2", "--steps-per-epoch", "0"], "steps_per_epoch must be at least 1"),
-        (["--epochs", "2", "--batch-size", "0"], "batch_size must be at least 1"),
+        (["--epochs", "2", "--steps-per-epoch", "0"], "--steps-per-epoch must be at least 1"),
+        (["--epochs", "2", "--batch-size", "0"], "--batch-size must be at least 1"),
     ):
         assert main([*argv, *extra], registry=toy_registry) == 1
         err = capsys.readouterr().err

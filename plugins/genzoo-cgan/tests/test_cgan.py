@@ -242,4 +242,4 @@ def test_cli_sample_a_label(tmp_path):
                              "-o", str(tmp_path / "bad.png")], capture_output=True, text=True,
                             env=env, timeout=180)
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "[0, 10)" in result.stderr
+    assert "--label must be in 0..9 (cgan/mnist has 10 classes), got 12" in result.stderr
