@@ -120,3 +120,25 @@ def require_data(relative: str) -> Path:
     if root is None or not (root / relative).exists():
         pytest.skip(f"needs {relative} under GENZOO_DATA (set it to the shared data folder)")
     return root / relative
+
+
+def run_cli(argv, registry, capsys):
+    """Run ``genzoo ARGV`` in-process against ``registry``: (status, stdout, stderr)."""
+    from genzoo_core.cli import main
+
+    code = main(argv, registry=registry)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_error_line(err: str) -> bool:
+    """Whether ``err`` is exactly one ``genzoo: error:`` line and no traceback."""
+    return err.count("\n") == 1 and err.startswith("genzoo: error: ") and "Traceback" not in err
+
+
+@pytest.fixture
+def weights(toy_model, tmp_path):
+    """The untrained toy model saved as ``toy.h5``."""
+    path = tmp_path / "toy.h5"
+    toy_model.save_weights(str(path))
+    return path

@@ -10,18 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_cli as run
 
 import genzoo_core
-from genzoo_core.cli import main
 
 TESTS = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-
-
-def run(argv, registry, capsys):
-    code = main(argv, registry=registry)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_list_and_json(toy_registry, capsys):
@@ -43,6 +37,7 @@ import sys, time
 sys.path[:0] = [{str(TESTS / 'toy_plugin')!r}, {str(TESTS)!r}]
 from pathlib import Path
 from conftest import write_distribution
+from conftest import run_cli as run
 write_distribution(Path({str(tmp_path / 'site')!r}), "genzoo-toy", "0.0.1",
                    {{"toy": "toyzoo.plugin"}}, {{}})
 start = time.perf_counter()

@@ -10,28 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_distribution
+from conftest import one_error_line, write_distribution
+from conftest import run_cli as run
 
 from genzoo_core.cli import main
 
 BIN = Path(sys.executable).parent
-
-
-def run(argv, registry, capsys):
-    code = main(argv, registry=registry)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_error_line(err):
-    return err.count("\n") == 1 and err.startswith("genzoo: error: ") and "Traceback" not in err
-
-
-@pytest.fixture
-def weights(toy_model, tmp_path):
-    path = tmp_path / "toy.h5"
-    toy_model.save_weights(str(path))
-    return path
 
 
 def subprocess_env():

@@ -6,25 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from genzoo_core.cli import main
-
-
-def run(argv, registry, capsys):
-    code = main(argv, registry=registry)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_error_line(err):
-    return err.count("\n") == 1 and err.startswith("genzoo: error: ") and "Traceback" not in err
-
-
-@pytest.fixture
-def weights(toy_model, tmp_path):
-    path = tmp_path / "toy.h5"
-    toy_model.save_weights(str(path))
-    return path
+from conftest import one_error_line
+from conftest import run_cli as run
 
 
 @pytest.mark.parametrize("name", ["", "a/b/c", "TOYGAN", "toygan/", "/toygan", "-x", "no such"])

@@ -6,9 +6,8 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import require_data, write_distribution
-
-from genzoo_core.cli import main
+from conftest import one_error_line, require_data, write_distribution
+from conftest import run_cli as run
 
 PLUGIN = '''
 from dataclasses import replace
@@ -88,16 +87,6 @@ def pair(height=8):
     image[:, :height, 0] = 255
     image[:, height:, 2] = 255
     return image
-
-
-def run(argv, registry, capsys):
-    code = main(argv, registry=registry)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_error_line(err):
-    return err.count("\n") == 1 and err.startswith("genzoo: error: ") and "Traceback" not in err
 
 
 def test_a_side_by_side_pair_is_refused_with_the_crop_to_use(translator, tmp_path, capsys):
