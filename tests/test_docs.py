@@ -1,7 +1,8 @@
 """The documentation agrees with the code.
 
 Every hook in ``genzoo_core/hookspecs.py`` is documented in CONTRIBUTING.md with
-its exact signature and exercised by a test; ``mkdocs.yml`` lists only pages
+its exact signature and an example that runs and returns what the core accepts,
+and is exercised by a test; ``mkdocs.yml`` lists only pages
 that exist, and every page is reachable from its nav. The site itself is built
 by ``make docs`` (and ``make test``), not here.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 import pluggy
 import pytest
 
+import genzoo_core
 from genzoo_core import hookspecs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,6 +78,52 @@ def test_hook_is_documented_with_its_signature(name):
         f"CONTRIBUTING.md does not give the signature of {name} as genzoo_core/hookspecs.py "
         f"defines it: expected `def {signature}:`"
     )
+
+
+def hook_section(name: str) -> str:
+    """The text of CONTRIBUTING.md's ``### `name``` section, up to the next heading of its level."""
+    text = CONTRIBUTING.read_text(encoding="utf-8")
+    match = re.search(rf"^### `{name}`\n(.*?)(?=^##? |^### |\Z)", text, re.M | re.S)
+    return match.group(1) if match else ""
+
+
+def hook_example(name: str) -> str:
+    """The Python block of the hook's section that implements it with ``@hookimpl``."""
+    blocks = re.findall(r"^```python\n(.*?)^```", hook_section(name), re.M | re.S)
+    examples = [b for b in blocks if re.search(rf"^@hookimpl\ndef {name}\(", b, re.M)]
+    return examples[0] if examples else ""
+
+
+@pytest.mark.parametrize("name", sorted(HOOKS))
+def test_hook_has_a_runnable_example_in_contributing(name):
+    """Each hook's section holds a complete example whose result the core accepts."""
+    from packaging.specifiers import SpecifierSet
+
+    from genzoo_core import API_VERSION
+
+    assert hook_section(name), f"CONTRIBUTING.md has no section \"### `{name}`\""
+    example = hook_example(name)
+    assert example, (
+        f"CONTRIBUTING.md's section on {name} has no ```python block implementing it "
+        f"(`@hookimpl` then `def {name}(...)`)"
+    )
+    namespace: dict[str, object] = {}
+    exec(compile(example, f"CONTRIBUTING.md ({name})", "exec"), namespace)  # noqa: S102
+    result = namespace[name]()
+    if name == "genzoo_api_range":
+        assert API_VERSION in SpecifierSet(result), (
+            f"the example's range {result!r} excludes today's API {API_VERSION}"
+        )
+        return
+    returns = HOOKS[name].__annotations__["return"]  # e.g. "list[ModelSpec]"
+    spec_class = getattr(genzoo_core, re.fullmatch(r"list\[(\w+)\]", returns).group(1))
+    assert result and all(isinstance(spec, spec_class) for spec in result), result
+    for spec in result:
+        spec.validate()
+        if isinstance(spec, genzoo_core.ModelSpec):
+            spec.check_config(spec.default_config)
+            unchecked = set(spec.default_config) - set(spec.config_schema)
+            assert not unchecked, f"the example's config_schema leaves out {sorted(unchecked)}"
 
 
 def python_files_under_tests() -> list[Path]:
