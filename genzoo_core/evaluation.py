@@ -6,6 +6,9 @@ requested metrics from :mod:`genzoo_core.metrics`. The result records every
 setting needed to reproduce the numbers: sample count, seed, the extractor and
 its hash, KID subsets, IS splits, the k of precision/recall, and the real split.
 
+:data:`METRICS` and :func:`check_metric_names` parse the metric option: a list of
+names or one ``--metrics fid,kid`` string, checked against the names it knows.
+
 Real-data features are cached in ``$GENZOO_HOME/stats/``, keyed by the hash of
 (dataset, split, count, extractor, extractor hash): the real side of an
 evaluation is computed once per dataset and extractor. Entries are written
@@ -16,6 +19,7 @@ error naming the path and what to do.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import json
 import time
@@ -34,6 +38,38 @@ from genzoo_core.version import __version__
 
 STATS_VERSION = 1  # bump when the cached arrays change meaning
 CHUNK = 1000  # images generated and extracted at a time: bounds memory
+
+#: Metric names the CLI accepts: FID, KID, Inception Score, precision/recall, NLL.
+METRICS: tuple[str, ...] = ("fid", "kid", "is", "pr", "nll")
+
+
+def check_metric_names(names: str | Iterable[str]) -> list[str]:
+    """Validate metric names against :data:`METRICS`; returns them normalised.
+
+    ``names`` is an iterable of names or one comma-separated string
+    (``"fid,kid"``). Names are stripped and lower-cased; duplicates are dropped,
+    keeping the first. An unknown name raises ConfigError with close matches.
+    """
+    if isinstance(names, str):
+        items = [part for part in names.split(",") if part.strip()]
+    else:
+        items = list(names)
+    result: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ConfigError(f"metric names must be strings, got {item!r}")
+        name = item.strip().lower()
+        if name not in METRICS:
+            close = difflib.get_close_matches(name, METRICS, n=3)
+            hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+            raise ConfigError(
+                f"unknown metric {item.strip()!r}; {hint}known metrics: {', '.join(METRICS)}"
+            )
+        if name not in result:
+            result.append(name)
+    if not result:
+        raise ConfigError(f"no metric names given; known metrics: {', '.join(METRICS)}")
+    return result
 
 
 def _progress(total: int, verbose: int, label: str) -> Any:
@@ -217,7 +253,7 @@ def evaluate(
     from genzoo_core.api import load
 
     started = time.perf_counter()
-    names = metric_math.check_metric_names(metrics)
+    names = check_metric_names(metrics)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise ConfigError(f"n must be an integer of at least 2, got {n!r}")
     source_name = model if isinstance(model, str) else None
@@ -331,7 +367,7 @@ def evaluate_folders(
     from genzoo_core.data import load_image_folder
 
     started = time.perf_counter()
-    names = metric_math.check_metric_names(metrics)
+    names = check_metric_names(metrics)
     if "nll" in names:
         raise ConfigError("nll needs a model with log_prob; it does not apply to image folders")
     real_source, fake_source = load_image_folder(real_dir), load_image_folder(fake_dir)
