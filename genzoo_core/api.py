@@ -132,14 +132,14 @@ def create(
 def build_model(
     spec: ModelSpec, config: Mapping[str, Any], what: str, error: type[GenzooError]
 ) -> Any:
-    """``spec``'s class built from ``config``; a failure inside the plugin's code is ``error``.
+    """``spec.build(config)``; a failure inside the plugin's code is ``error``.
 
-    A model class that raises something other than a GenzooError for a config
-    it cannot build is reported in one line naming ``what`` was being built.
+    The model's spec is ``spec`` itself (see :meth:`ModelSpec.build`). A model
+    class that raises something other than a GenzooError for a config it cannot
+    build is reported in one line naming ``what`` was being built.
     """
-    cls = spec.load_class()
     try:
-        return cls(dict(config))
+        return spec.build(config)
     except GenzooError:
         raise
     except Exception as exc:  # noqa: BLE001 - plugin code may raise anything
@@ -171,7 +171,7 @@ def load(name: str, weights: str | None = None, *, registry: Registry | None = N
     except ConfigError as exc:
         raise config_error_in_file(path, exc) from None
     # Compare the stored shapes with a model built abstractly (no memory) before the real one.
-    check_fits(header, spec.load_class(), config)
+    check_fits(header, spec, config)
     model = build_model(spec, config, f"'{spec.name}' from the config stored in {path}",
                         WeightsError)
     load_weights(model, path, header=header)
@@ -240,7 +240,7 @@ def train(
             # A resumed run keeps the checkpoint's config; `config` changes only its keys.
             resolved = spec.resolve_config({**header.config, **(config or {})})
         with strategy.scope():
-            model = spec.load_class()(resolved)
+            model = spec.build(resolved)
     trainer = Trainer(
         model,
         out_dir,

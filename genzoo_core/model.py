@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from genzoo_core.errors import ConfigError, GenzooError
-from genzoo_core.spec import Capability, ModelSpec
+from genzoo_core.spec import Capability, ModelSpec, spec_being_built
 
 
 def replica_scale(loss: Any) -> tf.Tensor:
@@ -142,17 +142,18 @@ def resized_images(images: np.ndarray, height: int, width: int, what: str) -> np
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
-def _registered_spec(spec: ModelSpec) -> ModelSpec:
-    """The registry's copy of ``spec``, which knows the distribution that installed it."""
-    from genzoo_core.registry import default_registry
+def _registered_spec(cls: type) -> ModelSpec | None:
+    """The spec building ``cls``: the one :meth:`ModelSpec.build` hands in, else ``cls.spec``.
 
-    try:
-        registered = default_registry().models.get(spec.name)
-    except GenzooError:  # strict mode with some other plugin broken: keep our own spec
-        return spec
-    if registered is not None and registered.builder == spec.builder:
-        return registered
-    return spec
+    Nothing is looked up: the spec a registry builds from (which knows the
+    distribution and version that installed it) hands itself in, and a class
+    instantiated directly keeps its class-level spec. ``None`` when there is neither.
+    """
+    handed_in = spec_being_built(cls)
+    if handed_in is not None:
+        return handed_in
+    own = getattr(cls, "spec", None)
+    return own if isinstance(own, ModelSpec) else None
 
 
 class GenerativeModel(keras.Model):
@@ -176,10 +177,17 @@ class GenerativeModel(keras.Model):
     """
 
     def __init__(self, config: Mapping[str, Any] | None = None, **overrides: Any) -> None:
-        if not isinstance(getattr(type(self), "spec", None), ModelSpec):
+        """Resolve ``config`` and ``overrides`` against the spec (see :meth:`ModelSpec.build`).
+
+        The spec is the one building this model (``spec.build(config)``, as
+        :func:`genzoo_core.create` and :func:`genzoo_core.load` do), else the
+        class attribute ``spec``; no registry is consulted.
+        """
+        spec = _registered_spec(type(self))
+        if spec is None:
             raise TypeError(f"{type(self).__name__} must set the class attribute 'spec'")
-        super().__init__(name=self.spec.name)
-        self.spec = _registered_spec(type(self).spec)
+        super().__init__(name=spec.name)
+        self.spec = spec
         self._genzoo_config = self.spec.resolve_config(config, **overrides)
         self._genzoo_optimizers: dict[str, keras.optimizers.Optimizer] = {}
 

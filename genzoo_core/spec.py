@@ -3,7 +3,8 @@
 A plugin describes what it offers with these plain dataclasses. They are cheap:
 building a spec imports nothing heavy, so ``genzoo list`` never loads TensorFlow.
 The model class itself is named by an import string (``"pkg.module:Class"``) and
-imported only when a model is built.
+imported only when a model is built, by :meth:`ModelSpec.build`, which hands the
+spec in: a model never looks itself up in a registry.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import importlib
 import json
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import PurePosixPath, PureWindowsPath
@@ -22,6 +24,11 @@ from genzoo_core.errors import ConfigError, PluginError, UnknownNameError
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 URL_SCHEMES = ("https://", "http://")
+
+# The (class, spec) that ModelSpec.build is building right now. A context variable, not an
+# argument, because plugin classes take ``(config, **overrides)`` and pass exactly those on to
+# GenerativeModel.__init__: an extra keyword would land among the config overrides.
+_BUILDING: ContextVar[tuple[type, ModelSpec] | None] = ContextVar("genzoo_building", default=None)
 
 
 def _enum(kind: type[Enum], value: Any, what: str) -> Any:
@@ -301,6 +308,31 @@ class ModelSpec:
         owner = f" from {self.distribution}" if self.distribution else ""
         return _import(self.builder, f"the class of model '{self.name}'{owner}")
 
+    def build(self, config: Mapping[str, Any] | None = None, *, cls: type | None = None) -> Any:
+        """Build this spec's model from ``config`` and hand this spec in.
+
+        The model's ``spec`` is this very object (for a registry's spec, the copy
+        that knows :attr:`distribution` and :attr:`version`), so building never
+        looks the model up in a registry. Every place that builds a model from a
+        spec goes through here; a class instantiated directly (``MyModel(config)``)
+        keeps its class-level ``spec``.
+
+        Args:
+            config: the configuration, passed to the class as it is (the class
+                merges it over :attr:`default_config` and checks it).
+            cls: the class to build, when it is not :meth:`load_class` (a subclass
+                of it, say); default: the class :attr:`builder` names.
+
+        Raises:
+            PluginError: the class cannot be imported.
+        """
+        cls = self.load_class() if cls is None else cls
+        token = _BUILDING.set((cls, self))
+        try:
+            return cls(None if config is None else dict(config))
+        finally:
+            _BUILDING.reset(token)
+
     @property
     def training_keys(self) -> frozenset[str]:
         """Config keys that change training but not the variables (may change on resume)."""
@@ -334,6 +366,18 @@ class ModelSpec:
             merged.update(source)
         self.check_config(merged)
         return merged
+
+
+def spec_being_built(cls: type) -> ModelSpec | None:
+    """The spec whose :meth:`ModelSpec.build` is building ``cls`` now, else ``None``.
+
+    Only an instance of exactly that class takes it: a different model that the
+    one being built creates inside its own ``__init__`` keeps its class's spec.
+    """
+    building = _BUILDING.get()
+    if building is not None and building[0] is cls:
+        return building[1]
+    return None
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ import numpy as np
 
 from genzoo_core._files import atomic_path
 from genzoo_core.errors import ConfigError, GenzooError, WeightsError
-from genzoo_core.spec import NAME_PATTERN
+from genzoo_core.spec import NAME_PATTERN, ModelSpec
 from genzoo_core.version import API_VERSION, __version__
 
 FORMAT_NAME = "genzoo-weights"
@@ -432,13 +432,16 @@ def _refuse(path: Any, model_name: str, problems: list[str], hint: str = "") -> 
     return WeightsError(f"{path} does not fit this '{model_name}' model: {shown}.{hint}")
 
 
-def abstract_variables(cls: type, config: Mapping[str, Any]) -> dict[str, dict[str, Any]] | None:
-    """(shape, dtype) of every variable of ``cls(config)``, built without allocating them.
+def abstract_variables(
+    spec: ModelSpec, config: Mapping[str, Any], *, cls: type | None = None
+) -> dict[str, dict[str, Any]] | None:
+    """(shape, dtype) of every variable of ``spec.build(config)``, built without allocating them.
 
-    The model is built inside a ``keras.StatelessScope`` that defers every
-    variable's initialisation, so a config of absurd widths costs nothing here.
-    Returns ``None`` when the model cannot be built that way (the caller then
-    relies on the config schema's ranges and the real build).
+    The model is built (by the spec, like every model; ``cls`` as in
+    :meth:`~genzoo_core.spec.ModelSpec.build`) inside a ``keras.StatelessScope``
+    that defers every variable's initialisation, so a config of absurd widths
+    costs nothing here. Returns ``None`` when the model cannot be built that way
+    (the caller then relies on the config schema's ranges and the real build).
     """
     import keras
 
@@ -452,7 +455,7 @@ def abstract_variables(cls: type, config: Mapping[str, Any]) -> dict[str, dict[s
     before = len(pending)
     try:
         with keras.StatelessScope(initialize_variables=False):
-            model = cls(dict(config))
+            model = spec.build(config, cls=cls)
             return _expected(_model_variables(model))
     except GenzooError:
         raise
@@ -463,12 +466,15 @@ def abstract_variables(cls: type, config: Mapping[str, Any]) -> dict[str, dict[s
         del pending[before:]
 
 
-def check_fits(header: WeightsHeader, cls: type, config: Mapping[str, Any]) -> None:
-    """Refuse a file whose stored variables differ from those ``cls(config)`` would have.
+def check_fits(
+    header: WeightsHeader, spec: ModelSpec, config: Mapping[str, Any], *, cls: type | None = None
+) -> None:
+    """Refuse a file whose stored variables differ from those ``spec.build(config)`` would have.
 
-    Uses :func:`abstract_variables`, so nothing of the model's size is allocated.
+    Uses :func:`abstract_variables` (``cls`` is passed on to it), so nothing of
+    the model's size is allocated.
     """
-    expected = abstract_variables(cls, config)
+    expected = abstract_variables(spec, config, cls=cls)
     if expected is None:
         return
     problems = _compare(header, expected)
@@ -553,7 +559,7 @@ def load_weights(
             config = model.spec.resolve_config(header.config)
         except ConfigError as exc:
             raise config_error_in_file(path, exc) from None
-        check_fits(header, type(model), config)
+        check_fits(header, model.spec, config, cls=type(model))
     assignments: list[tuple[Any, np.ndarray]] = []
     with _open(path) as f:
         for name, found in variables.items():
