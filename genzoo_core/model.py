@@ -17,7 +17,10 @@ its own compiled loop, which also works under ``MultiWorkerMirroredStrategy``.
 from __future__ import annotations
 
 import json
+import sys
+import warnings
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import keras
@@ -37,6 +40,20 @@ def replica_scale(loss: Any) -> tf.Tensor:
     """
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     return loss / tf.cast(replicas, loss.dtype)
+
+
+def _read_only(value: Any) -> Any:
+    """A copy of JSON-like ``value`` that cannot be changed: proxies for dicts, tuples for lists."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({key: _read_only(item) for key, item in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(_read_only(item) for item in value)
+    return value
+
+
+# Modules whose reads of ``_genzoo_config`` are no plugin's: Keras and TensorFlow look
+# attributes up while tracking them (``self.x = ...`` first reads ``self.x``).
+_FRAMEWORK_MODULES = ("keras", "tensorflow", "genzoo_core")
 
 
 IMAGE_TOLERANCE = 1e-3
@@ -198,7 +215,37 @@ class GenerativeModel(keras.Model):
         """A copy of the JSON-serialisable configuration that rebuilds this model."""
         # Keras wraps dict attributes in tracking containers that refer back to the
         # model; a JSON round trip copies the values alone (deepcopy would copy the model).
-        return json.loads(json.dumps(self._genzoo_config))
+        return json.loads(json.dumps(self._config_values))
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        """The resolved configuration, read-only: what a subclass reads its options from.
+
+        A ``types.MappingProxyType`` made once when the model is built: lists are
+        tuples and nested mappings are proxies too, so nothing can be changed
+        through it and reading it costs no copy. :attr:`config` is the JSON
+        copy to serialise or to build a changed model from.
+        """
+        return self._settings_view
+
+    @property
+    def _genzoo_config(self) -> dict[str, Any]:
+        """Deprecated: the configuration; read :attr:`settings` (read-only) instead."""
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if not caller.startswith(_FRAMEWORK_MODULES):
+            warnings.warn(
+                f"{type(self).__name__}: self._genzoo_config is deprecated; read the "
+                f"configuration from self.settings (a read-only mapping)",
+                DeprecationWarning, stacklevel=2,
+            )
+        return self._config_values
+
+    @_genzoo_config.setter
+    def _genzoo_config(self, values: Mapping[str, Any]) -> None:
+        # The core's own storage; the read-only view is made once, here, from a JSON
+        # copy (the stored dict is wrapped by Keras' attribute tracking).
+        self._config_values = values
+        self._settings_view = _read_only(json.loads(json.dumps(values)))
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -240,7 +287,7 @@ class GenerativeModel(keras.Model):
         The default reads the config's ``image_shape``; a model whose output size
         differs from that key overrides this.
         """
-        shape = self._genzoo_config.get("image_shape")
+        shape = self._config_values.get("image_shape")
         return tuple(int(d) for d in shape) if shape else None
 
     def generate(self, n: int, *, condition: Any, rng: np.random.Generator) -> np.ndarray:
@@ -262,7 +309,7 @@ class GenerativeModel(keras.Model):
         from genzoo_core.errors import DataError
         from genzoo_core.spec import Condition
 
-        config = self._genzoo_config
+        config = self._config_values
         shape = config.get("image_shape")
         if shape is not None and tuple(data.image_shape) != tuple(shape):
             raise DataError(
@@ -296,12 +343,54 @@ class GenerativeModel(keras.Model):
         return data
 
     def make_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
-        """Create the optimizers from the config, keyed by what they train."""
-        raise NotImplementedError(f"{type(self).__name__} must implement make_optimizers()")
+        """Create the optimizers from the config, keyed by what they train.
+
+        The default makes one ``keras.optimizers.Adam`` per component the spec
+        names, each named after its component, from the config keys
+        ``learning_rate``, ``beta_1`` and ``beta_2`` where the config has them
+        (Keras' defaults where it does not). Override it for other optimizers,
+        schedules, or optimizers that train several components together (then
+        override :meth:`optimizer_variables` too).
+        """
+        settings = self.settings
+        options = {key: settings[key] for key in ("learning_rate", "beta_1", "beta_2")
+                   if key in settings}
+        return {name: keras.optimizers.Adam(**options, name=name)
+                for name in self.spec.components}
 
     def optimizer_variables(self, name: str) -> list[keras.Variable]:
         """The variables optimizer ``name`` updates (default: the same-named component)."""
         return list(self.components[name].trainable_variables)
+
+    def minimize(self, tape: tf.GradientTape, loss: tf.Tensor, name: str) -> None:
+        """One update of optimizer ``name``: the gradients of ``loss``, scaled for the replicas.
+
+        Compute ``loss`` (the mean over this replica's batch) inside the
+        ``with tf.GradientTape() as tape:`` block and call this after it::
+
+            with tf.GradientTape() as tape:
+                d_loss = self.adversarial_loss.discriminator(real_logits, fake_logits)
+            self.minimize(tape, d_loss, "discriminator")
+
+        The loss is divided by the number of replicas in sync on ``tape`` itself
+        (see :func:`replica_scale`): Keras optimizers sum gradients across
+        replicas, so the update is that of the global-batch mean under any
+        ``tf.distribute`` strategy, and unchanged on a single device. The
+        gradients are taken with respect to :meth:`optimizer_variables` and
+        applied by ``self.optimizers[name]``.
+        """
+        if getattr(tape, "_recording", False):
+            raise GenzooError(
+                f"minimize(tape, loss, {name!r}) was called inside 'with tape:'; call it "
+                f"after the with block, where the loss has been recorded"
+            )
+        # Re-entering the tape records the division, so it is differentiated like a
+        # loss scaled inside the block; ops outside any 'with tape' would be invisible.
+        with tape:
+            scaled = replica_scale(loss)
+        variables = self.optimizer_variables(name)
+        gradients = tape.gradient(scaled, variables)
+        self.optimizers[name].apply_gradients(zip(gradients, variables, strict=True))
 
     @property
     def optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
