@@ -1,0 +1,539 @@
+"""The checks of the conformance kit, one function per part of the model contract.
+
+Each check takes a registered model name and :class:`KitOptions`, builds the
+model through the public API (``genzoo_core.create`` / ``load``), and raises
+``AssertionError`` saying what broke, or :class:`CheckSkipped` saying why it does
+not apply. :data:`CHECKS` lists them in the order they run; the runner in
+:mod:`genzoo_core.testing.kit` runs them.
+
+Image-to-image models (paired images, unpaired domains) are fed random input
+images of their config's ``image_shape``. Models conditioned on anything else
+(captions, ...) sample with ``condition=None`` from a documented default and
+offer ``example_data(n)``, or the caller passes ``conditions`` and
+``train_data`` through :class:`KitOptions`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genzoo_core.errors import GenzooError
+from genzoo_core.spec import NAME_PATTERN, Capability, Condition
+
+__all__ = [
+    "CHECKS",
+    "CheckSkipped",
+    "KitOptions",
+    "check_capabilities",
+    "check_config_roundtrip",
+    "check_config_schema",
+    "check_load_by_name",
+    "check_pretrained_weights",
+    "check_sample",
+    "check_spec",
+    "check_train_step",
+    "check_weights_roundtrip",
+]
+
+SAMPLE_COUNT = 3
+TRAIN_BATCH = 8
+
+
+class CheckSkipped(Exception):
+    """Raised by a check that does not apply; the message says why."""
+
+
+@dataclass
+class KitOptions:
+    """How the checks build, condition and train one model.
+
+    Attributes:
+        config: config overrides for every model the checks build (e.g. a
+            smaller width, so that the checks run fast).
+        conditions: ``n -> condition`` for ``sample``; by default ``None`` for
+            unconditional models, ``arange(n) % num_classes`` for
+            class-conditional ones, and random input images of the config's
+            ``image_shape`` for image-to-image ones.
+        train_data: returns the data for one real train step; by default random
+            images of the sampled shape (with labels for class-conditional
+            models; as pairs or two domains for image-to-image ones), and for
+            any other condition the model's own ``example_data(n)``.
+        registry: where names are looked up (default: the installed plugins).
+    """
+
+    config: Mapping[str, Any] = field(default_factory=dict)
+    conditions: Callable[[int], Any] | None = None
+    train_data: Callable[[], Any] | None = None
+    registry: Any = None
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _api() -> Any:
+    import genzoo_core
+
+    return genzoo_core
+
+
+def _spec(name: str, options: KitOptions) -> Any:
+    return _api().get_spec(name, registry=options.registry)
+
+
+def _create(name: str, options: KitOptions, seed: int = 0) -> Any:
+    import keras
+
+    keras.utils.set_random_seed(seed)  # initial weights differ between seeds
+    return _api().create(name, dict(options.config), registry=options.registry)
+
+
+def _num_classes(model: Any) -> int:
+    return int(model.config.get("num_classes", 2))
+
+
+def _condition(model: Any, n: int, options: KitOptions) -> Any:
+    if options.conditions is not None:
+        return options.conditions(n)
+    if model.spec.condition == Condition.CLASS_LABEL:
+        return np.arange(n) % _num_classes(model)
+    if model.spec.condition in TRANSLATION_CONDITIONS:
+        return np.random.default_rng(0).random((n, *_image_shape(model)), dtype=np.float32)
+    return None
+
+
+TRANSLATION_CONDITIONS = (Condition.PAIRED_IMAGE, Condition.UNPAIRED_DOMAINS)
+
+
+def _image_shape(model: Any) -> tuple[int, ...]:
+    shape = model.config.get("image_shape")
+    if not shape:
+        raise AssertionError(
+            f"'{model.spec.name}' is conditioned on {model.spec.condition.value} and has no "
+            f"'image_shape' config key: pass conditions= (n -> input images) to the kit"
+        )
+    return tuple(int(d) for d in shape)
+
+
+def _declared_shape(model: Any) -> tuple[int, ...] | None:
+    """The (height, width, channels) the model declares for its samples, if any."""
+    shape = getattr(model, "sample_shape", None)
+    if shape is None:
+        shape = model.config.get("image_shape")
+    return tuple(int(d) for d in shape) if shape else None
+
+
+def _check_images(
+    images: Any, n: int, what: str, shape: tuple[int, ...] | None = None
+) -> np.ndarray:
+    """What the model contract promises of returned images, as an AssertionError.
+
+    The rules are those ``GenerativeModel.sample`` enforces at run time
+    (:func:`genzoo_core.model.check_images`), applied here to any method and to
+    models that do not derive from ``GenerativeModel``, and stricter: the array
+    must already be float32 and inside [0, 1].
+    """
+    from genzoo_core.model import check_images
+
+    if not isinstance(images, np.ndarray):
+        raise AssertionError(f"{what} returned {type(images).__name__}, not a numpy array")
+    if images.dtype != np.float32:
+        raise AssertionError(f"{what} returned dtype {images.dtype}, expected float32")
+    if shape is None and images.ndim == 4 and images.shape[-1] not in (1, 3, 4):
+        raise AssertionError(
+            f"{what} returned shape {images.shape}: the last axis must be the 1, 3 or 4 "
+            f"channels (NHWC); this looks like NCHW"
+        )
+    try:
+        check_images(images, n, what, shape)
+    except GenzooError as error:
+        raise AssertionError(str(error)) from None
+    if images.min() < 0.0 or images.max() > 1.0:
+        raise AssertionError(
+            f"{what} returned values in [{images.min():.3f}, {images.max():.3f}], "
+            f"outside [0, 1]"
+        )
+    return images
+
+
+def _variables(model: Any) -> dict[str, np.ndarray]:
+    return {
+        f"{name}/{variable.path}": np.array(variable.numpy())
+        for name, component in model.components.items()
+        for variable in component.weights
+    }
+
+
+def _expect_error(call: Callable[[], Any], what: str) -> None:
+    try:
+        call()
+    except GenzooError as error:
+        if not str(error).strip():
+            raise AssertionError(f"{what} raised {type(error).__name__} with no message") from None
+        return
+    except Exception as error:  # noqa: BLE001 - the kit reports what it got instead
+        raise AssertionError(
+            f"{what} raised {type(error).__name__}: {error}; expected a GenzooError "
+            f"(or subclass, e.g. ConfigError) with a message saying what to do"
+        ) from error
+    raise AssertionError(f"{what} was accepted; expected a GenzooError")
+
+
+# -- the checks ------------------------------------------------------------------------
+
+
+def check_spec(name: str, options: KitOptions | None = None) -> None:
+    """The spec is valid and matches the class it builds.
+
+    Name syntax, a ``builder`` import string, at least one component, ``sample``
+    among the capabilities, a known data condition, a JSON-serialisable default
+    config, and a model whose ``spec``, ``components`` and ``capabilities``
+    agree with it; each component is a callable Keras model.
+    """
+    options = options or KitOptions()
+    spec = _spec(name, options)
+    spec.validate()
+    if not NAME_PATTERN.match(spec.name):
+        raise AssertionError(f"model name {spec.name!r} does not match {NAME_PATTERN.pattern}")
+    if not isinstance(spec.condition, Condition):
+        raise AssertionError(f"condition {spec.condition!r} is not a genzoo_core.Condition")
+    for entry in spec.weights:
+        if not re.fullmatch(NAME_PATTERN.pattern, entry.name):
+            raise AssertionError(f"weights name {entry.name!r} is not a valid name")
+    model = _create(name, options)
+    if model.spec.name != spec.name:
+        raise AssertionError(f"the class builds '{model.spec.name}', the spec says '{spec.name}'")
+    if tuple(model.components) != tuple(spec.components):
+        raise AssertionError(
+            f"components {list(model.components)} differ from the spec's {list(spec.components)}"
+        )
+    if frozenset(model.capabilities) != spec.capabilities:
+        raise AssertionError("the model's capabilities differ from those its spec declares")
+    for component_name, component in model.components.items():
+        if not callable(component) or not hasattr(component, "weights"):
+            raise AssertionError(f"component '{component_name}' is not a Keras model")
+
+
+def check_sample(name: str, options: KitOptions | None = None) -> None:
+    """``sample`` returns float32 NHWC images in [0, 1] and is deterministic under a seed.
+
+    The images have the shape the model declares (its ``sample_shape``, by
+    default the config's ``image_shape``); values outside [0, 1] beyond float
+    rounding fail (``sample`` refuses them rather than clipping silently).
+
+    The same seed gives the same images and another seed others (except for
+    image-to-image models, which may translate deterministically); a
+    non-positive count is a clear error.
+    """
+    options = options or KitOptions()
+    model = _create(name, options)
+    n = SAMPLE_COUNT
+    condition = _condition(model, n, options)
+    images = _check_images(
+        model.sample(n, condition=condition, seed=0), n, "sample", _declared_shape(model)
+    )
+    again = model.sample(n, condition=condition, seed=0)
+    if not np.array_equal(images, again):
+        raise AssertionError("sample with the same seed gave different images")
+    # A translation may be deterministic (CycleGAN): only generators must vary with the seed.
+    if model.spec.condition not in TRANSLATION_CONDITIONS:
+        other = model.sample(n, condition=condition, seed=1)
+        if np.array_equal(images, other):
+            raise AssertionError("sample with seeds 0 and 1 gave identical images")
+    _expect_error(lambda: model.sample(0, condition=condition, seed=0), "sample(0)")
+
+
+def _absurd(rule: Any, default: Any) -> Any:
+    """A value of ``rule``'s type far above its maximum (None when it has no maximum)."""
+    if rule.max is None:
+        return None
+    big = int(rule.max) * 1000 + 1 if rule.kind in ("int", "ints") else rule.max * 1000 + 1
+    if rule.kind in ("ints", "floats"):
+        return [big] * max(len(default), 1)
+    return big
+
+
+def check_config_schema(name: str, options: KitOptions | None = None) -> None:
+    """Every config key has a rule, and a value that breaks it is refused before building.
+
+    Integer keys (and lists of integers) decide how much memory a model takes,
+    so each needs a declared ``config_schema`` field with a maximum (or a
+    ``Choice``). ``create`` with a value a thousand times over a maximum, or of
+    the wrong type, must raise a :class:`~genzoo_core.ConfigError` naming the key.
+    """
+    from genzoo_core import schema
+
+    options = options or KitOptions()
+    spec = _spec(name, options)
+    rules = schema.fields_for(spec.default_config, spec.config_schema)
+    unbounded = sorted(
+        key for key, rule in rules.items() if rule.kind in ("int", "ints") and rule.max is None
+    )
+    if unbounded:
+        raise AssertionError(
+            f"integer config key(s) {', '.join(unbounded)} have no declared maximum: declare "
+            f"them in config_schema (e.g. schema.Int(min=1, max=1024)), so that a config "
+            f"from a file or --config cannot ask for unbounded memory"
+        )
+    for key, rule in rules.items():
+        default = spec.default_config[key]
+        wrong_type = 1.5 if rule.kind in ("str", "strs", "choice", "bool") else "not a number"
+        candidates = [("of the wrong type", wrong_type)]
+        absurd = _absurd(rule, default)
+        if absurd is not None:
+            candidates.append(("far over its maximum", absurd))
+        if rule.kind == "any":
+            continue
+        for why, value in candidates:
+            try:
+                _api().create(name, {**options.config, key: value}, registry=options.registry)
+            except GenzooError as error:
+                if f"'{key}" not in str(error):
+                    raise AssertionError(
+                        f"config key '{key}' {why} ({value!r:.40}) raised an error that does "
+                        f"not name the key: {error}"
+                    ) from None
+                continue
+            raise AssertionError(f"config key '{key}' {why} ({value!r:.40}) was accepted")
+
+
+def check_config_roundtrip(name: str, options: KitOptions | None = None) -> None:
+    """``config`` is JSON, rebuilds the same architecture, and is a copy."""
+    options = options or KitOptions()
+    model = _create(name, options)
+    config = model.config
+    try:
+        text = json.dumps(config)
+    except TypeError as error:
+        raise AssertionError(f"config is not JSON-serialisable: {error}") from None
+    rebuilt = _api().create(name, json.loads(text), registry=options.registry)
+    if rebuilt.config != config:
+        raise AssertionError("a model built from config has another config")
+    shapes = {k: v.shape for k, v in _variables(model).items()}
+    rebuilt_shapes = {k: v.shape for k, v in _variables(rebuilt).items()}
+    if shapes != rebuilt_shapes:
+        raise AssertionError("a model built from its config has different variables")
+    config["__kit_probe__"] = 1
+    if "__kit_probe__" in model.config:
+        raise AssertionError("config returned the live dict, not a copy")
+
+
+def check_weights_roundtrip(name: str, options: KitOptions | None = None) -> None:
+    """Weights saved to HDF5 load into a freshly built model and give the same samples."""
+    options = options or KitOptions()
+    api = _api()
+    model = _create(name, options, seed=0)
+    condition = _condition(model, SAMPLE_COUNT, options)
+    expected = model.sample(SAMPLE_COUNT, condition=condition, seed=0)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "weights.h5"
+        api.save_weights(model, path, metadata={"dataset": "conformance kit"})
+        header = api.read_header(path)
+        if header.model != model.spec.name or header.config != model.config:
+            raise AssertionError("the weights header does not record the model name and config")
+        other = _create(name, options, seed=1)
+        api.load_weights(other, path)
+        saved, loaded = _variables(model), _variables(other)
+        if saved.keys() != loaded.keys():
+            raise AssertionError("the reloaded model has other variables")
+        differing = [k for k in saved if not np.array_equal(saved[k], loaded[k])]
+        if differing:
+            raise AssertionError(f"variables differ after reloading: {differing[:5]}")
+    actual = other.sample(SAMPLE_COUNT, condition=condition, seed=0)
+    if not np.allclose(expected, actual, atol=1e-6):
+        raise AssertionError("the reloaded model samples other images for the same seed")
+
+
+def _default_train_data(model: Any, options: KitOptions) -> Any:
+    from genzoo_core.data import DataSource, PairedDataSource, UnpairedDataSource
+
+    n = TRAIN_BATCH * 2
+    shape = model.sample(1, condition=_condition(model, 1, options), seed=0).shape[1:]
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (n, *shape), dtype=np.uint8)
+    if model.spec.condition == Condition.PAIRED_IMAGE:
+        inputs = rng.integers(0, 256, (n, *_image_shape(model)), dtype=np.uint8)
+        return PairedDataSource("conformance kit pairs", inputs, images)
+    if model.spec.condition == Condition.UNPAIRED_DOMAINS:
+        other = rng.integers(0, 256, (n, *_image_shape(model)), dtype=np.uint8)
+        return UnpairedDataSource("conformance kit domains", other, images)
+    if model.spec.condition == Condition.UNCONDITIONAL:
+        return DataSource("conformance kit images", images)
+    if model.spec.condition == Condition.CLASS_LABEL:
+        classes = _num_classes(model)
+        return DataSource("conformance kit images", images, np.arange(n) % classes, classes)
+    example = getattr(model, "example_data", None)
+    if callable(example):  # the model knows what its condition looks like (e.g. captions)
+        return example(n)
+    raise AssertionError(
+        f"'{model.spec.name}' is conditioned on {model.spec.condition.value}: give the model "
+        f"an example_data(n) method, or pass train_data= (a function returning its training "
+        f"data) to the kit"
+    )
+
+
+def check_train_step(name: str, options: KitOptions | None = None) -> None:
+    """One real train step through the core ``Trainer`` runs and changes the weights.
+
+    The losses it logs are finite, every weight stays finite, and at least one
+    trainable weight moves.
+    """
+    options = options or KitOptions()
+    api = _api()
+    model = _create(name, options)
+    data = options.train_data() if options.train_data else _default_train_data(model, options)
+    before = {
+        f"{c}/{v.path}": np.array(v.numpy())
+        for c, component in model.components.items()
+        for v in component.trainable_weights
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        trainer = api.Trainer(model, folder, batch_size=TRAIN_BATCH, preview_count=0,
+                              verbose=0)
+        history = trainer.fit(data, epochs=1, steps_per_epoch=1)
+    logs = {k: v for k, v in history.history.items() if k != "seconds"}
+    if not logs:
+        raise AssertionError("train_step returned no losses to log")
+    bad = {k: v for k, v in logs.items() if not np.all(np.isfinite(v))}
+    if bad:
+        raise AssertionError(f"train_step logged non-finite values: {bad}")
+    after = {
+        f"{c}/{v.path}": np.array(v.numpy())
+        for c, component in model.components.items()
+        for v in component.trainable_weights
+    }
+    if not all(np.all(np.isfinite(value)) for value in after.values()):
+        raise AssertionError("a train step made weights non-finite")
+    if all(np.array_equal(before[k], after[k]) for k in before):
+        raise AssertionError("one train step changed no trainable weight")
+
+
+def check_capabilities(name: str, options: KitOptions | None = None) -> None:
+    """Every declared capability works, and conditions are checked.
+
+    ``translate`` maps images to images in [0, 1]; ``log_prob`` gives one finite
+    value per image; ``encode``/``decode``/``reconstruct`` round-trip shapes.
+    A class-conditional model refuses an out-of-range class and a wrongly
+    shaped label array; an unconditional model refuses any condition.
+    """
+    from genzoo_core.protocols import Autoencoder, LikelihoodModel, Translator
+
+    options = options or KitOptions()
+    model = _create(name, options)
+    capabilities = frozenset(model.capabilities)
+    n = 2
+    condition = _condition(model, n, options)
+    images = model.sample(n, condition=condition, seed=0)
+    if Capability.TRANSLATE in capabilities:
+        if not isinstance(model, Translator):
+            raise AssertionError("declares 'translate' but has no translate(x) method")
+        source = condition if isinstance(condition, np.ndarray) and condition.ndim == 4 else images
+        _check_images(model.translate(source), len(source), "translate",
+                      _declared_shape(model))
+    if Capability.LOG_PROB in capabilities:
+        if not isinstance(model, LikelihoodModel):
+            raise AssertionError("declares 'log_prob' but has no log_prob(x) method")
+        values = np.asarray(model.log_prob(images))
+        if values.shape != (n,) or not np.all(np.isfinite(values)):
+            raise AssertionError(f"log_prob returned {values!r}; expected {n} finite values")
+    if Capability.ENCODE in capabilities or Capability.DECODE in capabilities:
+        if not isinstance(model, Autoencoder):
+            raise AssertionError("declares 'encode'/'decode' but lacks encode(x) or decode(z)")
+        _check_images(model.decode(model.encode(images)), n, "decode(encode(x))")
+    if Capability.RECONSTRUCT in capabilities:
+        method = getattr(model, "reconstruct", None)
+        if not callable(method):
+            raise AssertionError("declares 'reconstruct' but has no reconstruct(x) method")
+        _check_images(method(images), n, "reconstruct")
+    if model.spec.condition == Condition.CLASS_LABEL:
+        classes = _num_classes(model)
+        _expect_error(lambda: model.sample(2, condition=np.array([0, classes]), seed=0),
+                      f"sample with class {classes} of {classes} classes")
+        _expect_error(lambda: model.sample(2, condition=np.zeros((2, 2), int), seed=0),
+                      "sample with labels of shape (2, 2)")
+    elif model.spec.condition == Condition.UNCONDITIONAL:
+        _expect_error(lambda: model.sample(2, condition=np.arange(2), seed=0),
+                      "an unconditional model sampled with a condition")
+
+
+def _resolvable(spec: Any, entry: Any) -> None:
+    from genzoo_core import hub
+
+    if entry.file is None and hub.offline() and not hub.cache_path(spec, entry).is_file():
+        raise CheckSkipped(
+            f"{spec.name}/{entry.name} is hosted at a URL, is not cached, and GENZOO_OFFLINE "
+            f"is set"
+        )
+
+
+def check_pretrained_weights(name: str, options: KitOptions | None = None) -> None:
+    """Every pretrained entry resolves to a file whose sha256 verifies.
+
+    An entry downloaded from a URL must record the file's ``size``.
+
+    The file's header names this model and a config the model accepts.
+    """
+    from genzoo_core import hub
+
+    options = options or KitOptions()
+    spec = _spec(name, options)
+    if not spec.weights:
+        raise CheckSkipped(f"'{name}' declares no pretrained weights")
+    for entry in spec.weights:
+        if entry.url is not None and entry.size is None:
+            raise AssertionError(
+                f"{name}/{entry.name} is downloaded from a URL but records no size=: give the "
+                f"file's size in bytes, so that a download is cut off at exactly that length"
+            )
+        _resolvable(spec, entry)
+        path = hub.resolve(spec, entry, progress=False)  # raises WeightsError on a bad hash
+        header = _api().read_header(path)
+        if header.model != spec.name:
+            raise AssertionError(f"{name}/{entry.name} holds weights of '{header.model}'")
+        spec.resolve_config(header.config)
+
+
+def check_load_by_name(name: str, options: KitOptions | None = None) -> None:
+    """``genzoo_core.load`` builds the model by name and loads each pretrained entry.
+
+    Without pretrained weights: a file saved from ``create(name)`` loads by path.
+    """
+    options = options or KitOptions()
+    api = _api()
+    spec = _spec(name, options)
+    if spec.weights:
+        for entry in spec.weights:
+            _resolvable(spec, entry)
+            model = api.load(f"{name}/{entry.name}", registry=options.registry)
+            condition = _condition(model, SAMPLE_COUNT, options)
+            _check_images(model.sample(SAMPLE_COUNT, condition=condition, seed=0),
+                          SAMPLE_COUNT, f"load('{name}/{entry.name}').sample")
+        return
+    model = _create(name, options)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.h5"
+        api.save_weights(model, path)
+        loaded = api.load(str(path), registry=options.registry)
+    if loaded.spec.name != name:
+        raise AssertionError(f"load({str(path)!r}) built '{loaded.spec.name}'")
+
+
+CHECKS: tuple[Callable[..., None], ...] = (
+    check_spec,
+    check_sample,
+    check_config_roundtrip,
+    check_config_schema,
+    check_weights_roundtrip,
+    check_train_step,
+    check_capabilities,
+    check_pretrained_weights,
+    check_load_by_name,
+)
+"""Every check, in the order they run."""
