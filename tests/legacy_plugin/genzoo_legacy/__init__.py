@@ -1,0 +1,1 @@
+"""genzoo plugin 'legacy'. The model is in ``model.py``; ``plugin.py`` registers it."""
