@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from genzoo_core.testing.pytest_plugin import require_data as require_data  # re-exported
+
 pytest_plugins = ["pytester"]
 
-ROOT = Path(__file__).resolve().parents[1]
 TOY = Path(__file__).resolve().parent / "toy_plugin"
 
-# Datasets: $GENZOO_DATA, else ../shared/data beside the checkout when present.
-if not os.environ.get("GENZOO_DATA") and (ROOT.parent / "shared" / "data").is_dir():
-    os.environ["GENZOO_DATA"] = str(ROOT.parent / "shared" / "data")
+# Datasets: the kit's pytest plugin points an unset GENZOO_DATA at ../shared/data
+# beside the checkout; require_data (re-exported here) skips a test that lacks a file.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -107,19 +107,6 @@ def toy_data():
 
     rng = np.random.default_rng(0)
     return DataSource("toy", rng.integers(0, 256, (64, 4, 4, 1), dtype=np.uint8))
-
-
-def shared_data_dir() -> Path | None:
-    value = os.environ.get("GENZOO_DATA")
-    return Path(value) if value and Path(value).is_dir() else None
-
-
-def require_data(relative: str) -> Path:
-    """Skip the calling test unless GENZOO_DATA holds ``relative``."""
-    root = shared_data_dir()
-    if root is None or not (root / relative).exists():
-        pytest.skip(f"needs {relative} under GENZOO_DATA (set it to the shared data folder)")
-    return root / relative
 
 
 def run_cli(argv, registry, capsys):

@@ -22,14 +22,33 @@ conflict. With ``--genzoo-model NAME``, only the named models count: one that
 is missing, because its plugin failed, its name is claimed twice or it is not
 installed, is a collection error naming the cause; problems elsewhere are left
 to ``genzoo plugins``. Tests that do not use the kit's fixtures are unaffected.
+
+Real datasets: when ``GENZOO_DATA`` is unset and a ``shared/data`` folder lies
+beside the checkout (next to pytest's rootdir), the plugin points ``GENZOO_DATA``
+at it for the session, whether pytest runs over the whole repository, over one
+plugin's tests, or in a third-party plugin's own checkout. A test that needs a
+file of it asks for it by its path under the folder, and is skipped with the
+reason when it is absent::
+
+    def test_trains_on_mnist(genzoo_data):
+        genzoo_data("mnist.npz")          # skips unless $GENZOO_DATA/mnist.npz exists
+
+:func:`require_data` does the same where no fixture reaches (a helper function,
+a module-scoped fixture).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+DATA_ENV = "GENZOO_DATA"
+SHARED_DATA = Path("shared") / "data"
+_SET_DATA = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,8 +65,52 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Declare the marker the kit's tests carry."""
+    """Declare the kit's marker; point an unset ``GENZOO_DATA`` at the shared data folder."""
     config.addinivalue_line("markers", "genzoo_kit: a genzoo conformance-kit check")
+    shared = config.rootpath.parent / SHARED_DATA
+    config.stash[_SET_DATA] = not os.environ.get(DATA_ENV) and shared.is_dir()
+    if config.stash[_SET_DATA]:  # set for subprocesses too, as `make test` does
+        os.environ[DATA_ENV] = str(shared)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Unset ``GENZOO_DATA`` again if :func:`pytest_configure` set it."""
+    if config.stash.get(_SET_DATA, False):
+        os.environ.pop(DATA_ENV, None)
+
+
+def require_data(relative: str) -> Path:
+    """The path ``relative`` under ``$GENZOO_DATA``; skip the calling test when it is absent.
+
+    Args:
+        relative: a file or folder under the data folder, e.g. ``"mnist.npz"`` or
+            ``"pix2pix/maps/train"``.
+
+    Returns:
+        The existing path.
+    """
+    __tracebackhide__ = True  # a skip reports the test's line, not this one
+    value = os.environ.get(DATA_ENV)
+    if not value:
+        pytest.skip(f"needs {relative} under {DATA_ENV}, which is unset: set it to the shared "
+                    f"data folder (see shared/data/SOURCES.md)")
+    path = Path(value).expanduser() / relative
+    if not path.exists():
+        pytest.skip(f"needs {relative} under {DATA_ENV} ({path} does not exist)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def genzoo_data() -> Callable[[str], Path]:
+    """``genzoo_data(relative) -> Path``: a path under ``$GENZOO_DATA``, else a skip.
+
+    The same as :func:`require_data`, as a fixture, so that a plugin's tests need
+    no import::
+
+        def test_loads_the_maps(genzoo_data):
+            folder = genzoo_data("pix2pix/maps/train")
+    """
+    return require_data
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -23,10 +23,7 @@ from genzoo_core import (
     hub,
     losses,
 )
-
-ROOT = Path(__file__).resolve().parents[3]
-if not os.environ.get("GENZOO_DATA") and (ROOT.parent / "shared" / "data").is_dir():
-    os.environ["GENZOO_DATA"] = str(ROOT.parent / "shared" / "data")
+from genzoo_core.testing.pytest_plugin import require_data
 
 SMALL = {"generator_filters": [16, 8], "discriminator_filters": [8, 16], "embedding_dim": 8,
          "latent_dim": 16}
@@ -36,10 +33,7 @@ SHIPPED = [entry.name for entry in genzoo_core.get_spec("cgan").weights]
 
 
 def real_data(name: str, n: int) -> DataSource:
-    data_dir = os.environ.get("GENZOO_DATA")
-    present = {"mnist": "mnist.npz", "fashion-mnist": "fashion-mnist"}[name]
-    if not data_dir or not (Path(data_dir) / present).exists():
-        pytest.skip(f"needs {present} under GENZOO_DATA (set it to the shared data folder)")
+    require_data({"mnist": "mnist.npz", "fashion-mnist": "fashion-mnist"}[name])
     return genzoo_core.load_data(name, "train").take(n)
 
 

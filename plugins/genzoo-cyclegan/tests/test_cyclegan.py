@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -22,10 +21,7 @@ from genzoo_cyclegan.model import (
 
 import genzoo_core
 from genzoo_core import ConfigError, DataError, DataSource, Trainer, UnpairedDataSource
-
-ROOT = Path(__file__).resolve().parents[3]
-if not os.environ.get("GENZOO_DATA") and (ROOT.parent / "shared" / "data").is_dir():
-    os.environ["GENZOO_DATA"] = str(ROOT.parent / "shared" / "data")
+from genzoo_core.testing.pytest_plugin import require_data
 
 TINY = {"image_shape": [8, 8, 3], "generator_filters": 2, "residual_blocks": 1,
         "discriminator_filters": 2}
@@ -39,12 +35,7 @@ SHIPPED = [entry.name for entry in genzoo_core.get_spec("cyclegan").weights]
 
 
 def summer2winter_folder() -> Path:
-    data_dir = os.environ.get("GENZOO_DATA")
-    folder = Path(data_dir or "") / "cyclegan" / "summer2winter_yosemite"
-    if not data_dir or not (folder / "trainA").is_dir():
-        pytest.skip("needs cyclegan/summer2winter_yosemite under GENZOO_DATA "
-                    "(set it to the shared data folder)")
-    return folder
+    return require_data("cyclegan/summer2winter_yosemite/trainA").parent
 
 
 # -- architecture ---------------------------------------------------------------------

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
@@ -13,17 +10,13 @@ import tensorflow as tf
 import genzoo_core
 from genzoo_core import ConfigError, GenzooError, ModelContract, Trainer, hub, losses
 from genzoo_core.data import DataSource, load_mnist
+from genzoo_core.testing.pytest_plugin import require_data
 
-ROOT = Path(__file__).resolve().parents[3]
-if not os.environ.get("GENZOO_DATA") and (ROOT.parent / "shared" / "data").is_dir():
-    os.environ["GENZOO_DATA"] = str(ROOT.parent / "shared" / "data")
 SMALL = {"generator_filters": 8, "discriminator_filters": 8}
 
 
 def real_mnist(n: int) -> DataSource:
-    data_dir = os.environ.get("GENZOO_DATA")
-    if not data_dir or not (Path(data_dir) / "mnist.npz").is_file():
-        pytest.skip("needs mnist.npz under GENZOO_DATA (set it to the shared data folder)")
+    require_data("mnist.npz")
     return load_mnist("train").take(n)
 
 

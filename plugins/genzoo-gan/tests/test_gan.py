@@ -14,16 +14,11 @@ import pytest
 import genzoo_core
 from genzoo_core import GenzooError, ModelContract, Trainer, hub, losses
 from genzoo_core.data import DataSource, load_mnist
-
-ROOT = Path(__file__).resolve().parents[3]
-if not os.environ.get("GENZOO_DATA") and (ROOT.parent / "shared" / "data").is_dir():
-    os.environ["GENZOO_DATA"] = str(ROOT.parent / "shared" / "data")
+from genzoo_core.testing.pytest_plugin import require_data
 
 
 def real_mnist(n: int) -> DataSource:
-    data_dir = os.environ.get("GENZOO_DATA")
-    if not data_dir or not (Path(data_dir) / "mnist.npz").is_file():
-        pytest.skip("needs mnist.npz under GENZOO_DATA (set it to the shared data folder)")
+    require_data("mnist.npz")
     return load_mnist("train").take(n)
 
 

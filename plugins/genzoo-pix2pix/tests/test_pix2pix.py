@@ -26,21 +26,14 @@ from genzoo_core import (
     read_image,
     sha256_file,
 )
-
-ROOT = Path(__file__).resolve().parents[3]
-if not os.environ.get("GENZOO_DATA") and (ROOT.parent / "shared" / "data").is_dir():
-    os.environ["GENZOO_DATA"] = str(ROOT.parent / "shared" / "data")
+from genzoo_core.testing.pytest_plugin import require_data
 
 SMALL = {"image_shape": [32, 32, 3], "generator_filters": 8, "discriminator_filters": 8}
 
 
 def maps_folder() -> Path:
-    data_dir = os.environ.get("GENZOO_DATA")
-    folder = Path(data_dir) / "pix2pix" / "maps" if data_dir else None
-    if folder is None or not (folder / "train").is_dir() or not (folder / "val").is_dir():
-        pytest.skip("needs pix2pix/maps/{train,val} under GENZOO_DATA (set it to the shared "
-                    "data folder)")
-    return folder
+    require_data("pix2pix/maps/val")
+    return require_data("pix2pix/maps/train").parent
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,10 +10,8 @@ import tensorflow as tf
 
 import genzoo_core
 from genzoo_core import ConfigError, DataError, GenzooError, Trainer
+from genzoo_core.testing.pytest_plugin import require_data
 
-ROOT = Path(__file__).resolve().parents[3]
-if not os.environ.get("GENZOO_DATA") and (ROOT.parent / "shared" / "data").is_dir():
-    os.environ["GENZOO_DATA"] = str(ROOT.parent / "shared" / "data")
 TINY = {"filters": 4, "gated_layers": 3, "kernel_size": 3, "output_filters": 8}
 
 
@@ -28,9 +24,7 @@ def randomised(model, scale=0.5, seed=0):
 
 
 def binarized_mnist(split: str, n: int):
-    data_dir = os.environ.get("GENZOO_DATA")
-    if not data_dir or not (Path(data_dir) / "mnist.npz").is_file():
-        pytest.skip("needs mnist.npz under GENZOO_DATA (set it to the shared data folder)")
+    require_data("mnist.npz")
     return genzoo_core.load_data("binarized-mnist", split).take(n)
 
 

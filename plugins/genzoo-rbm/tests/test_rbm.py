@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,16 +11,11 @@ from genzoo_rbm.model import ais_log_partition, exact_log_partition
 
 import genzoo_core
 from genzoo_core import GenzooError, Trainer
-
-ROOT = Path(__file__).resolve().parents[3]
-if not os.environ.get("GENZOO_DATA") and (ROOT.parent / "shared" / "data").is_dir():
-    os.environ["GENZOO_DATA"] = str(ROOT.parent / "shared" / "data")
+from genzoo_core.testing.pytest_plugin import require_data
 
 
 def binarized_mnist(split: str, n: int):
-    data_dir = os.environ.get("GENZOO_DATA")
-    if not data_dir or not (Path(data_dir) / "mnist.npz").is_file():
-        pytest.skip("needs mnist.npz under GENZOO_DATA (set it to the shared data folder)")
+    require_data("mnist.npz")
     return genzoo_core.load_data("binarized-mnist", split).take(n)
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,18 +10,14 @@ import tensorflow as tf
 
 import genzoo_core
 from genzoo_core import ConfigError, GenzooError, Trainer, losses
+from genzoo_core.testing.pytest_plugin import require_data
 
-ROOT = Path(__file__).resolve().parents[3]
-if not os.environ.get("GENZOO_DATA") and (ROOT.parent / "shared" / "data").is_dir():
-    os.environ["GENZOO_DATA"] = str(ROOT.parent / "shared" / "data")
 SMALL = {"latent_dim": 8, "encoder_filters": [8, 16], "decoder_filters": [16, 8],
          "hidden_units": 64, "batch_size": 50, "learning_rate": 3e-3}
 
 
 def binarized_mnist(split: str, n: int):
-    data_dir = os.environ.get("GENZOO_DATA")
-    if not data_dir or not (Path(data_dir) / "mnist.npz").is_file():
-        pytest.skip("needs mnist.npz under GENZOO_DATA (set it to the shared data folder)")
+    require_data("mnist.npz")
     return genzoo_core.load_data("binarized-mnist", split).take(n)
 
 
@@ -135,10 +129,8 @@ def test_config_schema_refuses_bad_values_before_building(monkeypatch):
 
 
 def test_gaussian_likelihood_trains_on_grey_images(tmp_path):
-    data = genzoo_core.load_data("fashion-mnist", "train").take(200) if os.environ.get(
-        "GENZOO_DATA") else None
-    if data is None:
-        pytest.skip("needs fashion-mnist under GENZOO_DATA")
+    require_data("fashion-mnist")
+    data = genzoo_core.load_data("fashion-mnist", "train").take(200)
     model = genzoo_core.create("vae", likelihood="gaussian", **SMALL)
     history = Trainer(model, tmp_path, verbose=0, preview_count=0).fit(data, epochs=2)
     assert np.isfinite(history.history["loss"]).all()
