@@ -627,6 +627,15 @@ def test_a_dataset_or_extractor_name_that_is_not_a_string_is_unknown(plugin_site
         getattr(Registry(path=[str(plugin_site)]), lookup)(["mnist"])
 
 
+@pytest.mark.parametrize(("lookup", "command"), [("get_dataset", "genzoo datasets"),
+                                                 ("get_feature_extractor", "genzoo features")])
+def test_an_invalid_dataset_or_extractor_name_points_to_its_own_listing(plugin_site, lookup,
+                                                                        command):
+    with pytest.raises(UnknownNameError) as info:
+        getattr(Registry(path=[str(plugin_site)]), lookup)("Not/Valid")
+    assert str(info.value).endswith(f"See '{command}'.")
+
+
 def test_a_spec_subclass_cannot_skip_the_core_checks(make_plugin):
     source = hooks_source(genzoo_register_models="\n".join([
         "class Lax(ModelSpec):",
