@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genzoo_core import hub
 from genzoo_core.errors import ConfigError, GenzooError
 from genzoo_core.registry import Registry, default_registry
 from genzoo_core.spec import ModelSpec
+
+if TYPE_CHECKING:  # the weights module imports h5py, which `genzoo list` never needs
+    from genzoo_core.weights import WeightsHeader
 
 WEIGHT_SUFFIXES = (".h5", ".hdf5")
 
@@ -97,19 +100,32 @@ def resolve_weights(
     name: str, weights: str | None = None, *, registry: Registry | None = None
 ) -> tuple[ModelSpec, Path]:
     """Resolve ``"model/weights"``, ``("model", weights)`` or a path to (spec, local file)."""
+    spec, path, _ = _resolve_weights(name, weights, registry=registry)
+    return spec, path
+
+
+def _resolve_weights(
+    name: str, weights: str | None = None, *, registry: Registry | None = None
+) -> tuple[ModelSpec, Path, WeightsHeader | None]:
+    """:func:`resolve_weights`, plus the file's header when resolving had to read it.
+
+    A path names no model, so its header is read to learn which one; the caller
+    passes that header on instead of reading the file again. A name is resolved
+    without opening the file: the header is then ``None``.
+    """
     registry = _registry(registry)
     if _is_path(name) and name.partition("/")[0] not in registry.models:
         from genzoo_core.weights import read_header
 
         path = _weights_file(name)
         header = read_header(path)
-        return registry.get_model(header.model), path
+        return registry.get_model(header.model), path, header
     model_name, from_name = _split_name(name)
     if from_name and weights and from_name != weights:
         raise GenzooError(f"'{name}' and weights={weights!r} name different weights; pick one")
     spec = registry.get_model(model_name)
     entry = spec.get_weights(from_name or weights)
-    return spec, hub.resolve(spec, entry)
+    return spec, hub.resolve(spec, entry), None
 
 
 def create(
@@ -156,11 +172,22 @@ def load(name: str, weights: str | None = None, *, registry: Registry | None = N
     default weights) and ``load("runs/gan/model.h5")`` all work. The model is
     built from the config stored in the file, so the architecture always fits.
     """
-    from genzoo_core.errors import WeightsError
-    from genzoo_core.weights import check_fits, config_error_in_file, load_weights, read_header
+    from genzoo_core.weights import read_header
 
-    spec, path = resolve_weights(name, weights, registry=registry)
-    header = read_header(path)  # read once, checked, passed on
+    spec, path, header = _resolve_weights(name, weights, registry=registry)
+    # Read once (here or while resolving a path), checked, passed on.
+    return _load_resolved(spec, path, header or read_header(path))
+
+
+def _load_resolved(spec: ModelSpec, path: Path, header: WeightsHeader) -> Any:
+    """:func:`load` once the weights are resolved and their header read.
+
+    For a caller that needs the header itself too (``evaluate`` reads the
+    dataset it records), so the file's header is read once in all.
+    """
+    from genzoo_core.errors import WeightsError
+    from genzoo_core.weights import check_fits, config_error_in_file, load_weights
+
     if header.model != spec.name:
         raise WeightsError(
             f"{path} holds weights for model '{header.model}', not '{spec.name}': load it "
@@ -241,9 +268,12 @@ def train(
             resolved = spec.resolve_config({**header.config, **(config or {})})
         with strategy.scope():
             model = spec.build(resolved)
+    else:
+        header = None  # the trainer reads the checkpoint of a model passed in
     trainer = Trainer(
         model,
         out_dir,
+        checkpoint_header=header,
         strategy=strategy,
         batch_size=batch_size,
         callbacks=callbacks,

@@ -26,7 +26,7 @@ import time
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,6 +35,9 @@ from genzoo_core.errors import ConfigError, DataError, GenzooError
 from genzoo_core.features import check_images, get_feature_extractor
 from genzoo_core.spec import Capability, Condition
 from genzoo_core.version import __version__
+
+if TYPE_CHECKING:
+    from genzoo_core.weights import WeightsHeader
 
 STATS_VERSION = 1  # bump when the cached arrays change meaning
 CHUNK = 1000  # images generated and extracted at a time: bounds memory
@@ -250,18 +253,23 @@ def evaluate(
         ``label_accuracy``: how often the extractor assigns generated images the
         label they were generated for.
     """
-    from genzoo_core.api import load
+    from genzoo_core.api import _load_resolved, _resolve_weights
+    from genzoo_core.weights import read_header
 
     started = time.perf_counter()
     names = check_metric_names(metrics)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise ConfigError(f"n must be an integer of at least 2, got {n!r}")
     source_name = model if isinstance(model, str) else None
+    header = None
     if isinstance(model, str):
-        model = load(model, registry=registry)
+        # One read of the file's header serves both the load and the dataset it records.
+        spec, path, header = _resolve_weights(model, registry=registry)
+        header = header or read_header(path)
+        model = _load_resolved(spec, path, header)
     weights_dataset = ""
     if data is None:
-        weights_dataset = _trained_on(source_name)
+        weights_dataset = _trained_on(header)
         if not weights_dataset:
             raise ConfigError("say which real data to compare with: data='mnist' (--data)")
         data = weights_dataset
@@ -314,15 +322,11 @@ def evaluate(
             "seconds": round(time.perf_counter() - started, 2)}
 
 
-def _trained_on(name: str | None) -> str:
-    """The dataset name recorded in a weights file (``"mnist:train"`` -> ``"mnist"``)."""
-    if not name:
+def _trained_on(header: WeightsHeader | None) -> str:
+    """The dataset name a weights file's header records (``"mnist:train"`` -> ``"mnist"``)."""
+    if header is None:
         return ""
-    from genzoo_core.api import resolve_weights
-    from genzoo_core.weights import read_header
-
-    _, path = resolve_weights(name)
-    dataset = read_header(path).metadata.get("dataset", "")
+    dataset = header.metadata.get("dataset", "")
     return dataset.split(":", 1)[0].split(" ", 1)[0]
 
 

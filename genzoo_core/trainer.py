@@ -336,6 +336,10 @@ class Trainer:
             (needs ``pip install genzoo-core[tensorboard]``).
         metadata: stored in the checkpoint and final weights (``dataset``,
             ``training_command``, ...).
+        checkpoint_header: the header of ``out_dir/checkpoint.h5`` when the caller
+            has read it already (:func:`genzoo_core.train` does, to build the model
+            from its config); the first :meth:`restore` uses it instead of reading
+            the file again.
     """
 
     def __init__(
@@ -353,8 +357,10 @@ class Trainer:
         verbose: int | str = "auto",
         tensorboard: bool = False,
         metadata: Mapping[str, Any] | None = None,
+        checkpoint_header: weights_io.WeightsHeader | None = None,
     ) -> None:
         self.model = model
+        self._checkpoint_header = checkpoint_header
         self.out_dir = Path(out_dir)
         self.strategy = strategy or tf.distribute.get_strategy()
         if batch_size is not None and (
@@ -520,7 +526,9 @@ class Trainer:
                 differs in an architecture key; nothing is changed.
         """
         self._resumed, self._config_changes = None, []
-        header = read_checkpoint_header(self.out_dir)
+        # The header handed in serves the first restore only: training rewrites the checkpoint.
+        header = self._checkpoint_header or read_checkpoint_header(self.out_dir)
+        self._checkpoint_header = None
         if header is None:
             return 0
         path = self.checkpoint_path
@@ -555,7 +563,10 @@ class Trainer:
             if variable.name == "learning_rate"
         }
         try:
-            weights_io.load_weights(self.model, path, optimizers=optimizers)
+            # Passing the header also skips load_weights' check that the file fits its own
+            # config: the loop above made that config this model's, but for training keys
+            # (which change no variable), and load_weights compares the file with this model.
+            weights_io.load_weights(self.model, path, optimizers=optimizers, header=header)
         except WeightsError as exc:
             raise resume_error(self.out_dir, exc) from None
         if changes:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 import genzoo_core
 from genzoo_core import (
@@ -94,3 +96,67 @@ def test_translator_inputs_are_checked_and_never_squashed():
     assert resized_images(square, 8, 8, "t") is square
     with pytest.raises(DataError, match="got 16x8, which resizing would distort.*left half"):
         resized_images(rng.random((1, 8, 16, 3), dtype=np.float32), 4, 4, "t")
+
+
+# -- a weights file's header is read once per load -------------------------------------------
+
+
+@pytest.fixture
+def header_reads(monkeypatch):
+    """Every file ``weights.read_header`` is asked to read, in order."""
+    from genzoo_core import weights as weights_io
+
+    reads = []
+    original = weights_io.read_header
+
+    def counting(path):
+        reads.append(Path(path).name)
+        return original(path)
+
+    monkeypatch.setattr(weights_io, "read_header", counting)
+    return reads
+
+
+@pytest.fixture
+def trained_on_toy(toy_model, tmp_path):
+    """The untrained toy model saved as ``toy.h5``, recording the toy dataset."""
+    path = tmp_path / "toy.h5"
+    toy_model.save_weights(str(path), metadata={"dataset": "toy-data:train"})
+    return path
+
+
+def test_loading_a_path_reads_its_header_once(trained_on_toy, header_reads):
+    genzoo_core.load(str(trained_on_toy))
+    assert header_reads == ["toy.h5"]
+
+
+def test_the_cli_reads_a_files_header_once(trained_on_toy, header_reads, tmp_path, capsys):
+    assert run_cli(["info", str(trained_on_toy)], None, capsys)[0] == 0
+    assert header_reads == ["toy.h5"]
+    header_reads.clear()
+    argv = ["sample", str(trained_on_toy), "-n", "2", "-o", str(tmp_path / "grid.png")]
+    assert run_cli(argv, None, capsys)[0] == 0
+    assert header_reads == ["toy.h5"]
+
+
+def test_evaluating_a_path_reads_its_header_once(trained_on_toy, header_reads):
+    from genzoo_core.evaluation import evaluate
+
+    report = evaluate(str(trained_on_toy), metrics="fid", n=64, features="toy-pixels",
+                      verbose=0)
+    assert report["settings"]["real"]["dataset"] == "toy-data:test"  # the recorded dataset
+    assert header_reads == ["toy.h5"]
+
+
+def test_resuming_reads_the_checkpoints_header_once(toy_registry, toy_data, tmp_path,
+                                                    header_reads):
+    from genzoo_core import Trainer
+
+    out = tmp_path / "run"
+    genzoo_core.train("toygan", toy_data, out, epochs=1, verbose=0, preview_count=0)
+    header_reads.clear()
+    genzoo_core.train("toygan", toy_data, out, epochs=2, verbose=0, preview_count=0)
+    assert header_reads == ["checkpoint.h5"]  # read to build the model, then resumed from
+    header_reads.clear()
+    Trainer(genzoo_core.create("toygan"), out, verbose=0, preview_count=0).fit(toy_data, epochs=3)
+    assert header_reads == ["checkpoint.h5"]
