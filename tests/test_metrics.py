@@ -156,7 +156,7 @@ def test_old_scipy_sqrtm_is_called_with_disp_false(monkeypatch):
         seen.append(disp)
         return real_sqrtm(matrix), 0.0
 
-    monkeypatch.setattr(metrics, "_SQRTM_TAKES_DISP", True)
+    monkeypatch.setattr(metrics.distribution, "_SQRTM_TAKES_DISP", True)
     monkeypatch.setattr(scipy.linalg, "sqrtm", old_sqrtm)
     a, b = two_sets()
     assert fid(a, b) == pytest.approx(reference_fid(a, b), rel=1e-6)

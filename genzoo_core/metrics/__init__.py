@@ -24,11 +24,8 @@ computations run in float64. One module per job, every name re-exported here:
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import Any
 
-from genzoo_core.metrics import distribution as _distribution
 from genzoo_core.metrics.distribution import (
     fid,
     frechet_distance,
@@ -59,11 +56,6 @@ __all__ = [
 # never imports evaluation (nor its feature extractors).
 _FROM_EVALUATION = ("METRICS", "check_metric_names")
 
-# Whether scipy's sqrtm takes ``disp`` is decided in the distribution module; it is
-# readable and settable here too, as it was before the metrics became a package.
-_SQRTM_TAKES_DISP: bool = _distribution._SQRTM_TAKES_DISP
-
-
 def __getattr__(name: str) -> Any:
     """The metric-name helpers of :mod:`genzoo_core.evaluation`, imported on first use."""
     if name in _FROM_EVALUATION:
@@ -77,15 +69,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
-
-
-class _MetricsPackage(types.ModuleType):
-    """The package module; setting ``_SQRTM_TAKES_DISP`` sets it where ``_sqrtm`` reads it."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "_SQRTM_TAKES_DISP":
-            _distribution._SQRTM_TAKES_DISP = value
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _MetricsPackage
