@@ -14,6 +14,7 @@ batch's own labels.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -21,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from genzoo_cgan.plugin import SPEC
-from genzoo_core import ConfigError, GenerativeModel, losses, replica_scale
+from genzoo_core import ConfigError, GenerativeModel, losses
 
 # -- architecture -------------------------------------------------------------------
 
@@ -30,8 +31,8 @@ def build_generator(
     latent_dim: int,
     num_classes: int,
     embedding_dim: int,
-    filters: list[int],
-    image_shape: list[int],
+    filters: Sequence[int],
+    image_shape: Sequence[int],
     kernel_size: int,
 ) -> keras.Model:
     """(z, label) -> image in [-1, 1] (tanh); the label embedding is concatenated to z."""
@@ -60,10 +61,10 @@ def build_generator(
 
 
 def build_discriminator(
-    image_shape: list[int],
+    image_shape: Sequence[int],
     num_classes: int,
     embedding_dim: int,
-    filters: list[int],
+    filters: Sequence[int],
     kernel_size: int,
     slope: float,
     dropout: float,
@@ -119,12 +120,12 @@ class ConditionalGAN(GenerativeModel):
 
     def __init__(self, config: dict[str, Any] | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
-        c = self._genzoo_config
+        c = self.settings
         height, width, _ = c["image_shape"]
         if height % 4 or width % 4:
             raise ConfigError(
                 f"cgan upsamples twice by 2: image_shape height and width must be divisible "
-                f"by 4, got {c['image_shape']}"
+                f"by 4, got {list(c['image_shape'])}"
             )
         self.latent_dim = int(c["latent_dim"])
         self.num_classes = int(c["num_classes"])
@@ -148,21 +149,14 @@ class ConditionalGAN(GenerativeModel):
         return self.generator([z, labels], training=training)
 
     # -- loss and train step ----------------------------------------------------------
-
-    def make_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
-        """One Adam per network (2e-4, beta_1 0.5), as in DCGAN."""
-        c = self._genzoo_config
-        return {
-            name: keras.optimizers.Adam(c["learning_rate"], beta_1=c["beta_1"], name=name)
-            for name in ("generator", "discriminator")
-        }
+    # The optimizers are the core's default: one Adam per network from learning_rate and
+    # beta_1 (2e-4, beta_1 0.5), as in DCGAN.
 
     def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         """One discriminator update, then one generator update, for the batch's labels."""
         real = batch["images"] * 2.0 - 1.0  # data in [0, 1] -> tanh range
         labels = tf.cast(batch["labels"], tf.int32)
         n = tf.shape(real)[0]
-        optimizers = self.optimizers
 
         z = tf.random.normal((n, self.latent_dim))
         fake = self.generator([z, labels], training=True)
@@ -171,20 +165,14 @@ class ConditionalGAN(GenerativeModel):
             d_loss = self.adversarial_loss.discriminator_objective(
                 lambda x: self.discriminator([x, labels], training=True), real, fake
             )
-            scaled = replica_scale(d_loss)
-        variables = self.discriminator.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        optimizers["discriminator"].apply_gradients(zip(gradients, variables))
+        self.minimize(tape, d_loss, "discriminator")
 
         z = tf.random.normal((n, self.latent_dim))
         with tf.GradientTape() as tape:
             fake = self.generator([z, labels], training=True)
             fake_logits = self.discriminator([fake, labels], training=True)
             g_loss = self.adversarial_loss.generator(fake_logits)
-            scaled = replica_scale(g_loss)
-        variables = self.generator.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        optimizers["generator"].apply_gradients(zip(gradients, variables))
+        self.minimize(tape, g_loss, "generator")
         return {"d_loss": d_loss, "g_loss": g_loss}
 
     # -- sampling ------------------------------------------------------------------------

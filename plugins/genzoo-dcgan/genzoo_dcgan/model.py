@@ -15,13 +15,14 @@ for the penalty) before one generator update.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from genzoo_core import ConfigError, GenerativeModel, GenzooError, losses, replica_scale
+from genzoo_core import ConfigError, GenerativeModel, GenzooError, losses
 from genzoo_dcgan.plugin import SPEC
 
 KERNEL = 5  # the 5x5 kernels of the DCGAN paper and the TensorFlow DCGAN tutorial
@@ -30,17 +31,17 @@ KERNEL = 5  # the 5x5 kernels of the DCGAN paper and the TensorFlow DCGAN tutori
 # -- architecture -------------------------------------------------------------------
 
 
-def upsampling_plan(image_shape: list[int]) -> tuple[int, int]:
+def upsampling_plan(image_shape: Sequence[int]) -> tuple[int, int]:
     """(start size, number of 2x resamplings) between a small map and the image size."""
     size = image_shape[0]
     if image_shape[0] != image_shape[1] or size not in (28, 32, 64):
         raise ConfigError(
-            f"dcgan supports square 28, 32 or 64 pixel images, got image_shape={image_shape}"
+            f"dcgan supports square 28, 32 or 64 pixel images, got image_shape={list(image_shape)}"
         )
     return (7, 2) if size == 28 else (4, int(np.log2(size // 4)))
 
 
-def build_generator(latent_dim: int, image_shape: list[int], filters: int) -> keras.Model:
+def build_generator(latent_dim: int, image_shape: Sequence[int], filters: int) -> keras.Model:
     """Map z to an image in [-1, 1] through transposed convolutions.
 
     28x28: the TensorFlow DCGAN tutorial's layout, 7x7x(4f) -> 7x7x(2f) -> 14x14xf
@@ -68,7 +69,7 @@ def build_generator(latent_dim: int, image_shape: list[int], filters: int) -> ke
     return keras.Model(z, images, name="generator")
 
 
-def build_discriminator(image_shape: list[int], filters: int, batch_norm: bool) -> keras.Model:
+def build_discriminator(image_shape: Sequence[int], filters: int, batch_norm: bool) -> keras.Model:
     """Map an image in [-1, 1] to one real/fake logit (or critic score)."""
     _, steps = upsampling_plan(image_shape)
     images = keras.Input(tuple(image_shape), name="images")
@@ -101,7 +102,7 @@ class DCGAN(GenerativeModel):
 
     def __init__(self, config: dict[str, Any] | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
-        c = self._genzoo_config
+        c = self.settings
         upsampling_plan(c["image_shape"])  # a ConfigError for unsupported sizes, before any layer
         if int(c["critic_steps"]) < 1:
             raise ConfigError(f"critic_steps must be at least 1, got {c['critic_steps']}")
@@ -122,15 +123,8 @@ class DCGAN(GenerativeModel):
         return self.generator(z, training=training)
 
     # -- loss and train step ----------------------------------------------------------
-
-    def make_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
-        """One Adam per network (2e-4, beta_1 0.5 as in the paper)."""
-        c = self._genzoo_config
-        return {
-            name: keras.optimizers.Adam(c["learning_rate"], beta_1=c["beta_1"],
-                                        beta_2=c["beta_2"], name=name)
-            for name in ("generator", "discriminator")
-        }
+    # The optimizers are the core's default: one Adam per network from learning_rate,
+    # beta_1 and beta_2 (2e-4, 0.5, 0.999 as in the paper).
 
     def _discriminator_step(self, real: tf.Tensor) -> tf.Tensor:
         z = tf.random.normal((tf.shape(real)[0], self.latent_dim))
@@ -139,26 +133,20 @@ class DCGAN(GenerativeModel):
             loss = self.adversarial_loss.discriminator_objective(
                 lambda x: self.discriminator(x, training=True), real, fake
             )
-            scaled = replica_scale(loss)
-        variables = self.discriminator.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        self.optimizers["discriminator"].apply_gradients(zip(gradients, variables))
+        self.minimize(tape, loss, "discriminator")
         return loss
 
     def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         """``critic_steps`` discriminator updates, then one generator update."""
         real = batch["images"] * 2.0 - 1.0  # data in [0, 1] -> tanh range
-        for _ in range(int(self._genzoo_config["critic_steps"])):
+        for _ in range(int(self.settings["critic_steps"])):
             d_loss = self._discriminator_step(real)
 
         z = tf.random.normal((tf.shape(real)[0], self.latent_dim))
         with tf.GradientTape() as tape:
             fake_logits = self.discriminator(self.generator(z, training=True), training=True)
             g_loss = self.adversarial_loss.generator(fake_logits)
-            scaled = replica_scale(g_loss)
-        variables = self.generator.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        self.optimizers["generator"].apply_gradients(zip(gradients, variables))
+        self.minimize(tape, g_loss, "generator")
         return {"d_loss": d_loss, "g_loss": g_loss}
 
     # -- sampling ------------------------------------------------------------------------

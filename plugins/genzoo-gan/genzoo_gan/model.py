@@ -9,20 +9,21 @@ beta_1=0.5), one discriminator step then one generator step per batch.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from genzoo_core import ConfigError, GenerativeModel, GenzooError, losses, replica_scale
+from genzoo_core import ConfigError, GenerativeModel, GenzooError, losses
 from genzoo_gan.plugin import SPEC
 
 # -- architecture -------------------------------------------------------------------
 
 
 def build_generator(
-    latent_dim: int, units: list[int], image_shape: list[int], slope: float
+    latent_dim: int, units: Sequence[int], image_shape: Sequence[int], slope: float
 ) -> keras.Model:
     """MLP from a latent vector to an image in [-1, 1] (tanh)."""
     z = keras.Input((latent_dim,), name="z")
@@ -36,7 +37,7 @@ def build_generator(
 
 
 def build_discriminator(
-    image_shape: list[int], units: list[int], slope: float, dropout: float
+    image_shape: Sequence[int], units: Sequence[int], slope: float, dropout: float
 ) -> keras.Model:
     """MLP from an image in [-1, 1] to one real/fake logit."""
     images = keras.Input(tuple(image_shape), name="images")
@@ -65,11 +66,11 @@ class VanillaGAN(GenerativeModel):
 
     def __init__(self, config: dict[str, Any] | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
-        c = self._genzoo_config
+        c = self.settings
         if not 1 <= c["image_shape"][2] <= 4:
             raise ConfigError(
                 f"config key 'image_shape': the channels (its last item) must be 1 to 4, "
-                f"got {c['image_shape']}"
+                f"got {list(c['image_shape'])}"
             )
         self.latent_dim = int(c["latent_dim"])
         self.adversarial_loss = losses.get_gan_loss(c["loss"])
@@ -88,20 +89,13 @@ class VanillaGAN(GenerativeModel):
         return self.generator(z, training=training)
 
     # -- loss and train step ----------------------------------------------------------
-
-    def make_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
-        """One Adam per network, as in the seed chapter (2e-4, beta_1 0.5)."""
-        c = self._genzoo_config
-        return {
-            name: keras.optimizers.Adam(c["learning_rate"], beta_1=c["beta_1"], name=name)
-            for name in ("generator", "discriminator")
-        }
+    # The optimizers are the core's default: one Adam per network from learning_rate and
+    # beta_1, as in the seed chapter (2e-4, beta_1 0.5).
 
     def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         """One discriminator update, then one generator update, on a fresh z each."""
         real = batch["images"] * 2.0 - 1.0  # data in [0, 1] -> tanh range
         n = tf.shape(real)[0]
-        optimizers = self.optimizers
 
         z = tf.random.normal((n, self.latent_dim))
         fake = self.generator(z, training=True)
@@ -109,19 +103,13 @@ class VanillaGAN(GenerativeModel):
             d_loss = self.adversarial_loss.discriminator_objective(
                 lambda x: self.discriminator(x, training=True), real, fake
             )
-            scaled = replica_scale(d_loss)
-        variables = self.discriminator.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        optimizers["discriminator"].apply_gradients(zip(gradients, variables))
+        self.minimize(tape, d_loss, "discriminator")
 
         z = tf.random.normal((n, self.latent_dim))
         with tf.GradientTape() as tape:
             fake_logits = self.discriminator(self.generator(z, training=True), training=True)
             g_loss = self.adversarial_loss.generator(fake_logits)
-            scaled = replica_scale(g_loss)
-        variables = self.generator.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        optimizers["generator"].apply_gradients(zip(gradients, variables))
+        self.minimize(tape, g_loss, "generator")
         return {"d_loss": d_loss, "g_loss": g_loss}
 
     # -- sampling ------------------------------------------------------------------------
