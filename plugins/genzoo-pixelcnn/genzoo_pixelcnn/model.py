@@ -337,14 +337,15 @@ class PixelCNN(GenerativeModel):
 
     def __init__(self, config: dict[str, Any] | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
-        c = self.config
+        c = self.settings
         if c["output"] not in OUTPUTS:
             raise ConfigError(f"output must be one of {sorted(OUTPUTS)}, got {c['output']!r}")
         if int(c["kernel_size"]) % 2 == 0 or int(c["kernel_size"]) < 3:
             raise ConfigError(f"kernel_size must be odd and at least 3, got {c['kernel_size']}")
         if c["image_shape"][-1] != 1:
             raise ConfigError(
-                f"this PixelCNN models one channel: image_shape [H, W, 1], got {c['image_shape']}"
+                f"this PixelCNN models one channel: image_shape [H, W, 1], "
+                f"got {list(c['image_shape'])}"
             )
         self.image_shape = tuple(c["image_shape"])
         self.num_classes = int(c["num_classes"])
@@ -362,7 +363,7 @@ class PixelCNN(GenerativeModel):
         until training moves it (Net2DeeperNet, Chen et al. 2016). A trained
         model can so gain depth, and receptive field, without starting again.
         """
-        current = int(self.config["gated_layers"])
+        current = int(self.settings["gated_layers"])
         if isinstance(gated_layers, bool) or not isinstance(gated_layers, int) \
                 or gated_layers <= current:
             raise ConfigError(
@@ -387,13 +388,13 @@ class PixelCNN(GenerativeModel):
 
     def _targets(self, images: Any) -> Any:
         """Bits (Bernoulli) or integer levels 0..255 (categorical) of images in [0, 1]."""
-        if self.config["output"] == "bernoulli":
+        if self.settings["output"] == "bernoulli":
             return images
         return tf.cast(tf.round(images * 255.0), tf.int32)
 
     def _log_prob_tensor(self, images: Any, labels: Any = None) -> Any:
         logits = self(images, labels)
-        if self.config["output"] == "bernoulli":
+        if self.settings["output"] == "bernoulli":
             per_pixel = -tf.nn.sigmoid_cross_entropy_with_logits(labels=images,
                                                                   logits=logits[..., 0])
         else:
@@ -407,7 +408,7 @@ class PixelCNN(GenerativeModel):
         if x.ndim != 4 or x.shape[1:] != self.image_shape:
             shape = ", ".join(map(str, self.image_shape))
             raise GenzooError(f"expected images of shape (n, {shape}), got {x.shape}")
-        if self.config["output"] == "bernoulli" and not np.isin(x, (0.0, 1.0)).all():
+        if self.settings["output"] == "bernoulli" and not np.isin(x, (0.0, 1.0)).all():
             raise GenzooError("a Bernoulli PixelCNN scores binary images: pixels must be 0 or 1 "
                               "(binarize them, e.g. the binarized-mnist dataset)")
         if x.min() < 0.0 or x.max() > 1.0:
@@ -450,23 +451,17 @@ class PixelCNN(GenerativeModel):
         if self.num_classes and data.labels is None:
             raise DataError(f"this PixelCNN is class-conditional; {data.name} has no labels")
 
-    def make_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
-        """Adam over the whole network."""
-        return {"pixelcnn": keras.optimizers.Adam(self.config["learning_rate"],
-                                                  name="pixelcnn")}
+    # The optimizer is the core's default: one Adam over the network, from learning_rate.
 
     def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         """Minimise the exact negative log-likelihood, nats per image."""
         images = batch["images"]
-        if self.config["output"] == "bernoulli":
+        if self.settings["output"] == "bernoulli":
             images = tf.round(images)  # the Bernoulli model scores bits
         labels = batch.get("labels") if self.num_classes else None
-        variables = self.pixelcnn.trainable_variables
         with tf.GradientTape() as tape:
             nll = -tf.reduce_mean(self._log_prob_tensor(images, labels))
-            scaled = nll / tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, nll.dtype)
-        gradients = tape.gradient(scaled, variables)
-        self.optimizers["pixelcnn"].apply_gradients(zip(gradients, variables))
+        self.minimize(tape, nll, "pixelcnn")
         pixels = float(math.prod(self.image_shape))
         return {"nll": nll, "bits_per_dim": nll / (pixels * math.log(2.0))}
 

@@ -209,13 +209,13 @@ class RBM(GenerativeModel):
 
     def __init__(self, config: dict[str, Any] | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
-        c = self.config
+        c = self.settings
         if int(c["gibbs_steps"]) < 1 or int(c["hidden_units"]) < 1:
             raise ConfigError("gibbs_steps and hidden_units must be at least 1")
         if not 1 <= c["image_shape"][-1] <= 4:
             raise ConfigError(
                 f"the RBM models images of 1 to 4 channels: the last item of image_shape must "
-                f"be 1 to 4, got {c['image_shape']}"
+                f"be 1 to 4, got {list(c['image_shape'])}"
             )
         if c["persistent"] and tf.distribute.get_strategy().num_replicas_in_sync > 1:
             # one set of chains cannot be advanced by several replicas at once
@@ -285,8 +285,8 @@ class RBM(GenerativeModel):
                  else expit(visible_bias))
         estimate = ais_log_partition(
             kernel, visible_bias, hidden_bias, rates,
-            temperatures=int(temperatures or self.config["ais_temperatures"]),
-            runs=int(runs or self.config["ais_runs"]), seed=seed,
+            temperatures=int(temperatures or self.settings["ais_temperatures"]),
+            runs=int(runs or self.settings["ais_runs"]), seed=seed,
         )
         self.rbm.log_partition.assign([estimate["log_partition"], estimate["std_error"]])
         return estimate
@@ -306,7 +306,7 @@ class RBM(GenerativeModel):
 
     def make_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
         """SGD with momentum; the learning rate decays linearly to 0 if asked."""
-        c = self.config
+        c = self.settings
         rate: Any = float(c["learning_rate"])
         if int(c["learning_rate_decay_steps"]) > 0:
             rate = keras.optimizers.schedules.PolynomialDecay(
@@ -327,7 +327,7 @@ class RBM(GenerativeModel):
 
     def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         """One CD-k or PCD-k update of W, b and c."""
-        rbm, c = self.rbm, self.config
+        rbm, c = self.rbm, self.settings
         positive = tf.reshape(batch["images"], (-1, self.visible_units))
         positive_hidden = rbm(positive)
         start = rbm.persistent_chains if c["persistent"] else positive
@@ -344,6 +344,8 @@ class RBM(GenerativeModel):
         visible_gradient = (tf.reduce_mean(negative, 0) - tf.reduce_mean(positive, 0))
         hidden_gradient = (tf.reduce_mean(negative_hidden, 0)
                            - tf.reduce_mean(positive_hidden, 0))
+        # Gradients by hand, not from a tape, so minimize() does not apply: scale each
+        # for the replicas (the optimizer sums them) before applying it.
         gradients = [replica_scale(g) for g in (kernel_gradient, visible_gradient,
                                                  hidden_gradient)]
         self.optimizers["rbm"].apply_gradients(
@@ -378,7 +380,7 @@ class RBM(GenerativeModel):
         """
         if condition is not None:
             raise GenzooError("the RBM is unconditional: it takes no condition")
-        return self._gibbs_chains(n, rng, int(self.config["sample_burn_in"]))
+        return self._gibbs_chains(n, rng, int(self.settings["sample_burn_in"]))
 
     def preview(self, n: int, *, seed: int) -> np.ndarray:
         """The per-epoch training grid: chains of 100 sweeps, to keep epochs short."""

@@ -105,20 +105,20 @@ class VAE(GenerativeModel):
 
     def __init__(self, config: dict[str, Any] | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
-        c = self.config
+        c = self.settings
         if c["likelihood"] not in LIKELIHOODS:
             raise ConfigError(f"likelihood must be one of {LIKELIHOODS}, got {c['likelihood']!r}")
         steps = len(c["decoder_filters"])
         if len(c["encoder_filters"]) != steps:
             raise ConfigError(
                 f"encoder_filters and decoder_filters need the same length, got "
-                f"{c['encoder_filters']} and {c['decoder_filters']}"
+                f"{list(c['encoder_filters'])} and {list(c['decoder_filters'])}"
             )
         height, width, _ = c["image_shape"]
         if height % 2**steps or width % 2**steps:
             raise ConfigError(
                 f"image_shape height and width must be divisible by {2**steps} (one halving "
-                f"per encoder_filters entry), got {c['image_shape']}"
+                f"per encoder_filters entry), got {list(c['image_shape'])}"
             )
         self.latent_dim = int(c["latent_dim"])
         self.image_shape = tuple(c["image_shape"])
@@ -164,7 +164,7 @@ class VAE(GenerativeModel):
 
     def make_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
         """One Adam over the encoder and decoder."""
-        return {"vae": keras.optimizers.Adam(self.config["learning_rate"], name="vae")}
+        return {"vae": keras.optimizers.Adam(self.settings["learning_rate"], name="vae")}
 
     def optimizer_variables(self, name: str) -> list[keras.Variable]:
         """The one optimizer updates both networks."""
@@ -173,7 +173,6 @@ class VAE(GenerativeModel):
     def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         """Minimise -ELBO = -E_q[log p(x | z)] + β·KL(q(z | x) ‖ N(0, I))."""
         images = batch["images"]
-        variables = self.optimizer_variables("vae")
         with tf.GradientTape() as tape:
             mean, log_variance = self._posterior_parameters(images, training=True)
             noise = tf.random.normal(tf.shape(mean))
@@ -182,11 +181,8 @@ class VAE(GenerativeModel):
                 self._log_likelihood(images, self.decoder(z, training=True))
             )
             kl = losses.kl_divergence_standard_normal(mean, log_variance)
-            loss = reconstruction + float(self.config["beta"]) * kl
-            scaled = loss / tf.cast(tf.distribute.get_strategy().num_replicas_in_sync,
-                                    loss.dtype)
-        gradients = tape.gradient(scaled, variables)
-        self.optimizers["vae"].apply_gradients(zip(gradients, variables))
+            loss = reconstruction + float(self.settings["beta"]) * kl
+        self.minimize(tape, loss, "vae")
         return {"loss": loss, "reconstruction": reconstruction, "kl": kl}
 
     # -- likelihood ----------------------------------------------------------------------
@@ -216,7 +212,7 @@ class VAE(GenerativeModel):
         decoder batch (images × samples) to bound memory.
         """
         x = self._check_images(images)
-        k = int(k or self.config["importance_samples"])
+        k = int(k or self.settings["importance_samples"])
         if k < 1:
             raise GenzooError(f"k must be at least 1, got {k}")
         per_chunk = max(1, min(k, max_batch))
