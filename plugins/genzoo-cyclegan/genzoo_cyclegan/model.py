@@ -39,7 +39,6 @@ from genzoo_core import (
     GenerativeModel,
     input_images,
     losses,
-    replica_scale,
     resized_images,
 )
 from genzoo_core.data import UnpairedDataSource
@@ -284,17 +283,17 @@ class CycleGAN(GenerativeModel):
 
     def __init__(self, config: dict[str, Any] | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
-        c = self._genzoo_config
+        c = self.settings
         height, width, channels = (int(d) for d in c["image_shape"])
         if height != width or height % 4:
             raise ConfigError(
                 f"cyclegan needs a square image_shape whose side is divisible by 4 (two "
-                f"stride-2 downsamplings), got {c['image_shape']}"
+                f"stride-2 downsamplings), got {list(c['image_shape'])}"
             )
         if not 1 <= channels <= 4:
             raise ConfigError(
                 f"cyclegan translates images of 1 to 4 channels: the last item of image_shape "
-                f"must be 1 to 4, got {c['image_shape']}"
+                f"must be 1 to 4, got {list(c['image_shape'])}"
             )
         if not 0 <= int(c["decay_epochs"]) <= int(c["epochs"]):
             raise ConfigError(
@@ -354,7 +353,8 @@ class CycleGAN(GenerativeModel):
         if data.image_shape[2] != self.channels:
             raise DataError(
                 f"{data.name} has {data.image_shape[2]}-channel images, but this cyclegan "
-                f"is configured for {self.channels} (image_shape {self.config['image_shape']})"
+                f"is configured for {self.channels} "
+                f"(image_shape {list(self.settings['image_shape'])})"
             )
         data = data.resized(self.size)
         self._examples_per_epoch = len(data)
@@ -371,7 +371,7 @@ class CycleGAN(GenerativeModel):
 
     def make_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
         """One Adam for both generators, one for both discriminators, on one schedule."""
-        c = self._genzoo_config
+        c = self.settings
         self.learning_rate_schedule = LinearDecay(
             c["learning_rate"], c["epochs"], c["decay_epochs"], c["batch_size"]
         )
@@ -448,7 +448,6 @@ class CycleGAN(GenerativeModel):
         """Update both generators, then both discriminators on pooled translations."""
         real_a = batch["images_a"] * 2.0 - 1.0  # data in [0, 1] -> tanh range
         real_b = batch["images_b"] * 2.0 - 1.0
-        optimizers = self.optimizers
         if self.learning_rate_schedule is not None:
             replicas = tf.distribute.get_strategy().num_replicas_in_sync
             global_batch = tf.cast(tf.shape(real_a)[0] * replicas, tf.int64)
@@ -456,19 +455,14 @@ class CycleGAN(GenerativeModel):
 
         with tf.GradientTape() as tape:
             g = self.generator_losses(real_a, real_b)
-            scaled = replica_scale(g["total"])
-        variables = self.optimizer_variables("generators")
-        optimizers["generators"].apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        self.minimize(tape, g["total"], "generators")
 
         fake_a = self.pool_a(tf.stop_gradient(g["fake_a"]))
         fake_b = self.pool_b(tf.stop_gradient(g["fake_b"]))
         with tf.GradientTape() as tape:
             d = self.discriminator_losses(real_a, real_b, fake_a, fake_b)
-            scaled = replica_scale(d["a"] + d["b"])
-        variables = self.optimizer_variables("discriminators")
-        optimizers["discriminators"].apply_gradients(
-            zip(tape.gradient(scaled, variables), variables)
-        )
+            d_loss = d["a"] + d["b"]  # inside the tape: minimize differentiates this sum
+        self.minimize(tape, d_loss, "discriminators")
         return {
             "g_loss": g["total"],
             "cycle_loss": g["cycle_a"] + g["cycle_b"],

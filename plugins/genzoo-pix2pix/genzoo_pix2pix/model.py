@@ -50,7 +50,6 @@ from genzoo_core import (
     GenerativeModel,
     PairedDataSource,
     losses,
-    replica_scale,
     resized_images,
 )
 from genzoo_pix2pix.plugin import SPEC
@@ -178,13 +177,13 @@ class Pix2Pix(GenerativeModel):
 
     def __init__(self, config: dict[str, Any] | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
-        c = self._genzoo_config
+        c = self.settings
         shape = [int(d) for d in c["image_shape"]]
         if len(shape) != 3 or shape[0] != shape[1] or shape[0] < 8 or shape[0] & (shape[0] - 1):
             raise ConfigError(
                 f"pix2pix's U-Net halves the image down to 1x1: image_shape must be square "
                 f"with a power-of-two side of at least 8, e.g. [256, 256, 3]; got "
-                f"{c['image_shape']}"
+                f"{list(c['image_shape'])}"
             )
         self.image_shape = tuple(shape)
         self.adversarial_loss = losses.get_gan_loss(c["loss"])
@@ -268,13 +267,8 @@ class Pix2Pix(GenerativeModel):
         g_loss = self.adversarial_weight * adversarial + self.l1_weight * l1
         return {"d_loss": d_loss, "g_loss": g_loss, "g_adversarial": adversarial, "g_l1": l1}
 
-    def make_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
-        """One Adam per network (2e-4, beta_1 0.5), as in the paper."""
-        c = self._genzoo_config
-        return {
-            name: keras.optimizers.Adam(c["learning_rate"], beta_1=c["beta_1"], name=name)
-            for name in ("generator", "discriminator")
-        }
+    # The optimizers are the core's default: one Adam per network from learning_rate and
+    # beta_1 (2e-4, beta_1 0.5), as in the paper.
 
     def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         """Update G and D from one forward pass over the batch.
@@ -282,19 +276,11 @@ class Pix2Pix(GenerativeModel):
         Both gradients come from the same G(x) and D outputs, which saves a second
         discriminator pass per step on a CPU; D's gradient does not flow into G.
         """
-        optimizers = self.optimizers
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             logs = self.compute_losses(batch, training=True)
-            g_scaled = replica_scale(logs["g_loss"])
-            d_scaled = replica_scale(logs["d_loss"])
-        variables = self.generator.trainable_variables
-        optimizers["generator"].apply_gradients(zip(g_tape.gradient(g_scaled, variables),
-                                                    variables))
+        self.minimize(g_tape, logs["g_loss"], "generator")
         if self.adversarial_weight:
-            variables = self.discriminator.trainable_variables
-            optimizers["discriminator"].apply_gradients(
-                zip(d_tape.gradient(d_scaled, variables), variables)
-            )
+            self.minimize(d_tape, logs["d_loss"], "discriminator")
         return logs
 
     # -- translation and sampling -------------------------------------------------------

@@ -66,7 +66,6 @@ from genzoo_core import (
     DataError,
     GenerativeModel,
     losses,
-    replica_scale,
 )
 from genzoo_stackgan import shapes
 from genzoo_stackgan.captions import contrast_caption
@@ -520,7 +519,7 @@ class StackGAN(GenerativeModel):
 
     def __init__(self, config: dict[str, Any] | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
-        c = self._genzoo_config
+        c = self.settings
         self.stage = int(c["stage"])
         if self.stage not in (1, 2):
             raise ConfigError(
@@ -535,7 +534,7 @@ class StackGAN(GenerativeModel):
         if height != width or channels != 3 or height % 32:
             raise ConfigError(
                 f"stackgan draws square RGB images whose side is a multiple of 32, got "
-                f"image_shape {c['image_shape']}"
+                f"image_shape {list(c['image_shape'])}"
             )
         self.size, self.low_size = int(height), int(height) // 2
         check_geometry(c, self.low_size, self.size)
@@ -719,7 +718,7 @@ class StackGAN(GenerativeModel):
 
     def make_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
         """Adam(2e-4, beta_1 0.5) for the generator and discriminator of the stage in training."""
-        c = self._genzoo_config
+        c = self.settings
         return {
             f"stage{self.stage}_{part}": keras.optimizers.Adam(
                 c["learning_rate"], beta_1=c["beta_1"], name=f"stage{self.stage}_{part}"
@@ -757,7 +756,6 @@ class StackGAN(GenerativeModel):
                 "call set_matching_encoder('image_encoder.weights.h5') before training, or "
                 "set matching_weight to 0"
             )
-        optimizers = self.optimizers
         contrast = batch.get("contrast_embeddings")
         wrong = mismatched(embeddings, contrast, self.contrast_fraction)
         fake, _, _ = generate(training=True)
@@ -767,11 +765,7 @@ class StackGAN(GenerativeModel):
                 discriminator([real, wrong], training=True),
                 discriminator([fake, embeddings], training=True),
             )
-            scaled = replica_scale(d_loss)
-        variables = discriminator.trainable_variables
-        optimizers[discriminator.name].apply_gradients(
-            zip(tape.gradient(scaled, variables), variables)
-        )
+        self.minimize(tape, d_loss, discriminator.name)
 
         with tf.GradientTape() as tape:
             fake, mean, log_variance = generate(training=True)
@@ -791,11 +785,7 @@ class StackGAN(GenerativeModel):
             if self.reconstruction_weight > 0.0:
                 reconstruction = losses.l1_loss(real, fake)
                 g_loss = g_loss + self.reconstruction_weight * reconstruction
-            scaled = replica_scale(g_loss)
-        variables = generator.trainable_variables
-        optimizers[generator.name].apply_gradients(
-            zip(tape.gradient(scaled, variables), variables)
-        )
+        self.minimize(tape, g_loss, generator.name)
         logs = {"d_loss": d_loss, "d_real": terms["real"], "d_wrong": terms["wrong"],
                 "d_fake": terms["fake"], "g_loss": g_loss, "kl": kl}
         if self.matching_weight > 0.0:
