@@ -54,6 +54,8 @@ _LAZY = {
     "resized_images": "genzoo_core.model",
     "Trainer": "genzoo_core.trainer",
     "DataSource": "genzoo_core.data",
+    # the seed that binarizes binarized-mnist's test split, for reports of likelihoods on it
+    "BINARIZATION_SEED": "genzoo_core.data",
     "CaptionedDataSource": "genzoo_core.data",
     "PairedDataSource": "genzoo_core.data",
     "UnpairedDataSource": "genzoo_core.data",
