@@ -32,6 +32,8 @@ The checks live in :mod:`genzoo_core.testing.checks`, the runner in
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from genzoo_core.testing.checks import (
     CHECKS,
     CheckSkipped,
@@ -54,6 +56,9 @@ from genzoo_core.testing.kit import _run_check as _run_check
 from genzoo_core.testing.kit import bound_checks as bound_checks
 from genzoo_core.testing.kit import check_model, parametrize_with_checks
 
+if TYPE_CHECKING:  # at run time through __getattr__, so that the kit needs no pytest
+    from genzoo_core.testing.pytest_plugin import require_data
+
 __all__ = [
     "CHECKS",
     "CheckSkipped",
@@ -69,4 +74,14 @@ __all__ = [
     "check_train_step",
     "check_weights_roundtrip",
     "parametrize_with_checks",
+    "require_data",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``require_data`` of the pytest plugin, imported on first use (it imports pytest)."""
+    if name == "require_data":
+        from genzoo_core.testing.pytest_plugin import require_data
+
+        return require_data
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
