@@ -150,7 +150,9 @@ def test_interrupted_save_leaves_previous_file_and_no_temp(toy_model, tmp_path, 
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(weights_io, "_component_variables", explode)
+    from genzoo_core import weights_format
+
+    monkeypatch.setattr(weights_format, "_component_variables", explode)
     with pytest.raises(RuntimeError, match="disk full"):
         toy_model.save_weights(str(path))
     assert path.read_bytes() == original
