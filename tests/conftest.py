@@ -19,6 +19,10 @@ from genzoo_core.testing.pytest_plugin import require_data as require_data  # re
 
 pytest_plugins = ["pytester"]
 
+# The legacy skeleton's own tests need it installed; test_legacy_plugin.py runs the kit on it.
+# (A conftest.py inside it would replace this one as the module `conftest` that tests import.)
+collect_ignore = ["legacy_plugin"]
+
 TOY = Path(__file__).resolve().parent / "toy_plugin"
 
 # Datasets: the kit's pytest plugin points an unset GENZOO_DATA at ../shared/data
