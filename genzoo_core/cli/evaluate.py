@@ -1,0 +1,60 @@
+"""``genzoo eval``: score a model against real data, or two folders of images."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from genzoo_core.cli.common import _at_least, _check_parent, _table
+from genzoo_core.errors import GenzooError
+from genzoo_core.registry import Registry
+
+
+def _format_metrics(results: dict[str, Any]) -> str:
+    rows = []
+    for key, value in results.items():
+        if key.endswith("_std") or key == "nll_count":
+            continue
+        text = f"{value:.6g}" if isinstance(value, float) else str(value)
+        std = results.get(f"{key}_std")
+        if std is not None:
+            text += f" ± {std:.2g}"
+        rows.append([key, text])
+    return _table(rows, ["METRIC", "VALUE"])
+
+
+def cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
+    """Score a model against real data, or a folder of images against another."""
+    from genzoo_core._files import atomic_path
+    from genzoo_core.evaluation import evaluate, evaluate_folders
+
+    _at_least(2, n=args.n)  # two images are the fewest any metric can compare
+    _at_least(0, seed=args.seed)
+    output = Path(args.output)
+    if output.is_dir():
+        raise GenzooError(f"-o {output} is a folder: name a .json file (e.g. {output}/eval.json)")
+    _check_parent(output)
+    verbose = 0 if args.quiet else 1
+    if args.real or args.fake:
+        if not (args.real and args.fake) or args.name is not None:
+            raise GenzooError("score folders with both --real DIR and --fake DIR, and no model")
+        report = evaluate_folders(
+            args.real, args.fake, metrics=args.metrics or "fid,kid,pr",
+            features=args.features or "inception-v3", seed=args.seed, verbose=verbose,
+            registry=registry,
+        )
+    elif args.name is not None:
+        report = evaluate(
+            args.name, args.data, metrics=args.metrics or "fid,kid,is,pr", n=args.n,
+            features=args.features or "mnist-cnn", seed=args.seed, split=args.split,
+            verbose=verbose, registry=registry,
+        )
+    else:
+        raise GenzooError("name a model (genzoo eval gan/mnist) or give --real DIR --fake DIR")
+    print(_format_metrics(report["metrics"]))
+    with atomic_path(output) as tmp:
+        Path(tmp).write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"settings and results: {output.resolve()}")
+    return 0

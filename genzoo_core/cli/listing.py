@@ -1,0 +1,155 @@
+"""The commands that read specs only and never import TensorFlow.
+
+``genzoo list``, ``info``, ``plugins``, ``datasets`` and ``features``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from genzoo_core.cli.common import _table
+from genzoo_core.registry import Registry
+from genzoo_core.version import API_VERSION, __version__
+
+
+def _problems_note(registry: Registry) -> str:
+    failed = [p for p in registry.plugins if p.status != "ok"]
+    notes = []
+    if failed:
+        names = ", ".join(f"{p.name} ({p.status})" for p in failed)
+        notes.append(f"{len(failed)} plugin(s) not loaded: {names}; see 'genzoo plugins'")
+    for error in registry.conflicts.values():
+        notes.append(str(error))
+    return "\n".join(f"warning: {n}" for n in notes)
+
+
+def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
+    """Show installed models and their pretrained weights."""
+    models = registry.models
+    if args.json:
+        print(json.dumps([
+            {
+                "name": s.name,
+                "description": s.description,
+                "distribution": s.distribution,
+                "version": s.version,
+                "condition": s.condition.value,
+                "capabilities": sorted(c.value for c in s.capabilities),
+                "weights": [f"{s.name}/{w.name}" for w in s.weights],
+            }
+            for s in (models[n] for n in sorted(models))
+        ], indent=2))
+    elif models:
+        rows = [
+            [
+                s.name,
+                ", ".join(f"{s.name}/{w.name}" for w in s.weights) or "-",
+                f"{s.distribution} {s.version}",
+                s.description,
+            ]
+            for s in (models[n] for n in sorted(models))
+        ]
+        print(_table(rows, ["MODEL", "PRETRAINED", "PLUGIN", "DESCRIPTION"]))
+    else:
+        print("No models installed. Install a plugin, e.g. pip install genzoo-gan")
+    note = _problems_note(registry)
+    if note:
+        print(note, file=sys.stderr)
+    return 0
+
+
+def cmd_info(args: argparse.Namespace, registry: Registry) -> int:
+    """Describe a model, one of its weights, a dataset, or a weights file."""
+    from genzoo_core.api import _is_path, _split_name, _weights_file
+
+    target = args.name
+    known = target.partition("/")[0]
+    if _is_path(target) and known not in registry.models and known not in registry.datasets:
+        from genzoo_core.weights import read_header
+
+        header = read_header(_weights_file(target))
+        print(json.dumps({
+            "file": header.path, "model": header.model, "config": header.config,
+            "components": list(header.components), "metadata": header.metadata,
+            "training_state": header.training_state,
+        }, indent=2, default=str))
+        return 0
+    name, weights_name = _split_name(target)
+    if name not in registry.models and name in registry.datasets:
+        d = registry.get_dataset(name)
+        print(json.dumps({
+            "dataset": d.name, "description": d.description, "distribution": d.distribution,
+            "condition": d.condition.value, "image_shape": list(d.image_shape),
+            "num_classes": d.num_classes,
+        }, indent=2))
+        return 0
+    spec = registry.get_model(name)
+    weights = [spec.get_weights(weights_name)] if weights_name else list(spec.weights)
+    print(json.dumps({
+        "model": spec.name,
+        "description": spec.description,
+        "plugin": f"{spec.distribution} {spec.version}",
+        "class": spec.builder,
+        "components": list(spec.components),
+        "condition": spec.condition.value,
+        "capabilities": sorted(c.value for c in spec.capabilities),
+        "default_config": spec.default_config,
+        "weights": [
+            {
+                "name": f"{spec.name}/{w.name}",
+                "source": w.url or f"packaged ({w.file})",
+                "sha256": w.sha256,
+                "dataset": w.dataset,
+                "description": w.description,
+                "metrics": dict(w.metrics),
+            }
+            for w in weights
+        ],
+    }, indent=2))
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace, registry: Registry) -> int:
+    """Show every discovered plugin, with the error of any that failed."""
+    print(f"genzoo-core {__version__}, plugin API {API_VERSION}")
+    rows = [
+        [p.name, f"{p.distribution} {p.version}", p.status, p.api_range or "-",
+         ", ".join(p.models + p.datasets) or "-"]
+        for p in registry.plugins
+    ]
+    print(_table(rows, ["PLUGIN", "DISTRIBUTION", "STATUS", "API", "PROVIDES"]))
+    for p in registry.plugins:
+        if p.status != "ok":
+            print(f"\n{p.name} ({p.distribution} {p.version}) {p.status}: {p.error}")
+            if args.verbose and p.traceback:
+                print(p.traceback.rstrip())
+    for error in registry.conflicts.values():
+        print(f"\nconflict: {error}")
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace, registry: Registry) -> int:
+    """Show the named datasets."""
+    datasets = registry.datasets
+    rows = [
+        [d.name, d.condition.value, "x".join(map(str, d.image_shape)), d.distribution,
+         d.description]
+        for d in (datasets[n] for n in sorted(datasets))
+    ]
+    print(_table(rows, ["DATASET", "CONDITION", "SHAPE", "FROM", "DESCRIPTION"]))
+    return 0
+
+
+def cmd_features(args: argparse.Namespace, registry: Registry) -> int:
+    """Show the feature extractors for --features."""
+    extractors = registry.feature_extractors
+    rows = [
+        [e.name, "x".join(map(str, e.image_shape)) if e.image_shape else "any",
+         str(e.feature_dim), str(e.num_classes or "-"), e.distribution, e.description]
+        for e in (extractors[n] for n in sorted(extractors))
+    ]
+    print(_table(rows, ["EXTRACTOR", "INPUT", "DIM", "CLASSES", "FROM", "DESCRIPTION"]))
+    return 0
+
