@@ -14,7 +14,6 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
-
 def _at_least(minimum: int, **options: int | None) -> None:
     """Refuse any given option below ``minimum``, naming it as the user typed it."""
     for name, value in options.items():
@@ -22,7 +21,6 @@ def _at_least(minimum: int, **options: int | None) -> None:
             flag = f"-{name}" if len(name) == 1 else f"--{name.replace('_', '-')}"
             bound = "0 or more" if minimum == 0 else f"at least {minimum}"
             raise GenzooError(f"{flag} must be {bound}, got {value}")
-
 
 
 def _check_parent(output: Path) -> None:

@@ -75,7 +75,6 @@ def cmd_sample(args: argparse.Namespace, registry: Registry) -> int:
     return 0
 
 
-
 def _check_grid_size(model: Any, n: int, columns: int | None) -> None:
     """Refuse a grid too large to hold or write before a single image is drawn."""
     from genzoo_core.images import MAX_GRID_PIXELS, grid_shape, largest_grid
@@ -107,7 +106,6 @@ def _check_png_output(output: Path) -> None:
             f"(e.g. {output.with_suffix('.png')})"
         )
     _check_parent(output)
-
 
 
 def _crop_plan(file: Path, size: tuple[int, int], args: argparse.Namespace,
