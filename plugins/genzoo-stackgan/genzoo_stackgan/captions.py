@@ -2,7 +2,8 @@
 
 Pure Python (no NumPy, no Keras), so the plugin module can read the vocabulary
 without importing anything heavy. :mod:`genzoo_stackgan.shapes` draws the
-images; this module turns their attributes into paraphrased captions.
+images; this module turns their attributes into paraphrased captions, and
+those captions into the contrast captions StackGAN trains with.
 
 Every caption states every attribute of every shape in the image: its size,
 colour, kind and position, each through one of a few synonyms, inside one of a
@@ -14,6 +15,8 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
+
+from genzoo_core import DataError
 
 SHAPES = ("circle", "square", "triangle")
 """Shape kinds; index ``k`` is stored as ``k + 1`` in the attribute arrays (0 = empty)."""
@@ -138,6 +141,31 @@ def contrast_caption(
     return " ".join(tokens)
 
 
+def contrast_captions(
+    captions: Sequence[str],
+    groups: Sequence[Sequence[Sequence[str]]],
+    exchange: float = 0.0,
+    seed: int = 0,
+) -> list[str | None]:
+    """One :func:`contrast_caption` per caption, in order, all drawn from one seeded stream.
+
+    The same captions, groups and seed give the same contrast captions, so
+    training data prepared twice is the same.
+    """
+    rng = random.Random(seed)
+    return [contrast_caption(caption, groups, rng, exchange) for caption in captions]
+
+
+def padded(captions: Sequence[Sequence[str]]) -> list[tuple[str, ...]]:
+    """Each image's captions, repeated in turn up to the most that any image has.
+
+    ``[("a", "b", "c"), ("d",)]`` becomes ``[("a", "b", "c"), ("d", "d", "d")]``:
+    every image then has as many captions, so their embeddings form one array.
+    """
+    most = max(len(c) for c in captions)
+    return [tuple(c[i % len(c)] for i in range(most)) for c in captions]
+
+
 def _phrase(rng: random.Random, shape: int, colour: int, size: int, position: int) -> dict:
     """Synonyms for one shape's attributes (``shape`` is 0-based here)."""
     s = rng.choice(SHAPE_WORDS[SHAPES[shape]])
@@ -159,9 +187,12 @@ def describe(
             indices into :data:`SHAPES`, :data:`COLOURS`, :data:`SIZES`, :data:`POSITIONS`.
         rng: the source of every choice (templates, synonyms, order of the shapes).
         count: how many captions; each uses another template while templates last.
+
+    Raises:
+        DataError: ``objects`` holds no shape or more than two.
     """
     if len(objects) not in (1, 2):
-        raise ValueError(f"a caption describes one or two shapes, got {len(objects)}")
+        raise DataError(f"a caption describes one or two shapes, got {len(objects)}")
     templates = SINGLE_TEMPLATES if len(objects) == 1 else DOUBLE_TEMPLATES
     order = list(range(len(templates)))
     rng.shuffle(order)
