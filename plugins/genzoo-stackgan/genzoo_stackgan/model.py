@@ -48,27 +48,30 @@ Training is in two runs through the core Trainer: ``stage=1`` trains Stage-I;
 into a ``stage=2`` model first: every stage's networks are always present, so
 the file fits). ``sample`` returns Stage-II images, ``sample(stage="I")``
 the Stage-I images they were refined from.
+
+The config's rules across keys live in :mod:`genzoo_stackgan.config`, the
+captioned training data (padding, contrast captions, embeddings) in
+:mod:`genzoo_stackgan.data`; this module is the networks, the losses, the
+train step and sampling.
 """
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from genzoo_core import (
-    CaptionedDataSource,
-    ConfigError,
-    DataError,
-    GenerativeModel,
-    losses,
-)
+from genzoo_core import CaptionedDataSource, ConfigError, GenerativeModel, losses
+from genzoo_stackgan import data as captioned_data
 from genzoo_stackgan import shapes
-from genzoo_stackgan.captions import contrast_caption
+from genzoo_stackgan.config import (
+    check_contrast_words,
+    check_geometry,
+    check_grid,
+    check_image_shape,
+)
 from genzoo_stackgan.plugin import SPEC
 from genzoo_stackgan.text import (
     build_image_encoder,
@@ -78,8 +81,8 @@ from genzoo_stackgan.text import (
     make_vectorizer,
 )
 
-TEXT_ENCODERS = ("builtin", "embeddings")
 STAGES = ("I", "II")  # sample(stage=...): Stage-I or Stage-II images
+
 
 # -- architecture -------------------------------------------------------------------
 
@@ -127,44 +130,6 @@ def tile(vector: keras.KerasTensor, size: int, name: str) -> keras.KerasTensor:
     """(n, d) -> (n, size, size, d): a vector copied to every spatial position."""
     x = keras.layers.Reshape((1, 1, vector.shape[-1]), name=f"{name}_reshape")(vector)
     return keras.layers.UpSampling2D(size, name=f"{name}_tile")(x)
-
-
-def check_grid(embedding_dim: int, side: int) -> None:
-    """A ConfigError unless the embedding splits into a ``side`` x ``side`` grid of cells."""
-    if embedding_dim % (side * side):
-        raise ConfigError(
-            f"grid_condition reads the embedding as a {side}x{side} grid: embedding_dim "
-            f"must be a multiple of {side * side}, got {embedding_dim}"
-        )
-
-
-def check_geometry(config: dict[str, Any], low_size: int, size: int) -> None:
-    """ConfigErrors for filter lists that do not fit the image sizes, before any layer.
-
-    Stage-I's generator starts from a map of at most 8x8 and doubles it once per
-    width after the first, up to ``low_size``; with ``grid_condition`` the
-    embedding must split into that map's cells and into each discriminator's
-    final map.
-    """
-    filters = config["stage1_generator_filters"]
-    doublings = 2 ** (len(filters) - 1)
-    base = low_size // doublings
-    if base < 1 or base > 8 or base * doublings != low_size:
-        raise ConfigError(
-            f"stage1_generator_filters {filters}: list the width of a start map of at most "
-            f"8x8, then one width per doubling up to the {low_size}x{low_size} Stage-I image "
-            f"(for 64x64 images, 4 widths: 4x4 up to 32x32)"
-        )
-    if config["grid_condition"]:
-        sides = [base]
-        for image_size, key in ((low_size, "stage1_discriminator_filters"),
-                                (size, "stage2_discriminator_filters")):
-            side = image_size
-            for _ in config[key]:
-                side = -(-side // 2)  # a stride-2 'same' convolution
-            sides.append(side)
-        for side in sides:
-            check_grid(int(config["embedding_dim"]), side)
 
 
 def text_cells(embedding: keras.KerasTensor, side: int, filters: int) -> keras.KerasTensor:
@@ -427,51 +392,6 @@ def mismatched(
     return tf.where(tf.logical_and(chosen, has_contrast), contrast, wrong)
 
 
-def check_contrast_words(groups: Any) -> list[list[list[str]]]:
-    """``contrast_words`` as lists, or a ConfigError that shows the expected form."""
-    form = ('a list of groups, each a list of classes, each a list of synonyms, e.g. '
-            '[[["red"], ["blue"]], [["circle", "disc"], ["square", "box"]]]')
-    if not isinstance(groups, (list, tuple)):
-        raise ConfigError(f"contrast_words must be {form}; got {groups!r}")
-    checked = []
-    for group in groups:
-        if not isinstance(group, (list, tuple)) or not all(
-                isinstance(synonyms, (list, tuple)) and synonyms
-                and all(isinstance(word, str) and word for word in synonyms)
-                for synonyms in group):
-            raise ConfigError(f"contrast_words must be {form}; got the group {group!r}")
-        checked.append([list(synonyms) for synonyms in group])
-    return checked
-
-
-@dataclass
-class ContrastCaptionedData(CaptionedDataSource):
-    """Captioned data with, per caption, the embedding of its contrast caption.
-
-    What :meth:`StackGAN.prepare_data` returns with the built-in text encoder:
-    ``contrast`` has the shape of ``embeddings`` (zeros where a caption has no
-    word to swap), and each batch carries the drawn caption's
-    ``"contrast_embeddings"`` next to its ``"embeddings"``.
-    """
-
-    contrast: np.ndarray | None = None
-
-    def dataset(
-        self, *, shuffle: bool = False, seed: int | None = None, batch_size: int | None = None
-    ) -> Any:
-        """The captioned batches of :class:`CaptionedDataSource`, plus the contrast embeddings."""
-        dim = self.embeddings.shape[-1]
-        # Joined along the feature axis, both follow the same random caption choice.
-        joined = CaptionedDataSource(self.name, self.images, self.captions,
-                                     np.concatenate([self.embeddings, self.contrast], axis=-1))
-
-        def split(batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-            both = batch["embeddings"]
-            return {**batch, "embeddings": both[..., :dim], "contrast_embeddings": both[..., dim:]}
-
-        return joined.dataset(shuffle=shuffle, seed=seed, batch_size=batch_size).map(split)
-
-
 # -- the model ----------------------------------------------------------------------
 
 
@@ -518,63 +438,25 @@ class StackGAN(GenerativeModel):
     spec = SPEC
 
     def __init__(self, config: dict[str, Any] | None = None, **overrides: Any) -> None:
-        super().__init__(config, **overrides)
+        super().__init__(config, **overrides)  # the schema has checked each key alone
         c = self.settings
-        self.stage = int(c["stage"])
-        if self.stage not in (1, 2):
-            raise ConfigError(
-                f"stage must be 1 (train Stage-I) or 2 (train Stage-II), got {c['stage']!r}"
-            )
-        if c["text_encoder"] not in TEXT_ENCODERS:
-            raise ConfigError(
-                f"text_encoder must be one of {', '.join(TEXT_ENCODERS)}, "
-                f"got {c['text_encoder']!r}"
-            )
-        height, width, channels = c["image_shape"]
-        if height != width or channels != 3 or height % 32:
-            raise ConfigError(
-                f"stackgan draws square RGB images whose side is a multiple of 32, got "
-                f"image_shape {list(c['image_shape'])}"
-            )
-        self.size, self.low_size = int(height), int(height) // 2
+        # The rules across keys, before any layer is built (genzoo_stackgan.config).
+        self.size = check_image_shape(c["image_shape"])
+        self.low_size = self.size // 2
         check_geometry(c, self.low_size, self.size)
+        self.contrast_words = check_contrast_words(c["contrast_words"])
+        self.stage = int(c["stage"])
         self.builtin_text = c["text_encoder"] == "builtin"
         self.embedding_dim = int(c["embedding_dim"])
         self.condition_dim = int(c["condition_dim"])
         self.latent_dim = int(c["latent_dim"])
         self.kl_weight = float(c["kl_weight"])
-        self.contrast_words = check_contrast_words(c["contrast_words"])
         self.contrast_fraction = float(c["contrast_fraction"])
-        if not 0.0 <= self.contrast_fraction <= 1.0:
-            raise ConfigError(
-                f"contrast_fraction must be in [0, 1] (the share of mismatched texts that "
-                f"are contrast captions), got {c['contrast_fraction']!r}"
-            )
         self.contrast_exchange = float(c["contrast_exchange"])
-        if not 0.0 <= self.contrast_exchange <= 1.0:
-            raise ConfigError(
-                f"contrast_exchange must be in [0, 1] (the chance that a contrast caption "
-                f"exchanges two objects' words), got {c['contrast_exchange']!r}"
-            )
         self.matching_weight = float(c["matching_weight"])
         self.matching_scale = float(c["matching_scale"])
-        if self.matching_weight < 0.0 or self.matching_scale <= 0.0:
-            raise ConfigError(
-                f"matching_weight must be >= 0 (0 turns the matching loss off) and "
-                f"matching_scale > 0, got {c['matching_weight']!r} and {c['matching_scale']!r}"
-            )
         self.reconstruction_weight = float(c["reconstruction_weight"])
-        if self.reconstruction_weight < 0.0:
-            raise ConfigError(
-                f"reconstruction_weight must be >= 0 (0 turns the L1 term off), "
-                f"got {c['reconstruction_weight']!r}"
-            )
         self.text_map_units = int(c["text_map_units"])
-        if self.text_map_units < 0:
-            raise ConfigError(
-                f"text_map_units must be >= 0 (0 turns the hidden text path off), "
-                f"got {c['text_map_units']!r}"
-            )
         self.matching_encoder: keras.Model | None = None
         slope = float(c["leaky_relu_slope"])
         if self.builtin_text:
@@ -641,7 +523,7 @@ class StackGAN(GenerativeModel):
         encoder.trainable = False
         self.matching_encoder = encoder
 
-    # -- data ----------------------------------------------------------------------
+    # -- data: captions, their embeddings and contrast captions (genzoo_stackgan.data) ------
 
     def encode_text(self, captions: Any, n: int | None = None) -> np.ndarray:
         """Text embeddings (n, embedding_dim) of captions (builtin encoder only)."""
@@ -663,56 +545,24 @@ class StackGAN(GenerativeModel):
         With the built-in encoder (frozen), every caption is encoded once here,
         rather than in every step, and so is its contrast caption (one word
         swapped within ``contrast_words``, or two exchanged, seeded), giving a
-        :class:`ContrastCaptionedData`. Images with fewer captions than the most
-        any image has are padded by repeating their captions in turn (the data's
-        embeddings must then have one row per caption). Supplied embeddings
-        (``text_encoder="embeddings"``) have no contrast captions: their
-        mismatched texts are all rolled.
+        :class:`~genzoo_stackgan.data.ContrastCaptionedData`. Images with fewer
+        captions than the most any image has are padded by repeating their
+        captions in turn (the data's embeddings must then have one row per
+        caption). Supplied embeddings (``text_encoder="embeddings"``) have no
+        contrast captions: their mismatched texts are all rolled.
         """
-        if not isinstance(data, CaptionedDataSource):
-            raise DataError(
-                f"stackgan trains on captioned images (a CaptionedDataSource such as the "
-                f"'shapes' dataset, or load_captioned_folder), got {type(data).__name__}"
-            )
-        if tuple(data.image_shape) != (self.size, self.size, 3):
-            data = data.resized(self.size)
+        data = captioned_data.captioned(data, self.size)
         if not self.builtin_text:
-            if data.embeddings is None:
-                raise DataError(
-                    f"{data.name} has no text embeddings, and text_encoder='embeddings' needs "
-                    f"them (an embeddings/ folder of .npy files), or use text_encoder='builtin'"
-                )
-            if data.embeddings.shape[-1] != self.embedding_dim:
-                raise DataError(
-                    f"{data.name} has {data.embeddings.shape[-1]}-d embeddings, the model "
-                    f"embedding_dim={self.embedding_dim}: pass --config embedding_dim=..."
-                )
-            return data
-        most = max(len(c) for c in data.captions)
-        captions = [tuple(c[i % len(c)] for i in range(most)) for c in data.captions]
-        flat = [caption for row in captions for caption in row]
-        shape = (len(captions), most, self.embedding_dim)
-        embeddings = self.encode_text(flat).reshape(shape)
-        contrast = np.zeros(shape, np.float32)
-        if self.contrast_fraction > 0.0 and self.contrast_words:
-            rng = random.Random(0)
-            swapped = [contrast_caption(caption, self.contrast_words, rng, self.contrast_exchange)
-                       for caption in flat]
-            rows = [i for i, caption in enumerate(swapped) if caption is not None]
-            if rows:
-                contrast.reshape(-1, self.embedding_dim)[rows] = self.encode_text(
-                    [swapped[i] for i in rows])
-        return ContrastCaptionedData(data.name, data.images, captions, embeddings, contrast)
+            return captioned_data.with_supplied_embeddings(data, self.embedding_dim)
+        return captioned_data.with_contrast_captions(
+            data, self.encode_text, self.contrast_words, self.contrast_fraction,
+            self.contrast_exchange,
+        )
 
     def example_data(self, n: int = 16, seed: int = 0) -> CaptionedDataSource:
         """``n`` captioned-shapes examples this model can train on (tests, quick checks)."""
-        scenes = shapes.generate(n, seed)
-        data = CaptionedDataSource(f"shapes[seed {seed}]", scenes.images, scenes.captions)
-        if not self.builtin_text:
-            rng = np.random.default_rng(seed)
-            vectors = rng.standard_normal((n, len(scenes.captions[0]), self.embedding_dim))
-            data = data.with_embeddings(vectors.astype(np.float32))
-        return data
+        return captioned_data.example_data(
+            n, seed, None if self.builtin_text else self.embedding_dim)
 
     # -- loss and train step -------------------------------------------------------
 
@@ -726,39 +576,41 @@ class StackGAN(GenerativeModel):
             for part in ("generator", "discriminator")
         }
 
+    def _fake(
+        self, embeddings: tf.Tensor, n: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """Images of the stage in training for ``embeddings``, with its CA's mean, log variance."""
+        eps = tf.random.normal((n, self.condition_dim))
+        z = tf.random.normal((n, self.latent_dim))
+        if self.stage == 1:
+            return self.stage1_generator([embeddings, eps, z], training=True)
+        # Stage-I is frozen: inference mode, and no gradient flows into it.
+        low, _, _ = self.stage1_generator([embeddings, eps, z], training=False)
+        eps2 = tf.random.normal((n, self.condition_dim))
+        return self.stage2_generator([tf.stop_gradient(low), embeddings, eps2], training=True)
+
     def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         """One matching-aware discriminator update, then one generator update."""
-        real = batch["images"] * 2.0 - 1.0  # [0, 1] -> the tanh range
-        embeddings = batch["embeddings"]
-        n = tf.shape(real)[0]
-        if self.stage == 1:
-            real = tf.nn.avg_pool2d(real, 2, 2, "VALID")  # 2x2 means: the Stage-I size
-            generator, discriminator = self.stage1_generator, self.stage1_discriminator
-
-            def generate(training: bool) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-                eps = tf.random.normal((n, self.condition_dim))
-                z = tf.random.normal((n, self.latent_dim))
-                return generator([embeddings, eps, z], training=training)
-        else:
-            generator, discriminator = self.stage2_generator, self.stage2_discriminator
-
-            def generate(training: bool) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-                eps1 = tf.random.normal((n, self.condition_dim))
-                z = tf.random.normal((n, self.latent_dim))
-                # Stage-I is frozen: inference mode, and no gradient flows into it.
-                low, _, _ = self.stage1_generator([embeddings, eps1, z], training=False)
-                eps2 = tf.random.normal((n, self.condition_dim))
-                return generator([tf.stop_gradient(low), embeddings, eps2], training=training)
-
         if self.matching_weight > 0.0 and self.matching_encoder is None:
             raise ConfigError(
                 f"matching_weight is {self.matching_weight}, but no image encoder is attached: "
                 "call set_matching_encoder('image_encoder.weights.h5') before training, or "
                 "set matching_weight to 0"
             )
+        real = batch["images"] * 2.0 - 1.0  # [0, 1] -> the tanh range
+        if self.stage == 1:
+            real = tf.nn.avg_pool2d(real, 2, 2, "VALID")  # 2x2 means: the Stage-I size
+            generator, discriminator = self.stage1_generator, self.stage1_discriminator
+        else:
+            generator, discriminator = self.stage2_generator, self.stage2_discriminator
+        embeddings = batch["embeddings"]
+        n = tf.shape(real)[0]
+
+        # Discriminator: real image and its text; real image and a mismatched text
+        # (rolled, or its contrast caption); generated image and its text.
         contrast = batch.get("contrast_embeddings")
         wrong = mismatched(embeddings, contrast, self.contrast_fraction)
-        fake, _, _ = generate(training=True)
+        fake, _, _ = self._fake(embeddings, n)
         with tf.GradientTape() as tape:
             d_loss, terms = matching_aware_discriminator_loss(
                 discriminator([real, embeddings], training=True),
@@ -767,8 +619,10 @@ class StackGAN(GenerativeModel):
             )
         self.minimize(tape, d_loss, discriminator.name)
 
+        # Generator: fool the discriminator, keep CA near the prior, and optionally
+        # match the captions (frozen image encoder) and their real images (L1).
         with tf.GradientTape() as tape:
-            fake, mean, log_variance = generate(training=True)
+            fake, mean, log_variance = self._fake(embeddings, n)
             g_loss, kl = generator_loss(
                 discriminator([fake, embeddings], training=True), mean, log_variance,
                 self.kl_weight,
@@ -795,6 +649,8 @@ class StackGAN(GenerativeModel):
         return logs
 
     # -- sampling ------------------------------------------------------------------
+    # sample() is the core's (its checks of n and seed, then generate(), then its
+    # checks of the images); sample(stage="I") and sample_both() draw the same way.
 
     def _both_stages(
         self, embeddings: tf.Tensor, eps1: tf.Tensor, z: tf.Tensor, eps2: tf.Tensor
@@ -810,27 +666,11 @@ class StackGAN(GenerativeModel):
         captions; ``None`` draws n captions from the captioned-shapes grammar
         with ``rng``. Embeddings mode: an (n, embedding_dim) float array.
         """
-        if self.builtin_text:
-            if condition is None:
-                condition = shapes.sample_captions(n, seed=int(rng.integers(2**31)))
-            return self.encode_text(condition, n)
+        if not self.builtin_text:
+            return captioned_data.supplied_embeddings(condition, n, self.embedding_dim)
         if condition is None:
-            raise ConfigError(
-                "this stackgan conditions on supplied embeddings (text_encoder='embeddings') "
-                f"and has no default: pass condition=an ({n}, {self.embedding_dim}) float array"
-            )
-        array = np.asarray(condition)
-        if array.dtype.kind in "USO":
-            raise ConfigError(
-                "this stackgan conditions on supplied embeddings (text_encoder='embeddings'), "
-                f"not captions: pass an ({n}, {self.embedding_dim}) float array"
-            )
-        if array.dtype.kind not in "fiu" or array.shape != (n, self.embedding_dim):
-            raise ConfigError(
-                f"condition must be a float array of shape ({n}, {self.embedding_dim}) "
-                f"(one text embedding per image), got {array.dtype} {array.shape}"
-            )
-        return array.astype(np.float32)
+            condition = shapes.sample_captions(n, seed=int(rng.integers(2**31)))
+        return self.encode_text(condition, n)
 
     def _draw_both(
         self, n: int, condition: Any, rng: np.random.Generator
@@ -849,6 +689,16 @@ class StackGAN(GenerativeModel):
         return (np.clip(np.concatenate(lows), 0.0, 1.0),
                 np.clip(np.concatenate(highs), 0.0, 1.0))
 
+    @staticmethod
+    def _check_draw(n: Any, seed: Any) -> None:
+        """The core's rules for ``sample``'s ``n`` and ``seed``, broken: a ConfigError."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ConfigError(f"n must be a positive integer, got {n!r}")
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+        ):
+            raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")
+
     def generate(self, n: int, *, condition: Any, rng: np.random.Generator) -> np.ndarray:
         """Stage-II images (n, 64, 64, 3) in [0, 1] for the captions (or embeddings)."""
         return self._draw_both(n, condition, rng)[1]
@@ -861,8 +711,7 @@ class StackGAN(GenerativeModel):
         The Stage-II images equal ``sample(n, condition=condition, seed=seed)``;
         the Stage-I images are the ones they were refined from.
         """
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ConfigError(f"n must be a positive integer, got {n!r}")
+        self._check_draw(n, seed)
         return self._draw_both(int(n), condition, np.random.default_rng(seed))
 
     def sample(
@@ -879,10 +728,17 @@ class StackGAN(GenerativeModel):
             stage: ``"II"`` (default) for the 64x64 Stage-II images, ``"I"`` for
                 the 32x32 Stage-I images that, for the same arguments, Stage-II
                 refined.
+
+        Raises:
+            ConfigError: a bad ``stage``, ``n``, ``seed`` or ``condition``.
+            GenzooError: the networks drew images that are not in [0, 1] (damaged weights).
         """
         if stage not in STAGES:
             raise ConfigError(f"stage must be 'I' (32x32) or 'II' (64x64), got {stage!r}")
-        return self.sample_both(n, condition=condition, seed=seed)[STAGES.index(stage)]
+        if stage == "I":
+            return self.sample_both(n, condition=condition, seed=seed)[0]
+        self._check_draw(n, seed)
+        return super().sample(n, condition=condition, seed=seed)
 
     def preview(self, n: int, *, seed: int) -> np.ndarray:
         """The stage in training: Stage-I images (enlarged to 64x64) in stage 1, else Stage-II."""

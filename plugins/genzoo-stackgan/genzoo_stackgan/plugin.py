@@ -58,10 +58,10 @@ SPEC = ModelSpec(
         "batch_size": 64,
     },
     # At the bounds (256x256 images, 512-wide filters, 1024-d text) the largest layers
-    # have about 70M parameters. model.py requires a square RGB image whose side is a
-    # multiple of 32, a Stage-I start map of at most 8x8, and with grid_condition an
-    # embedding that splits into the 4x4 maps' cells. stage is architecture: each stage
-    # has its own optimizers.
+    # have about 70M parameters. config.py checks what one key's rule cannot: a square
+    # RGB image whose side is a multiple of 32, a Stage-I start map of at most 8x8, with
+    # grid_condition an embedding that splits into the 4x4 maps' cells, and the form of
+    # contrast_words. stage is architecture: each stage has its own optimizers.
     config_schema={
         "image_shape": schema.Ints(length=3, min=1, max=256,
                                    description="square RGB, side a multiple of 32"),
