@@ -241,7 +241,8 @@ def train(
     import tensorflow as tf
 
     from genzoo_core.data import SOURCE_TYPES, load_data
-    from genzoo_core.trainer import CHECKPOINT_NAME, Trainer, read_checkpoint_header
+    from genzoo_core.run import Run
+    from genzoo_core.trainer import Trainer
 
     registry = _registry(registry)
     strategy = strategy or tf.distribute.get_strategy()
@@ -252,28 +253,16 @@ def train(
         str(data), registry=registry, condition=condition
     )
     metadata = {"dataset": getattr(source, "name", str(data)), **(metadata or {})}
+    # The run folder decides resume, for the config here and for the trainer below; it reads
+    # the checkpoint once.
+    run = Run(out_dir)
     if isinstance(model, str):
         spec = registry.get_model(model)
-        checkpoint = Path(out_dir) / CHECKPOINT_NAME
-        header = read_checkpoint_header(out_dir)  # a damaged one is an error naming the run
-        if header is None:
-            resolved = spec.resolve_config(config)
-        else:
-            if header.model != spec.name:
-                raise GenzooError(
-                    f"{checkpoint} is a checkpoint of model '{header.model}', not "
-                    f"'{spec.name}': train into another folder"
-                )
-            # A resumed run keeps the checkpoint's config; `config` changes only its keys.
-            resolved = spec.resolve_config({**header.config, **(config or {})})
         with strategy.scope():
-            model = spec.build(resolved)
-    else:
-        header = None  # the trainer reads the checkpoint of a model passed in
+            model = spec.build(run.config_for(spec, config))
     trainer = Trainer(
         model,
-        out_dir,
-        checkpoint_header=header,
+        run,
         strategy=strategy,
         batch_size=batch_size,
         callbacks=callbacks,
