@@ -20,10 +20,9 @@ from genzoo_core import (
     GenzooError,
     ModelContract,
     Trainer,
-    hub,
     losses,
 )
-from genzoo_core.testing.pytest_plugin import require_data
+from genzoo_core.testing import require_data
 
 SMALL = {"generator_filters": [16, 8], "discriminator_filters": [8, 16], "embedding_dim": 8,
          "latent_dim": 16}
@@ -210,8 +209,7 @@ def test_both_datasets_are_shipped():
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_pretrained_samples_have_their_labels(name):
-    spec = genzoo_core.get_spec("cgan")
-    path = hub.resolve(spec, spec.get_weights(name))  # verifies the sha256
+    _, path = genzoo_core.resolve_weights(f"cgan/{name}")  # verifies the sha256
     header = genzoo_core.read_header(path)
     assert header.metadata["dataset"].startswith(f"{name}:train")
     assert "scripts/train.py" in header.metadata["training_command"]

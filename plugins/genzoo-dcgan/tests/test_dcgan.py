@@ -8,16 +8,15 @@ import pytest
 import tensorflow as tf
 
 import genzoo_core
-from genzoo_core import ConfigError, GenzooError, ModelContract, Trainer, hub, losses
-from genzoo_core.data import DataSource, load_mnist
-from genzoo_core.testing.pytest_plugin import require_data
+from genzoo_core import ConfigError, DataSource, GenzooError, ModelContract, Trainer, losses
+from genzoo_core.testing import require_data
 
 SMALL = {"generator_filters": 8, "discriminator_filters": 8}
 
 
 def real_mnist(n: int) -> DataSource:
     require_data("mnist.npz")
-    return load_mnist("train").take(n)
+    return genzoo_core.load_data("mnist", "train").take(n)
 
 
 def layer_types(model: keras.Model, kind: type) -> list[keras.layers.Layer]:
@@ -154,8 +153,8 @@ def test_both_datasets_are_shipped():
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_pretrained_weights_load_by_name_and_sample_the_dataset(name):
-    spec = genzoo_core.get_spec("dcgan")
-    header = genzoo_core.read_header(hub.resolve(spec, spec.get_weights(name)))  # sha256 checked
+    _, path = genzoo_core.resolve_weights(f"dcgan/{name}")  # verifies the sha256
+    header = genzoo_core.read_header(path)
     assert header.metadata["dataset"] == f"{name}:train"
     assert "scripts/train.py" in header.metadata["training_command"]
     model = genzoo_core.load(f"dcgan/{name}")

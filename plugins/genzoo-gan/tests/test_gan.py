@@ -12,14 +12,13 @@ import numpy as np
 import pytest
 
 import genzoo_core
-from genzoo_core import GenzooError, ModelContract, Trainer, hub, losses
-from genzoo_core.data import DataSource, load_mnist
-from genzoo_core.testing.pytest_plugin import require_data
+from genzoo_core import DataSource, GenzooError, ModelContract, Trainer, losses
+from genzoo_core.testing import require_data
 
 
 def real_mnist(n: int) -> DataSource:
     require_data("mnist.npz")
-    return load_mnist("train").take(n)
+    return genzoo_core.load_data("mnist", "train").take(n)
 
 
 def dense_units(model: keras.Model) -> list[int]:
@@ -109,9 +108,7 @@ def test_every_adversarial_loss_trains(loss, tmp_path):
 
 
 def test_pretrained_weights_load_by_name_and_path():
-    spec = genzoo_core.get_spec("gan")
-    entry = spec.get_weights("mnist")
-    path = hub.resolve(spec, entry)  # verifies the sha256
+    _, path = genzoo_core.resolve_weights("gan/mnist")  # verifies the sha256
     by_name = genzoo_core.load("gan/mnist")
     by_keyword = genzoo_core.load("gan", weights="mnist")
     by_path = genzoo_core.load(str(path))

@@ -26,7 +26,7 @@ from genzoo_core import (
     read_image,
     sha256_file,
 )
-from genzoo_core.testing.pytest_plugin import require_data
+from genzoo_core.testing import require_data
 
 SMALL = {"image_shape": [32, 32, 3], "generator_filters": 8, "discriminator_filters": 8}
 

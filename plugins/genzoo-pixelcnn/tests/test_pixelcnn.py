@@ -10,7 +10,7 @@ import tensorflow as tf
 
 import genzoo_core
 from genzoo_core import ConfigError, DataError, GenzooError, Trainer
-from genzoo_core.testing.pytest_plugin import require_data
+from genzoo_core.testing import require_data
 
 TINY = {"filters": 4, "gated_layers": 3, "kernel_size": 3, "output_filters": 8}
 
@@ -180,8 +180,8 @@ def test_training_steps_lower_the_exact_nll_of_real_digits(tmp_path):
 
 
 def test_pretrained_weights_reproduce_their_recorded_nll():
-    spec = genzoo_core.get_spec("pixelcnn")
-    header = genzoo_core.read_header(genzoo_core.hub.resolve(spec, spec.get_weights("mnist")))
+    _, path = genzoo_core.resolve_weights("pixelcnn/mnist")  # verifies the sha256
+    header = genzoo_core.read_header(path)
     metrics = header.metadata["metrics"]
     assert header.metadata["dataset"] == "binarized-mnist:train"
     # The target for the full test set (the first 500 are re-measured below).

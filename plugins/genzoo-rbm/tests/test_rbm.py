@@ -11,7 +11,7 @@ from genzoo_rbm.model import ais_log_partition, exact_log_partition
 
 import genzoo_core
 from genzoo_core import GenzooError, Trainer
-from genzoo_core.testing.pytest_plugin import require_data
+from genzoo_core.testing import require_data
 
 
 def binarized_mnist(split: str, n: int):
@@ -162,8 +162,8 @@ def test_config_schema_refuses_bad_values_before_building(monkeypatch):
 
 
 def test_pretrained_weights_reproduce_their_recorded_nll():
-    spec = genzoo_core.get_spec("rbm")
-    header = genzoo_core.read_header(genzoo_core.hub.resolve(spec, spec.get_weights("mnist")))
+    _, path = genzoo_core.resolve_weights("rbm/mnist")  # verifies the sha256
+    header = genzoo_core.read_header(path)
     metrics = header.metadata["metrics"]
     assert header.metadata["dataset"] == "binarized-mnist:train"
     assert metrics["test_nll"]["nll_nats"] <= 95  # the target: log-likelihood >= -95 nats

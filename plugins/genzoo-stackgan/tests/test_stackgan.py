@@ -22,7 +22,7 @@ from genzoo_stackgan.plugin import CLASSIFIER_SHA256, SPEC
 from genzoo_stackgan.text import build_image_encoder, info_nce
 
 import genzoo_core
-from genzoo_core import CaptionedDataSource, ConfigError, DataError, Trainer, hub
+from genzoo_core import CaptionedDataSource, ConfigError, DataError, Trainer
 
 SMALL = {
     "word_dim": 8, "text_units": 8, "embedding_dim": 16, "condition_dim": 8, "latent_dim": 8,
@@ -602,8 +602,7 @@ def pretrained():
 
 
 def test_pretrained_weights_load_by_name_and_draw_the_stated_layout(pretrained):
-    spec = genzoo_core.get_spec("stackgan")
-    path = hub.resolve(spec, spec.get_weights("shapes"), progress=False)  # verifies the sha256
+    _, path = genzoo_core.resolve_weights("stackgan/shapes")  # verifies the sha256
     assert Path(path).is_file() and pretrained.stage == 2
     centre = pretrained.sample(8, condition="a large red circle in the centre", seed=0)
     assert np.sum(_occupied(centre, "centre") > 0.5) >= 6

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 import genzoo_core
 from genzoo_core import ConfigError, GenzooError, Trainer, losses
-from genzoo_core.testing.pytest_plugin import require_data
+from genzoo_core.testing import require_data
 
 SMALL = {"latent_dim": 8, "encoder_filters": [8, 16], "decoder_filters": [16, 8],
          "hidden_units": 64, "batch_size": 50, "learning_rate": 3e-3}
@@ -143,7 +143,8 @@ def test_pretrained_weights_reproduce_their_recorded_bound():
     spec = genzoo_core.get_spec("vae")
     if not spec.weights:
         pytest.skip("no pretrained weights in this version")
-    header = genzoo_core.read_header(genzoo_core.hub.resolve(spec, spec.get_weights("mnist")))
+    _, path = genzoo_core.resolve_weights("vae/mnist")  # verifies the sha256
+    header = genzoo_core.read_header(path)
     metrics = header.metadata["metrics"]
     assert header.metadata["dataset"] == "binarized-mnist:train"
     recorded = metrics["test_k100_first_500_seed_0"]
