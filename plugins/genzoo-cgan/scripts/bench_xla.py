@@ -18,7 +18,6 @@ import time
 import tensorflow as tf
 
 import genzoo_core
-from genzoo_core.data import load_mnist
 
 
 def main() -> None:
@@ -28,7 +27,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
 
-    data = load_mnist("train").take(128)
+    data = genzoo_core.load_data("mnist", "train").take(128)
     batch = next(iter(data.dataset(batch_size=128)))
     steps = {}
     for jit in (False, True):

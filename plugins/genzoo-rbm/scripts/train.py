@@ -25,8 +25,7 @@ from pathlib import Path
 import numpy as np
 
 import genzoo_core
-from genzoo_core import save_grid, sha256_file
-from genzoo_core.data import BINARIZATION_SEED
+from genzoo_core import BINARIZATION_SEED, save_grid, sha256_file
 
 PLUGIN = Path(__file__).resolve().parents[1]
 ROOT = PLUGIN.parents[1]
