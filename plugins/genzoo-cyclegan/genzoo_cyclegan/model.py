@@ -37,11 +37,11 @@ from genzoo_core import (
     ConfigError,
     DataError,
     GenerativeModel,
+    UnpairedDataSource,
     input_images,
     losses,
     resized_images,
 )
-from genzoo_core.data import UnpairedDataSource
 from genzoo_cyclegan.plugin import SPEC
 
 DIRECTIONS = ("AtoB", "BtoA")
