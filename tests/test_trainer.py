@@ -439,3 +439,86 @@ def test_the_cli_says_each_refusal_in_one_line(toy_registry, tmp_path, capsys, m
     assert main([*argv, "--epochs", "2", "--config", "learning_rate=0.001"],
                 registry=toy_registry) == 0
     assert "learning_rate 0.01 -> 0.001" in (out / "resume.log").read_text()
+
+
+# -- the run folder's owner: one header read, one resume decision --------------------------
+
+
+def count_checkpoint_reads(monkeypatch, out):
+    """Count the reads of ``out/checkpoint.h5``'s header from here on."""
+    from genzoo_core import weights
+
+    reads = []
+    original = weights.read_header
+
+    def counting(path):
+        if Path(path) == out / "checkpoint.h5":
+            reads.append(path)
+        return original(path)
+
+    monkeypatch.setattr(weights, "read_header", counting)
+    return reads
+
+
+def test_train_reads_the_checkpoint_header_once_to_resume(toy_registry, toy_data, tmp_path,
+                                                         monkeypatch):
+    out = tmp_path / "run"
+    genzoo_core.train("toygan", toy_data, out, epochs=1, verbose=0, preview_count=0)
+    reads = count_checkpoint_reads(monkeypatch, out)
+    model = genzoo_core.train("toygan", toy_data, out, epochs=2, verbose=0, preview_count=0,
+                              config={"learning_rate": 1e-3})
+    # Once for the config, the decision and the restore together; epoch 2 was trained.
+    assert len(reads) == 1
+    assert model.config["learning_rate"] == 1e-3
+    assert read_header(out / "checkpoint.h5").training_state["epoch"] == 2
+
+
+def test_run_decides_resume_and_rereads_a_rewritten_checkpoint(toy_registry, toy_data,
+                                                              tmp_path, monkeypatch):
+    from genzoo_core.run import Run
+
+    out = tmp_path / "run"
+    run = Run(out)
+    spec = genzoo_core.get_spec("toygan")
+    assert run.header() is None and run.resume(spec, spec.resolve_config()) is None
+    assert run.config_for(spec, {"units": 4})["units"] == 4  # a new run: the config alone
+    Trainer(genzoo_core.create("toygan"), run, verbose=0, preview_count=0).fit(toy_data,
+                                                                              epochs=1)
+    reads = count_checkpoint_reads(monkeypatch, out)
+    config = run.config_for(spec, {"learning_rate": 1e-3})
+    assert config["units"] == 8 and config["learning_rate"] == 1e-3
+    resume = run.resume(spec, config, {"batch_size": 16, "epochs": 3, "steps_per_epoch": None})
+    assert len(reads) == 1 and resume.epoch == 1 and resume.history == resume.changes
+    assert resume.changes == [
+        {"epoch": 1, "key": "learning_rate", "from": 0.01, "to": 0.001},
+        {"epoch": 1, "key": "trainer.batch_size", "from": 8, "to": 16},
+        {"epoch": 1, "key": "trainer.epochs", "from": 1, "to": 3},
+    ]
+    assert run.resume_line(resume, 3) == (
+        f"resuming from {out / 'checkpoint.h5'}: 1 of 3 epochs done; changed: learning_rate "
+        f"0.01 -> 0.001, trainer.batch_size 8 -> 16, trainer.epochs 1 -> 3")
+    with pytest.raises(GenzooError, match="'units' is 4 here but 8"):
+        run.resume(spec, {**config, "units": 4})
+    with pytest.raises(GenzooError, match="already holds 1 epochs, more than the 0"):
+        run.resume(spec, config, {"batch_size": 8, "epochs": 0, "steps_per_epoch": None})
+    assert len(reads) == 1  # every answer came from the one read
+    # A checkpoint written since (by a trainer with its own Run: one read) is read anew.
+    Trainer(genzoo_core.create("toygan"), out, verbose=0, preview_count=0).fit(toy_data,
+                                                                              epochs=2)
+    assert len(reads) == 2
+    assert run.header().training_state["epoch"] == 2 and len(reads) == 3
+
+
+def test_run_refuses_another_models_checkpoint_before_building(toy_registry, toy_data,
+                                                               tmp_path):
+    from genzoo_core.run import Run
+
+    out = tmp_path / "run"
+    genzoo_core.train("toygan", toy_data, out, epochs=1, verbose=0, preview_count=0)
+    with __import__("h5py").File(out / "checkpoint.h5", "r+") as f:
+        f.attrs["model"] = "othergan"
+    spec = genzoo_core.get_spec("toygan")
+    for decide in (lambda: Run(out).config_for(spec),
+                   lambda: Run(out).resume(spec, spec.resolve_config())):
+        with pytest.raises(GenzooError, match="checkpoint of model 'othergan', not 'toygan'"):
+            decide()
