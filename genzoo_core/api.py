@@ -240,7 +240,7 @@ def train(
     """
     import tensorflow as tf
 
-    from genzoo_core.data import SOURCE_TYPES, load_data
+    from genzoo_core.data import is_data_source, load_data
     from genzoo_core.run import Run
     from genzoo_core.trainer import Trainer
 
@@ -249,7 +249,7 @@ def train(
     condition = registry.get_model(model).condition if isinstance(model, str) else (
         model.spec.condition if hasattr(model, "spec") else None
     )
-    source = data if isinstance(data, SOURCE_TYPES) else load_data(
+    source = data if is_data_source(data) else load_data(
         str(data), registry=registry, condition=condition
     )
     metadata = {"dataset": getattr(source, "name", str(data)), **(metadata or {})}

@@ -31,7 +31,7 @@ import keras
 import tensorflow as tf
 
 from genzoo_core.callbacks import Checkpoint, CSVLog, NaNGuard, SampleGrid
-from genzoo_core.data import SOURCE_TYPES, DataSource
+from genzoo_core.data import DataSource, is_data_source
 from genzoo_core.errors import DataError, GenzooError, TrainingDiverged
 from genzoo_core.run import (
     CHECKPOINT_NAME,
@@ -193,7 +193,7 @@ class Trainer:
     def _dataset(
         self, data: DataSource | tf.data.Dataset, capped: bool = False
     ) -> tuple[Any, int]:
-        if isinstance(data, SOURCE_TYPES):
+        if is_data_source(data):
             data = self.model.prepare_data(data)  # checks the data by default
             steps = len(data) // self.batch_size
             if steps == 0:

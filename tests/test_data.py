@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
 import subprocess
 import sys
 
@@ -13,12 +14,17 @@ import pytest
 import tensorflow as tf
 from conftest import require_data
 
-from genzoo_core import DataError
+import genzoo_core
+from genzoo_core import DataError, Trainer, read_header
 from genzoo_core.data import (
+    SOURCE_TYPES,
     CaptionedDataSource,
     DataSource,
+    DataSourceProtocol,
     PairedDataSource,
     UnpairedDataSource,
+    check_data_source,
+    is_data_source,
     load_captioned_folder,
     load_data,
     load_fashion_mnist,
@@ -26,6 +32,7 @@ from genzoo_core.data import (
     load_paired_folder,
     load_unpaired_folders,
 )
+from genzoo_core.spec import Condition
 
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 
@@ -464,3 +471,70 @@ def test_a_conditional_model_refuses_labels_it_has_no_class_for(toy_registry, tm
     with pytest.raises(DataError, match=r"wide has 4 classes.*num_classes=2.*num_classes=4"):
         Trainer(model, tmp_path / "run", verbose=0).fit(wide, epochs=1)
     assert not (tmp_path / "run").exists()
+
+
+class GeneratedSource:
+    """A data source written outside the core, with no core base class: 4x4 grey images."""
+
+    name = "generated"
+    condition = Condition.UNCONDITIONAL
+    image_shape = (4, 4, 1)
+
+    def __init__(self, count: int) -> None:
+        self.images = np.random.default_rng(0).random((count, 4, 4, 1), dtype=np.float32)
+        self.calls: list[dict] = []
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def dataset(self, *, shuffle=False, seed=None, batch_size=None):
+        self.calls.append({"shuffle": shuffle, "seed": seed, "batch_size": batch_size})
+        dataset = tf.data.Dataset.from_tensor_slices({"images": self.images})
+        return dataset.batch(batch_size, drop_remainder=True) if batch_size else dataset
+
+
+class NoImageShape:
+    """Like GeneratedSource, but without ``image_shape``."""
+
+    name = "no image shape"
+    condition = Condition.UNCONDITIONAL
+
+    def __len__(self) -> int:
+        return 16
+
+    def dataset(self, *, shuffle=False, seed=None, batch_size=None):
+        raise AssertionError("an incomplete source must be refused before it is read")
+
+
+def test_a_source_from_outside_the_core_trains(toy_registry, toy_model, tmp_path):
+    source = GeneratedSource(32)
+    assert not isinstance(source, (DataSource, PairedDataSource, UnpairedDataSource,
+                                   CaptionedDataSource))
+    assert isinstance(source, DataSourceProtocol) and is_data_source(source)
+    assert isinstance(source, SOURCE_TYPES)  # the deprecated alias is the protocol check
+    Trainer(toy_model, tmp_path / "run", batch_size=8, verbose=0, preview_count=0).fit(
+        source, epochs=1
+    )
+    assert source.calls == [{"shuffle": True, "seed": 0, "batch_size": 8}]
+    assert int(toy_model.optimizers["generator"].iterations.numpy()) == 32 // 8  # len(source)
+    genzoo_core.train("toygan", source, tmp_path / "api", epochs=1, batch_size=8,
+                      registry=toy_registry, verbose=0, preview_count=0)
+    assert read_header(tmp_path / "api" / "model.h5").metadata["dataset"] == "generated"
+
+
+def test_an_object_lacking_a_member_is_refused_by_name(toy_model, tmp_path):
+    incomplete = NoImageShape()
+    assert not isinstance(incomplete, DataSourceProtocol)
+    message = ("NoImageShape is not a data source: it lacks 'image_shape'. A data source has "
+               "name, __len__, condition, image_shape, dataset")
+    with pytest.raises(DataError, match=re.escape(message)):
+        check_data_source(incomplete)
+    with pytest.raises(DataError, match=re.escape(message)):
+        is_data_source(incomplete)
+    with pytest.raises(DataError, match=re.escape(message)):
+        Trainer(toy_model, tmp_path / "run", batch_size=8, verbose=0).fit(incomplete, epochs=1)
+    assert not (tmp_path / "run" / "model.h5").exists()
+    # A tf.data.Dataset, a name and a path are no sources, and no incomplete ones either.
+    for other in (tf.data.Dataset.range(4), "mnist", tmp_path):
+        assert not is_data_source(other)
+    assert check_data_source(DataSource("d", np.zeros((2, 4, 4, 1), np.uint8))).name == "d"

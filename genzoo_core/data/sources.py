@@ -1,18 +1,8 @@
 """The in-memory data sources: images, image pairs, two image domains, captioned images.
 
 Each source holds uint8 NHWC arrays, checks them when it is made, and becomes a
-``tf.data.Dataset`` of dicts with ``dataset()``:
-
-- :class:`DataSource`: ``{"images": float32 NHWC in [0, 1]}``, plus ``"labels"``
-  (int32) for labelled data;
-- :class:`PairedDataSource` (pix2pix): ``{"inputs", "images"}`` (``images`` are
-  the targets);
-- :class:`UnpairedDataSource` (CycleGAN): ``{"images_a", "images_b"}``, each
-  domain shuffled on its own;
-- :class:`CaptionedDataSource` (text-to-image): ``{"images", "captions"}``, plus
-  ``"embeddings"`` when the data has them.
-
-What they share (length, image shape, condition, slicing, resizing, shuffling and
+``tf.data.Dataset`` of dicts of float32 images in [0, 1] with ``dataset()``. What
+they share (length, image shape, condition, slicing, resizing, shuffling and
 batching) is written once here. None of it is required of a source made
 elsewhere: the trainer accepts any object that satisfies
 :class:`~genzoo_core.data.DataSourceProtocol`.
