@@ -21,7 +21,7 @@ from genzoo_cyclegan.model import (
 
 import genzoo_core
 from genzoo_core import ConfigError, DataError, DataSource, Trainer, UnpairedDataSource
-from genzoo_core.testing.pytest_plugin import require_data
+from genzoo_core.testing import require_data
 
 TINY = {"image_shape": [8, 8, 3], "generator_filters": 2, "residual_blocks": 1,
         "discriminator_filters": 2}
@@ -407,7 +407,7 @@ def test_cli_translates_a_real_test_image(tmp_path, direction):
     source = sorted((folder / ("testA" if direction == "AtoB" else "testB")).iterdir())[0]
     out = tmp_path / "translated.png"
     subprocess.run(
-        [sys.executable, "-m", "genzoo_core.cli", "sample", f"cyclegan/{SHIPPED[0]}",
+        [sys.executable, "-m", "genzoo_core", "sample", f"cyclegan/{SHIPPED[0]}",
          "--input", str(source), "--direction", direction, "-o", str(out)],
         check=True, timeout=300,
     )

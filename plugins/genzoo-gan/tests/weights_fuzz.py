@@ -18,6 +18,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
+from importlib.metadata import entry_points
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -26,8 +27,9 @@ import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
 import genzoo_core  # noqa: E402
-from genzoo_core.cli import main as cli_main  # noqa: E402
 
+# the function behind the installed `genzoo` command, run in this process
+cli_main = entry_points(group="console_scripts")["genzoo"].load()
 KERNEL = "components/generator/dense_1/kernel"
 BIAS = "components/discriminator/dense_0/bias"
 Mutation = Callable[[Path], None]
