@@ -3,7 +3,7 @@
 A subclass is an ordinary ``keras.Model`` with a ``train_step``; it adds what the
 genzoo contract asks for:
 
-- ``spec``: the class attribute linking it to its :class:`~genzoo_core.ModelSpec`;
+- ``spec``: the class attribute linking it to its :class:`~genzoo_core.plugin.ModelSpec`;
 - ``config``: the resolved configuration it was built from;
 - ``components``: its named Keras sub-models (attributes of the same names);
 - ``make_optimizers()``: one optimizer per trained part, named;
@@ -180,8 +180,28 @@ class GenerativeModel(keras.Model):
         config: configuration overriding the spec's ``default_config``.
         **overrides: individual config keys, applied after ``config``.
 
-    Subclasses set ``spec`` and implement ``make_optimizers``, ``train_step`` and
-    ``generate``.
+    The author contract, the methods a subclass implements or overrides (the
+    class attribute ``spec`` links it to its :class:`~genzoo_core.plugin.ModelSpec`):
+
+    - ``generate(n, *, condition, rng)`` (required): the sampler behind ``sample``.
+    - ``train_step(data)`` (required, Keras' signature): one update, built on
+      :meth:`minimize`, returning the losses to log.
+    - ``make_optimizers()``: the named optimizers (default: one Adam per component).
+    - ``optimizer_variables(name)``: what optimizer ``name`` trains (default: the
+      same-named component).
+    - ``prepare_data(data)``: the data it trains on, checked and adapted
+      (default: :meth:`check_data`, then ``data`` unchanged).
+    - ``check_data(data)``: refuse data it cannot train on (default: image shape,
+      class labels).
+    - ``preview(n, *, seed)``: the per-epoch sample grid (default: ``sample``).
+    - ``example_data(n)``: a small data source of ``n`` examples, for the
+      conformance kit's train step; required of models conditioned on anything
+      but class labels or images (default: raises ``NotImplementedError``).
+    - ``sample_shape``: the shape of the images ``sample`` returns (default:
+      the config's ``image_shape``).
+
+    A subclass reads its options from :attr:`settings` and calls
+    :meth:`minimize` for each update; everything else is the core's.
     """
 
     spec: ClassVar[ModelSpec]
@@ -299,6 +319,21 @@ class GenerativeModel(keras.Model):
         return self.sample(n, seed=seed)
 
     # -- training --------------------------------------------------------------
+
+    def example_data(self, n: int) -> Any:
+        """A data source of ``n`` examples this model trains on, for tests and the kit.
+
+        The conformance kit makes random images, labels, pairs or domains itself;
+        a model conditioned on anything else (captions, ...) overrides this to
+        return a source of what its ``train_step`` expects. The default raises
+        ``NotImplementedError`` saying so.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no example_data(n): a '{self.spec.name}' model is "
+            f"conditioned on {self.spec.condition.value}, so override "
+            f"GenerativeModel.example_data(n) to return a data source of n examples, or pass "
+            f"train_data= (a function returning its training data) to the conformance kit"
+        )
 
     def check_data(self, data: Any) -> None:
         """Raise :class:`~genzoo_core.DataError` if ``data`` (a DataSource) cannot train this.

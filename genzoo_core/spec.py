@@ -86,6 +86,23 @@ class Condition(str, Enum):
     """Images with captions or text embeddings (StackGAN)."""
 
 
+class Role(str, Enum):
+    """The part a component plays in its model (the values of :attr:`ModelSpec.roles`).
+
+    Each has a protocol of :mod:`genzoo_core.protocols` and a shape rule that
+    :func:`genzoo_core.protocols.role_problem` (and the conformance kit) checks.
+    """
+
+    GENERATOR = "generator"
+    """Latent and condition to images (:class:`~genzoo_core.protocols.Generator`)."""
+    DISCRIMINATOR = "discriminator"
+    """Images and condition to scores (:class:`~genzoo_core.protocols.Discriminator`)."""
+    ENCODER = "encoder"
+    """Images to latent distribution parameters (:class:`~genzoo_core.protocols.Encoder`)."""
+    DECODER = "decoder"
+    """Latents to image distribution parameters (:class:`~genzoo_core.protocols.Decoder`)."""
+
+
 class Capability(str, Enum):
     """Methods a model offers beyond the contract every model satisfies."""
 
@@ -185,6 +202,10 @@ class ModelSpec:
         config_schema: key -> :class:`genzoo_core.schema.Field`, the type and
             range of config keys; keys left out are checked against the type of
             their default value. Every config a model is built from is checked.
+        roles: component name -> the :class:`Role` it plays, e.g.
+            ``{"generator": "generator", "discriminator": "discriminator"}``;
+            components that play none of them (a text encoder, an energy-based
+            or autoregressive network) are left out. Added in API 1.2.
         distribution: the installed distribution that registered it (set by the
             registry).
         version: that distribution's version (set by the registry).
@@ -199,6 +220,7 @@ class ModelSpec:
     default_config: Mapping[str, Any] = field(default_factory=dict)
     weights: tuple[WeightsSpec, ...] = ()
     config_schema: Mapping[str, _schema.Field] = field(default_factory=dict)
+    roles: Mapping[str, Role] = field(default_factory=dict)
     distribution: str = ""
     version: str = ""
 
@@ -237,6 +259,15 @@ class ModelSpec:
             raise PluginError(f"{what}: config_schema must map config keys to "
                               f"genzoo_core.schema fields")
         object.__setattr__(self, "config_schema", dict(self.config_schema))
+        if not isinstance(self.roles, Mapping) or not all(
+            isinstance(component, str) for component in self.roles
+        ):
+            raise PluginError(f"{what}: roles must map component names to roles, got "
+                              f"{self.roles!r}")
+        object.__setattr__(self, "roles", {
+            component: _enum(Role, role, f"{what}: role of component {component!r}")
+            for component, role in self.roles.items()
+        })
 
     def validate(self) -> None:
         """Raise :class:`PluginError` naming the first problem with this spec."""
@@ -251,6 +282,12 @@ class ModelSpec:
             )
         if not self.components:
             raise PluginError(f"model '{self.name}': list at least one component")
+        unknown = sorted(set(self.roles) - set(self.components))
+        if unknown:
+            raise PluginError(
+                f"model '{self.name}': roles name component(s) {', '.join(unknown)} that "
+                f"components does not list ({', '.join(self.components)})"
+            )
         if Capability.SAMPLE not in self.capabilities:
             raise PluginError(f"model '{self.name}': every model must declare 'sample'")
         try:

@@ -82,7 +82,7 @@ def registry_with(make_plugin, toy_registry, monkeypatch):
             "import numpy as np",
             "import tensorflow as tf",
             "from dataclasses import replace",
-            "from genzoo_core import hookimpl",
+            "from genzoo_core.plugin import hookimpl",
             "from toyzoo.model import ToyGAN",
             "from toyzoo.plugin import SPEC as TOY",
             f"SPEC = replace(TOY, name={name!r}, builder='{module}:Broken',",
@@ -218,7 +218,7 @@ KIT_TEST = """
 def hooks_plugin(models: str = "[]", raises: str = "") -> str:
     body = f"raise {raises}" if raises else f"return {models}"
     return "\n".join([
-        "from genzoo_core import ModelSpec, hookimpl",
+        "from genzoo_core.plugin import ModelSpec, hookimpl",
         "@hookimpl",
         "def genzoo_api_range():",
         "    return '>=1.0,<2'",

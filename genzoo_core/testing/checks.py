@@ -37,6 +37,7 @@ __all__ = [
     "check_config_schema",
     "check_load_by_name",
     "check_pretrained_weights",
+    "check_roles",
     "check_sample",
     "check_spec",
     "check_train_step",
@@ -221,6 +222,34 @@ def check_spec(name: str, options: KitOptions | None = None) -> None:
             raise AssertionError(f"component '{component_name}' is not a Keras model")
 
 
+def check_roles(name: str, options: KitOptions | None = None) -> None:
+    """Each component the spec gives a role (``ModelSpec.roles``) plays it.
+
+    A generator makes images, a discriminator scores images, an encoder maps
+    images to latent distribution parameters and a decoder maps latents to
+    image distribution parameters, judged from the component's symbolic input
+    and output shapes against the model's image shape (its ``sample_shape``);
+    :func:`genzoo_core.protocols.role_problem` has the rules. A spec that
+    declares no roles has nothing to check.
+    """
+    from genzoo_core.protocols import role_problem
+
+    options = options or KitOptions()
+    spec = _spec(name, options)
+    if not spec.roles:
+        return
+    model = _create(name, options)
+    image_shape = _declared_shape(model)
+    problems = []
+    for component, role in spec.roles.items():
+        problem = role_problem(model.components[component], role, image_shape)
+        if problem:
+            problems.append(f"component '{component}' does not play its role "
+                            f"'{role.value}': {problem}")
+    if problems:
+        raise AssertionError("; ".join(problems))
+
+
 def check_sample(name: str, options: KitOptions | None = None) -> None:
     """``sample`` returns float32 NHWC images in [0, 1] and is deterministic under a seed.
 
@@ -268,7 +297,7 @@ def check_config_schema(name: str, options: KitOptions | None = None) -> None:
     ``Choice``). ``create`` with a value a thousand times over a maximum, or of
     the wrong type, must raise a :class:`~genzoo_core.ConfigError` naming the key.
     """
-    from genzoo_core import schema
+    from genzoo_core.plugin import schema
 
     options = options or KitOptions()
     spec = _spec(name, options)
@@ -369,14 +398,18 @@ def _default_train_data(model: Any, options: KitOptions) -> Any:
     if model.spec.condition == Condition.CLASS_LABEL:
         classes = _num_classes(model)
         return DataSource("conformance kit images", images, np.arange(n) % classes, classes)
-    example = getattr(model, "example_data", None)
-    if callable(example):  # the model knows what its condition looks like (e.g. captions)
-        return example(n)
-    raise AssertionError(
-        f"'{model.spec.name}' is conditioned on {model.spec.condition.value}: give the model "
-        f"an example_data(n) method, or pass train_data= (a function returning its training "
-        f"data) to the kit"
-    )
+    try:  # the model knows what its condition looks like (e.g. captions)
+        return model.example_data(n)
+    except NotImplementedError as error:  # GenerativeModel's default says what to do
+        raise AssertionError(str(error)) from None
+    except AttributeError as error:  # a contract model that is no GenerativeModel
+        if "example_data" not in str(error):
+            raise
+        raise AssertionError(
+            f"'{model.spec.name}' is conditioned on {model.spec.condition.value}: give the "
+            f"model an example_data(n) method, or pass train_data= (a function returning its "
+            f"training data) to the kit"
+        ) from None
 
 
 def check_train_step(name: str, options: KitOptions | None = None) -> None:
@@ -527,6 +560,7 @@ def check_load_by_name(name: str, options: KitOptions | None = None) -> None:
 
 CHECKS: tuple[Callable[..., None], ...] = (
     check_spec,
+    check_roles,
     check_sample,
     check_config_roundtrip,
     check_config_schema,

@@ -22,7 +22,8 @@ import numpy as np
 import tensorflow as tf
 
 from genzoo_cgan.plugin import SPEC
-from genzoo_core import ConfigError, GenerativeModel, losses
+from genzoo_core import ConfigError
+from genzoo_core.plugin import GenerativeModel, losses
 
 # -- architecture -------------------------------------------------------------------
 

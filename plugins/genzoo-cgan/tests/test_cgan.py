@@ -13,15 +13,8 @@ import numpy as np
 import pytest
 
 import genzoo_core
-from genzoo_core import (
-    ConfigError,
-    DataError,
-    DataSource,
-    GenzooError,
-    ModelContract,
-    Trainer,
-    losses,
-)
+from genzoo_core import ConfigError, DataError, GenzooError, Trainer
+from genzoo_core.plugin import DataSource, ModelContract, losses
 from genzoo_core.testing import require_data
 
 SMALL = {"generator_filters": [16, 8], "discriminator_filters": [8, 16], "embedding_dim": 8,

@@ -33,9 +33,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from genzoo_core import (
-    ConfigError,
-    DataError,
+from genzoo_core import ConfigError, DataError
+from genzoo_core.plugin import (
     GenerativeModel,
     UnpairedDataSource,
     input_images,

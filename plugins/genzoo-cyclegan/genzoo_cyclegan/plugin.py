@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core import ModelSpec, WeightsSpec, hookimpl, schema
+from genzoo_core.plugin import ModelSpec, WeightsSpec, hookimpl, schema
 
 SPEC = ModelSpec(
     name="cyclegan",
@@ -10,6 +10,12 @@ SPEC = ModelSpec(
     description="CycleGAN (Zhu et al. 2017): unpaired image-to-image translation with two "
     "ResNet generators, two PatchGAN discriminators and a cycle-consistency loss",
     components=("generator_ab", "generator_ba", "discriminator_a", "discriminator_b"),
+    roles={
+        "generator_ab": "generator",
+        "generator_ba": "generator",
+        "discriminator_a": "discriminator",
+        "discriminator_b": "discriminator",
+    },
     condition="unpaired_domains",
     capabilities=("sample", "translate"),
     default_config={
@@ -82,7 +88,7 @@ SPEC = ModelSpec(
 @hookimpl
 def genzoo_api_range() -> str:
     """Declare the genzoo API versions this plugin is written for (1.x)."""
-    return ">=1.1,<2"
+    return ">=1.2,<2"
 
 
 @hookimpl

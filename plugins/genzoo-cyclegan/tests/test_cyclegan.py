@@ -20,7 +20,8 @@ from genzoo_cyclegan.model import (
 )
 
 import genzoo_core
-from genzoo_core import ConfigError, DataError, DataSource, Trainer, UnpairedDataSource
+from genzoo_core import ConfigError, DataError, Trainer
+from genzoo_core.plugin import DataSource, UnpairedDataSource
 from genzoo_core.testing import require_data
 
 TINY = {"image_shape": [8, 8, 3], "generator_filters": 2, "residual_blocks": 1,

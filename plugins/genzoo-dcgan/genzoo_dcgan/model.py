@@ -22,7 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from genzoo_core import ConfigError, GenerativeModel, GenzooError, losses
+from genzoo_core import ConfigError, GenzooError
+from genzoo_core.plugin import GenerativeModel, losses
 from genzoo_dcgan.plugin import SPEC
 
 KERNEL = 5  # the 5x5 kernels of the DCGAN paper and the TensorFlow DCGAN tutorial

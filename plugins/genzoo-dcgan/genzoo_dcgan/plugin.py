@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core import ModelSpec, WeightsSpec, hookimpl, schema
+from genzoo_core.plugin import ModelSpec, WeightsSpec, hookimpl, schema
 
 # The adversarial losses of genzoo_core.losses.GAN_LOSSES (named here: no TensorFlow import).
 GAN_LOSSES = ("minimax", "non-saturating", "least-squares", "wasserstein", "wasserstein-gp",
@@ -13,6 +13,7 @@ SPEC = ModelSpec(
     builder="genzoo_dcgan.model:DCGAN",
     description="DCGAN (Radford et al. 2016): strided (transposed) convolutions, batch norm",
     components=("generator", "discriminator"),
+    roles={"generator": "generator", "discriminator": "discriminator"},
     condition="unconditional",
     capabilities=("sample",),
     default_config={
@@ -68,7 +69,7 @@ SPEC = ModelSpec(
 @hookimpl
 def genzoo_api_range() -> str:
     """Declare the genzoo API versions this plugin is written for (1.x)."""
-    return ">=1.1,<2"
+    return ">=1.2,<2"
 
 
 @hookimpl

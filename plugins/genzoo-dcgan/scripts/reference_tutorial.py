@@ -35,7 +35,8 @@ import numpy as np
 import tensorflow as tf
 
 import genzoo_core
-from genzoo_core import ModelSpec, save_grid
+from genzoo_core import save_grid
+from genzoo_core.plugin import ModelSpec
 
 PLUGIN = Path(__file__).resolve().parents[1]
 NOISE_DIM = 100

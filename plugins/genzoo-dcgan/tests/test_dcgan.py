@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 
 import genzoo_core
-from genzoo_core import ConfigError, DataSource, GenzooError, ModelContract, Trainer, losses
+from genzoo_core import ConfigError, GenzooError, Trainer
+from genzoo_core.plugin import DataSource, ModelContract, losses
 from genzoo_core.testing import require_data
 
 SMALL = {"generator_filters": 8, "discriminator_filters": 8}

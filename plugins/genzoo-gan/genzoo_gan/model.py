@@ -16,7 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from genzoo_core import ConfigError, GenerativeModel, GenzooError, losses
+from genzoo_core import ConfigError, GenzooError
+from genzoo_core.plugin import GenerativeModel, losses
 from genzoo_gan.plugin import SPEC
 
 # -- architecture -------------------------------------------------------------------

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import genzoo_core
-from genzoo_core import DataSource, GenzooError, ModelContract, Trainer, losses
+from genzoo_core import GenzooError, Trainer
+from genzoo_core.plugin import DataSource, ModelContract, losses
 from genzoo_core.testing import require_data
 
 

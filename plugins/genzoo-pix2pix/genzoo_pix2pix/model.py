@@ -44,14 +44,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from genzoo_core import (
-    ConfigError,
-    DataError,
-    GenerativeModel,
-    PairedDataSource,
-    losses,
-    resized_images,
-)
+from genzoo_core import ConfigError, DataError
+from genzoo_core.plugin import GenerativeModel, PairedDataSource, losses, resized_images
 from genzoo_pix2pix.plugin import SPEC
 
 PREVIEW_PAIRS = 3

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core import ModelSpec, WeightsSpec, hookimpl, schema
+from genzoo_core.plugin import ModelSpec, WeightsSpec, hookimpl, schema
 
 # The losses of genzoo_core.losses.GAN_LOSSES without a gradient penalty (the
 # per-patch critic has batch norm), named here: no TensorFlow import.
@@ -14,6 +14,7 @@ SPEC = ModelSpec(
     description="pix2pix (Isola et al. 2017): paired image-to-image translation with a "
     "U-Net generator and a 70x70 PatchGAN discriminator",
     components=("generator", "discriminator"),
+    roles={"generator": "generator", "discriminator": "discriminator"},
     condition="paired_image",
     capabilities=("sample", "translate"),
     default_config={
@@ -80,7 +81,7 @@ SPEC = ModelSpec(
 @hookimpl
 def genzoo_api_range() -> str:
     """Declare the genzoo API versions this plugin is written for (1.x)."""
-    return ">=1.1,<2"
+    return ">=1.2,<2"
 
 
 @hookimpl

@@ -16,15 +16,18 @@ import genzoo_core
 from genzoo_core import (
     ConfigError,
     DataError,
-    DataSource,
-    ModelContract,
-    PairedDataSource,
     Trainer,
-    Translator,
     load_paired_folder,
     metrics,
     read_image,
     sha256_file,
+)
+from genzoo_core.plugin import (
+    DataSource,
+    ModelContract,
+    PairedDataSource,
+    Translator,
+    losses,
 )
 from genzoo_core.testing import require_data
 
@@ -254,7 +257,7 @@ def test_config_schema_refuses_bad_values_before_building(monkeypatch):
             genzoo_core.create("pix2pix", **{key: value})
     spec = genzoo_core.get_spec("pix2pix")
     assert set(spec.config_schema["loss"].choices) == {
-        name for name, loss in genzoo_core.losses.GAN_LOSSES.items()
+        name for name, loss in losses.GAN_LOSSES.items()
         if not loss.gradient_penalty_weight
     }
     assert spec.training_keys == {"loss", "adversarial_weight", "l1_weight", "learning_rate",

@@ -34,7 +34,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from genzoo_core import ConfigError, DataError, GenerativeModel, GenzooError
+from genzoo_core import ConfigError, DataError, GenzooError
+from genzoo_core.plugin import GenerativeModel
 from genzoo_pixelcnn.plugin import SPEC
 
 OUTPUTS = {"bernoulli": 1, "categorical": 256}

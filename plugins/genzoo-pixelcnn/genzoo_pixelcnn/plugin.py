@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core import ModelSpec, WeightsSpec, hookimpl, schema
+from genzoo_core.plugin import ModelSpec, WeightsSpec, hookimpl, schema
 
 SPEC = ModelSpec(
     name="pixelcnn",
@@ -10,6 +10,8 @@ SPEC = ModelSpec(
     description="Gated PixelCNN (van den Oord et al. 2016): exact log-likelihood, "
     "cached fast sampling",
     components=("pixelcnn",),
+    # autoregressive: images to per-pixel distributions, none of the four roles
+    roles={},
     condition="unconditional",
     capabilities=("sample", "log_prob"),
     default_config={
@@ -54,7 +56,7 @@ SPEC = ModelSpec(
 @hookimpl
 def genzoo_api_range() -> str:
     """Declare the genzoo API versions this plugin is written for (1.x)."""
-    return ">=1.1,<2"
+    return ">=1.2,<2"
 
 
 @hookimpl

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 import genzoo_core
 from genzoo_core import ConfigError, DataError, GenzooError, Trainer
+from genzoo_core.plugin import DataSource
 from genzoo_core.testing import require_data
 
 TINY = {"filters": 4, "gated_layers": 3, "kernel_size": 3, "output_filters": 8}
@@ -140,7 +141,7 @@ def test_bad_inputs_and_configs_are_clear_errors():
         genzoo_core.create("pixelcnn", image_shape=[8, 8, 3])
     with pytest.raises(DataError, match="no labels"):
         genzoo_core.create("pixelcnn", num_classes=10, **TINY).check_data(
-            genzoo_core.DataSource("bits", np.zeros((4, 28, 28, 1), np.uint8))
+            DataSource("bits", np.zeros((4, 28, 28, 1), np.uint8))
         )
 
 

@@ -28,7 +28,8 @@ import numpy as np
 import tensorflow as tf
 from scipy.special import expit, logsumexp
 
-from genzoo_core import ConfigError, GenerativeModel, GenzooError, replica_scale
+from genzoo_core import ConfigError, GenzooError
+from genzoo_core.plugin import GenerativeModel, replica_scale
 from genzoo_rbm.plugin import SPEC
 
 # -- parameters --------------------------------------------------------------------------

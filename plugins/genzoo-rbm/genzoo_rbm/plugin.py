@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core import ModelSpec, WeightsSpec, hookimpl, schema
+from genzoo_core.plugin import ModelSpec, WeightsSpec, hookimpl, schema
 
 SPEC = ModelSpec(
     name="rbm",
@@ -10,6 +10,8 @@ SPEC = ModelSpec(
     description="Bernoulli-Bernoulli RBM: CD-k or persistent CD, Gibbs sampling, "
     "AIS log-likelihood",
     components=("rbm",),
+    # energy-based: visible and hidden units of one network, none of the four roles
+    roles={},
     condition="unconditional",
     capabilities=("sample", "log_prob", "encode", "decode", "reconstruct"),
     default_config={
@@ -61,7 +63,7 @@ SPEC = ModelSpec(
 @hookimpl
 def genzoo_api_range() -> str:
     """Declare the genzoo API versions this plugin is written for (1.x)."""
-    return ">=1.1,<2"
+    return ">=1.2,<2"
 
 
 @hookimpl

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from genzoo_core import CaptionedDataSource, ConfigError, DataError
+from genzoo_core import ConfigError, DataError
+from genzoo_core.plugin import CaptionedDataSource
 from genzoo_stackgan import shapes
 from genzoo_stackgan.captions import contrast_captions, padded
 

@@ -63,7 +63,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from genzoo_core import CaptionedDataSource, ConfigError, GenerativeModel, losses
+from genzoo_core import ConfigError
+from genzoo_core.plugin import CaptionedDataSource, GenerativeModel, losses
 from genzoo_stackgan import data as captioned_data
 from genzoo_stackgan import shapes
 from genzoo_stackgan.config import (

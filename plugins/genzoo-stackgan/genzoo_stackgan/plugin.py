@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core import (
+from genzoo_core.plugin import (
     DatasetSpec,
     FeatureExtractorSpec,
     ModelSpec,
@@ -24,6 +24,13 @@ SPEC = ModelSpec(
         "stage2_generator",
         "stage2_discriminator",
     ),
+    # the text encoder maps text embeddings to the conditioning vector: none of the roles
+    roles={
+        "stage1_generator": "generator",
+        "stage1_discriminator": "discriminator",
+        "stage2_generator": "generator",
+        "stage2_discriminator": "discriminator",
+    },
     condition="text",
     capabilities=("sample",),
     default_config={
@@ -146,7 +153,7 @@ SHAPES_DATASET = DatasetSpec(
 @hookimpl
 def genzoo_api_range() -> str:
     """Declare the genzoo API versions this plugin is written for (1.x)."""
-    return ">=1.1,<2"
+    return ">=1.2,<2"
 
 
 @hookimpl

@@ -210,7 +210,7 @@ def load_shapes(split: str = "train", cache: str | os.PathLike[str] | None = Non
         cache: an ``.npz`` file to read the split from if it exists, or to write
             it to otherwise (generating takes about a second, so this is optional).
     """
-    from genzoo_core import CaptionedDataSource
+    from genzoo_core.plugin import CaptionedDataSource
 
     path = Path(cache) if cache is not None else None
     if path is not None and path.is_file():

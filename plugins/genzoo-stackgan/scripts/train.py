@@ -50,6 +50,7 @@ from genzoo_stackgan.text import IMAGE_LAYOUTS
 
 import genzoo_core
 from genzoo_core import sha256_file
+from genzoo_core.plugin import GenerativeModel
 
 PLUGIN = Path(__file__).resolve().parents[1]
 ROOT = PLUGIN.parents[1]
@@ -64,7 +65,7 @@ def seconds_and_last(folder: Path) -> tuple[float, dict[str, str], int]:
 
 
 def start_from(
-    model: genzoo_core.GenerativeModel, path: str, components: tuple[str, ...] = ()
+    model: GenerativeModel, path: str, components: tuple[str, ...] = ()
 ) -> list[str]:
     """Copy ``path``'s weights into ``model`` layer by layer; return the layers left as built.
 

@@ -22,7 +22,8 @@ from genzoo_stackgan.plugin import CLASSIFIER_SHA256, SPEC
 from genzoo_stackgan.text import build_image_encoder, info_nce
 
 import genzoo_core
-from genzoo_core import CaptionedDataSource, ConfigError, DataError, Trainer
+from genzoo_core import ConfigError, DataError, Trainer
+from genzoo_core.plugin import CaptionedDataSource
 
 SMALL = {
     "word_dim": 8, "text_units": 8, "embedding_dim": 16, "condition_dim": 8, "latent_dim": 8,

@@ -21,7 +21,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from genzoo_core import ConfigError, GenerativeModel, GenzooError, losses
+from genzoo_core import ConfigError, GenzooError
+from genzoo_core.plugin import GenerativeModel, losses
 from genzoo_vae.plugin import SPEC
 
 KERNEL = 4

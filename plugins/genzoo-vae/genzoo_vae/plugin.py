@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core import ModelSpec, WeightsSpec, hookimpl, schema
+from genzoo_core.plugin import ModelSpec, WeightsSpec, hookimpl, schema
 
 SPEC = ModelSpec(
     name="vae",
@@ -10,6 +10,7 @@ SPEC = ModelSpec(
     description="Variational autoencoder (Kingma & Welling 2014), convolutional; "
     "log_prob by the importance-weighted bound",
     components=("encoder", "decoder"),
+    roles={"encoder": "encoder", "decoder": "decoder"},
     condition="unconditional",
     capabilities=("sample", "log_prob", "encode", "decode", "reconstruct"),
     default_config={
@@ -57,7 +58,7 @@ SPEC = ModelSpec(
 @hookimpl
 def genzoo_api_range() -> str:
     """Declare the genzoo API versions this plugin is written for (1.x)."""
-    return ">=1.1,<2"
+    return ">=1.2,<2"
 
 
 @hookimpl

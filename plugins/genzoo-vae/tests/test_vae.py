@@ -9,7 +9,8 @@ import pytest
 import tensorflow as tf
 
 import genzoo_core
-from genzoo_core import ConfigError, GenzooError, Trainer, losses
+from genzoo_core import ConfigError, GenzooError, Trainer
+from genzoo_core.plugin import losses
 from genzoo_core.testing import require_data
 
 SMALL = {"latent_dim": 8, "encoder_filters": [8, 16], "decoder_filters": [16, 8],
