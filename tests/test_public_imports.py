@@ -144,8 +144,9 @@ def check_chain(module: str, names: list[str]) -> str | None:
 def plugin_sources() -> Iterator[tuple[Path, str]]:
     """Every first-party plugin's Python file, and the skeleton's templates filled in."""
     for path in sorted(PLUGINS.rglob("*.py")):
-        if not any(part.endswith(".egg-info") or part.startswith(".") for part in
-                   path.relative_to(PLUGINS).parts):
+        # build/ and *.egg-info hold generated copies that git ignores (a clean clone has none)
+        if not any(part.endswith(".egg-info") or part.startswith(".") or part == "build"
+                   for part in path.relative_to(PLUGINS).parts):
             yield path, path.read_text(encoding="utf-8")
     for path in sorted(SKELETON.rglob("*.py.tmpl")):
         text = string.Template(path.read_text(encoding="utf-8")).substitute(_Placeholders())
