@@ -18,15 +18,33 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from genzoo_core.errors import GenzooError
 from genzoo_core.spec import NAME_PATTERN, Capability, Condition
+from genzoo_core.testing.support import (  # noqa: F401 - re-exported for the kit
+    SAMPLE_COUNT,
+    TRAIN_BATCH,
+    TRANSLATION_CONDITIONS,
+    CheckSkipped,
+    KitOptions,
+    _absurd,
+    _api,
+    _check_images,
+    _condition,
+    _create,
+    _declared_shape,
+    _default_train_data,
+    _expect_error,
+    _image_shape,
+    _num_classes,
+    _resolvable,
+    _spec,
+    _variables,
+)
 
 __all__ = [
     "CHECKS",
@@ -43,151 +61,6 @@ __all__ = [
     "check_train_step",
     "check_weights_roundtrip",
 ]
-
-SAMPLE_COUNT = 3
-TRAIN_BATCH = 8
-
-
-class CheckSkipped(Exception):
-    """Raised by a check that does not apply; the message says why."""
-
-
-@dataclass
-class KitOptions:
-    """How the checks build, condition and train one model.
-
-    Attributes:
-        config: config overrides for every model the checks build (e.g. a
-            smaller width, so that the checks run fast).
-        conditions: ``n -> condition`` for ``sample``; by default ``None`` for
-            unconditional models, ``arange(n) % num_classes`` for
-            class-conditional ones, and random input images of the config's
-            ``image_shape`` for image-to-image ones.
-        train_data: returns the data for one real train step; by default random
-            images of the sampled shape (with labels for class-conditional
-            models; as pairs or two domains for image-to-image ones), and for
-            any other condition the model's own ``example_data(n)``.
-        registry: where names are looked up (default: the installed plugins).
-    """
-
-    config: Mapping[str, Any] = field(default_factory=dict)
-    conditions: Callable[[int], Any] | None = None
-    train_data: Callable[[], Any] | None = None
-    registry: Any = None
-
-
-# -- helpers ---------------------------------------------------------------------------
-
-
-def _api() -> Any:
-    import genzoo_core
-
-    return genzoo_core
-
-
-def _spec(name: str, options: KitOptions) -> Any:
-    return _api().get_spec(name, registry=options.registry)
-
-
-def _create(name: str, options: KitOptions, seed: int = 0) -> Any:
-    import keras
-
-    keras.utils.set_random_seed(seed)  # initial weights differ between seeds
-    return _api().create(name, dict(options.config), registry=options.registry)
-
-
-def _num_classes(model: Any) -> int:
-    return int(model.config.get("num_classes", 2))
-
-
-def _condition(model: Any, n: int, options: KitOptions) -> Any:
-    if options.conditions is not None:
-        return options.conditions(n)
-    if model.spec.condition == Condition.CLASS_LABEL:
-        return np.arange(n) % _num_classes(model)
-    if model.spec.condition in TRANSLATION_CONDITIONS:
-        return np.random.default_rng(0).random((n, *_image_shape(model)), dtype=np.float32)
-    return None
-
-
-TRANSLATION_CONDITIONS = (Condition.PAIRED_IMAGE, Condition.UNPAIRED_DOMAINS)
-
-
-def _image_shape(model: Any) -> tuple[int, ...]:
-    shape = model.config.get("image_shape")
-    if not shape:
-        raise AssertionError(
-            f"'{model.spec.name}' is conditioned on {model.spec.condition.value} and has no "
-            f"'image_shape' config key: pass conditions= (n -> input images) to the kit"
-        )
-    return tuple(int(d) for d in shape)
-
-
-def _declared_shape(model: Any) -> tuple[int, ...] | None:
-    """The (height, width, channels) the model declares for its samples, if any."""
-    shape = getattr(model, "sample_shape", None)
-    if shape is None:
-        shape = model.config.get("image_shape")
-    return tuple(int(d) for d in shape) if shape else None
-
-
-def _check_images(
-    images: Any, n: int, what: str, shape: tuple[int, ...] | None = None
-) -> np.ndarray:
-    """What the model contract promises of returned images, as an AssertionError.
-
-    The rules are those ``GenerativeModel.sample`` enforces at run time
-    (:func:`genzoo_core.model.check_images`), applied here to any method and to
-    models that do not derive from ``GenerativeModel``, and stricter: the array
-    must already be float32 and inside [0, 1].
-    """
-    from genzoo_core.model import check_images
-
-    if not isinstance(images, np.ndarray):
-        raise AssertionError(f"{what} returned {type(images).__name__}, not a numpy array")
-    if images.dtype != np.float32:
-        raise AssertionError(f"{what} returned dtype {images.dtype}, expected float32")
-    if shape is None and images.ndim == 4 and images.shape[-1] not in (1, 3, 4):
-        raise AssertionError(
-            f"{what} returned shape {images.shape}: the last axis must be the 1, 3 or 4 "
-            f"channels (NHWC); this looks like NCHW"
-        )
-    try:
-        check_images(images, n, what, shape)
-    except GenzooError as error:
-        raise AssertionError(str(error)) from None
-    if images.min() < 0.0 or images.max() > 1.0:
-        raise AssertionError(
-            f"{what} returned values in [{images.min():.3f}, {images.max():.3f}], "
-            f"outside [0, 1]"
-        )
-    return images
-
-
-def _variables(model: Any) -> dict[str, np.ndarray]:
-    return {
-        f"{name}/{variable.path}": np.array(variable.numpy())
-        for name, component in model.components.items()
-        for variable in component.weights
-    }
-
-
-def _expect_error(call: Callable[[], Any], what: str) -> None:
-    try:
-        call()
-    except GenzooError as error:
-        if not str(error).strip():
-            raise AssertionError(f"{what} raised {type(error).__name__} with no message") from None
-        return
-    except Exception as error:  # noqa: BLE001 - the kit reports what it got instead
-        raise AssertionError(
-            f"{what} raised {type(error).__name__}: {error}; expected a GenzooError "
-            f"(or subclass, e.g. ConfigError) with a message saying what to do"
-        ) from error
-    raise AssertionError(f"{what} was accepted; expected a GenzooError")
-
-
-# -- the checks ------------------------------------------------------------------------
 
 
 def check_spec(name: str, options: KitOptions | None = None) -> None:
@@ -279,14 +152,6 @@ def check_sample(name: str, options: KitOptions | None = None) -> None:
     _expect_error(lambda: model.sample(0, condition=condition, seed=0), "sample(0)")
 
 
-def _absurd(rule: Any, default: Any) -> Any:
-    """A value of ``rule``'s type far above its maximum (None when it has no maximum)."""
-    if rule.max is None:
-        return None
-    big = int(rule.max) * 1000 + 1 if rule.kind in ("int", "ints") else rule.max * 1000 + 1
-    if rule.kind in ("ints", "floats"):
-        return [big] * max(len(default), 1)
-    return big
 
 
 def check_config_schema(name: str, options: KitOptions | None = None) -> None:
@@ -380,36 +245,6 @@ def check_weights_roundtrip(name: str, options: KitOptions | None = None) -> Non
         raise AssertionError("the reloaded model samples other images for the same seed")
 
 
-def _default_train_data(model: Any, options: KitOptions) -> Any:
-    from genzoo_core.data import DataSource, PairedDataSource, UnpairedDataSource
-
-    n = TRAIN_BATCH * 2
-    shape = model.sample(1, condition=_condition(model, 1, options), seed=0).shape[1:]
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (n, *shape), dtype=np.uint8)
-    if model.spec.condition == Condition.PAIRED_IMAGE:
-        inputs = rng.integers(0, 256, (n, *_image_shape(model)), dtype=np.uint8)
-        return PairedDataSource("conformance kit pairs", inputs, images)
-    if model.spec.condition == Condition.UNPAIRED_DOMAINS:
-        other = rng.integers(0, 256, (n, *_image_shape(model)), dtype=np.uint8)
-        return UnpairedDataSource("conformance kit domains", other, images)
-    if model.spec.condition == Condition.UNCONDITIONAL:
-        return DataSource("conformance kit images", images)
-    if model.spec.condition == Condition.CLASS_LABEL:
-        classes = _num_classes(model)
-        return DataSource("conformance kit images", images, np.arange(n) % classes, classes)
-    try:  # the model knows what its condition looks like (e.g. captions)
-        return model.example_data(n)
-    except NotImplementedError as error:  # GenerativeModel's default says what to do
-        raise AssertionError(str(error)) from None
-    except AttributeError as error:  # a contract model that is no GenerativeModel
-        if "example_data" not in str(error):
-            raise
-        raise AssertionError(
-            f"'{model.spec.name}' is conditioned on {model.spec.condition.value}: give the "
-            f"model an example_data(n) method, or pass train_data= (a function returning its "
-            f"training data) to the kit"
-        ) from None
 
 
 def check_train_step(name: str, options: KitOptions | None = None) -> None:
@@ -496,14 +331,6 @@ def check_capabilities(name: str, options: KitOptions | None = None) -> None:
                       "an unconditional model sampled with a condition")
 
 
-def _resolvable(spec: Any, entry: Any) -> None:
-    from genzoo_core import hub
-
-    if entry.file is None and hub.offline() and not hub.cache_path(spec, entry).is_file():
-        raise CheckSkipped(
-            f"{spec.name}/{entry.name} is hosted at a URL, is not cached, and GENZOO_OFFLINE "
-            f"is set"
-        )
 
 
 def check_pretrained_weights(name: str, options: KitOptions | None = None) -> None:
