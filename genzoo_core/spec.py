@@ -9,20 +9,32 @@ spec in: a model never looks itself up in a registry.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from enum import Enum
-from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 from genzoo_core import schema as _schema
+from genzoo_core.dataset_specs import DatasetSpec, FeatureExtractorSpec
 from genzoo_core.errors import ConfigError, PluginError, UnknownNameError
+from genzoo_core.spec_checks import _check_package_path, _enum, _import, _strings
+from genzoo_core.spec_enums import NAME_PATTERN, Capability, Condition, Role
 
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+# The spec classes and their enumerations, importable from here as they always were.
+__all__ = [
+    "NAME_PATTERN",
+    "Capability",
+    "Condition",
+    "DatasetSpec",
+    "FeatureExtractorSpec",
+    "ModelSpec",
+    "Role",
+    "WeightsSpec",
+    "spec_being_built",
+]
+
 URL_SCHEMES = ("https://", "http://")
 
 # The (class, spec) that ModelSpec.build is building right now. A context variable, not an
@@ -31,93 +43,10 @@ URL_SCHEMES = ("https://", "http://")
 _BUILDING: ContextVar[tuple[type, ModelSpec] | None] = ContextVar("genzoo_building", default=None)
 
 
-def _enum(kind: type[Enum], value: Any, what: str) -> Any:
-    """``kind(value)``, or a PluginError listing the allowed values."""
-    try:
-        return kind(value)
-    except ValueError:
-        allowed = ", ".join(repr(member.value) for member in kind)
-        raise PluginError(f"{what} {value!r} is not one of {allowed}") from None
 
 
-def _import(target: str, what: str) -> Any:
-    """Import ``"package.module:attr.attr"`` for ``what``; any failure is a PluginError.
-
-    The module is plugin code: whatever its import raises (``SystemExit`` included,
-    ``KeyboardInterrupt`` excepted) is reported with the name of what needed it.
-    """
-    module_name, _, attr = target.partition(":")
-    try:
-        obj: Any = importlib.import_module(module_name)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # noqa: BLE001 - plugin code may raise anything
-        raise PluginError(
-            f"cannot import {target} ({what}): {type(exc).__name__}: {exc}. Reinstall the "
-            f"plugin that provides it, or see 'genzoo plugins -v'."
-        ) from exc
-    return obj
 
 
-def _strings(value: Any, what: str) -> tuple[str, ...]:
-    """A tuple of strings from a list or tuple; a bare string is an error, not its letters."""
-    if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
-        raise PluginError(f"{what} must be a list of strings, got {value!r}")
-    items = tuple(value)
-    if not all(isinstance(item, str) for item in items):
-        raise PluginError(f"{what} must be a list of strings, got {value!r}")
-    return items
-
-
-class Condition(str, Enum):
-    """What a model is conditioned on, and so which data it trains on."""
-
-    UNCONDITIONAL = "unconditional"
-    """Images alone (GAN, DCGAN, VAE, PixelCNN, RBM)."""
-    CLASS_LABEL = "class_label"
-    """Images with integer class labels (cGAN, class-conditional PixelCNN)."""
-    PAIRED_IMAGE = "paired_image"
-    """Aligned image pairs A -> B (pix2pix)."""
-    UNPAIRED_DOMAINS = "unpaired_domains"
-    """Two unaligned image sets A <-> B (CycleGAN)."""
-    TEXT = "text"
-    """Images with captions or text embeddings (StackGAN)."""
-
-
-class Role(str, Enum):
-    """The part a component plays in its model (the values of :attr:`ModelSpec.roles`).
-
-    Each has a protocol of :mod:`genzoo_core.protocols` and a shape rule that
-    :func:`genzoo_core.protocols.role_problem` (and the conformance kit) checks.
-    """
-
-    GENERATOR = "generator"
-    """Latent and condition to images (:class:`~genzoo_core.protocols.Generator`)."""
-    DISCRIMINATOR = "discriminator"
-    """Images and condition to scores (:class:`~genzoo_core.protocols.Discriminator`)."""
-    ENCODER = "encoder"
-    """Images to latent distribution parameters (:class:`~genzoo_core.protocols.Encoder`)."""
-    DECODER = "decoder"
-    """Latents to image distribution parameters (:class:`~genzoo_core.protocols.Decoder`)."""
-
-
-class Capability(str, Enum):
-    """Methods a model offers beyond the contract every model satisfies."""
-
-    SAMPLE = "sample"
-    """``sample(n, *, condition=None, seed=None)``: new images (every generative model)."""
-    TRANSLATE = "translate"
-    """``translate(x, **kwargs)``: image-to-image (pix2pix, CycleGAN)."""
-    LOG_PROB = "log_prob"
-    """``log_prob(x)`` in nats per image, exact or a bound (PixelCNN, VAE, RBM)."""
-    ENCODE = "encode"
-    """``encode(x)``: images to latent codes or hidden units (VAE, RBM)."""
-    DECODE = "decode"
-    """``decode(z)``: latent codes to images (VAE, RBM)."""
-    RECONSTRUCT = "reconstruct"
-    """``reconstruct(x)``: encode then decode (VAE, RBM)."""
 
 
 @dataclass(frozen=True)
@@ -166,21 +95,6 @@ class WeightsSpec:
             raise PluginError(f"{where}: metrics must be a dict of name: number")
 
 
-def _check_package_path(path: Any, where: str) -> None:
-    """A packaged file is a relative path that stays inside the plugin's package."""
-    if not isinstance(path, str) or not path.strip():
-        raise PluginError(f"{where}: file must be a path inside the plugin package, got {path!r}")
-    posix, windows = PurePosixPath(path), PureWindowsPath(path)
-    if posix.is_absolute() or windows.is_absolute() or windows.drive or path.startswith("~"):
-        raise PluginError(
-            f"{where}: file {path!r} is absolute; give a path inside the plugin package, e.g. "
-            f"'weights/{PurePosixPath(path).name}'"
-        )
-    if ".." in posix.parts or ".." in windows.parts:
-        raise PluginError(
-            f"{where}: file {path!r} leaves the plugin package ('..'); give a path inside it, "
-            f"e.g. 'weights/{PurePosixPath(path).name}'"
-        )
 
 
 @dataclass(frozen=True)
@@ -415,128 +329,3 @@ def spec_being_built(cls: type) -> ModelSpec | None:
     if building is not None and building[0] is cls:
         return building[1]
     return None
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """A named dataset that ``genzoo train --data NAME`` can use.
-
-    Attributes:
-        name: e.g. ``"mnist"``.
-        loader: import string of a function ``(split: str) -> DataSource``.
-        description: one line for listings.
-        condition: the richest condition the data supports (class-labelled data
-            also serves unconditional models).
-        image_shape: (height, width, channels) of every image.
-        num_classes: number of classes for labelled data, else 0.
-        distribution: the distribution that registered it (set by the registry).
-    """
-
-    name: str
-    loader: str
-    description: str = ""
-    condition: Condition = Condition.UNCONDITIONAL
-    image_shape: tuple[int, int, int] = (0, 0, 0)
-    num_classes: int = 0
-    distribution: str = ""
-
-    def __post_init__(self) -> None:
-        what = f"DatasetSpec {self.name!r}"
-        for attr in ("name", "loader", "description", "distribution"):
-            if not isinstance(getattr(self, attr), str):
-                raise PluginError(f"{what}: {attr} must be a string, got "
-                                  f"{getattr(self, attr)!r}")
-        object.__setattr__(self, "condition", _enum(Condition, self.condition,
-                                                    f"{what}: condition"))
-        object.__setattr__(self, "image_shape", _shape(self.image_shape, what))
-        if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int) or (
-            self.num_classes < 0
-        ):
-            raise PluginError(f"{what}: num_classes must be an integer >= 0, got "
-                              f"{self.num_classes!r}")
-
-    def validate(self) -> None:
-        """Raise :class:`PluginError` if this spec is malformed."""
-        if not NAME_PATTERN.match(self.name):
-            raise PluginError(f"dataset name {self.name!r} is invalid ({NAME_PATTERN.pattern})")
-        if not re.fullmatch(r"[\w.]+:[\w.]+", self.loader):
-            raise PluginError(f"dataset '{self.name}': loader must be 'package.module:function'")
-
-    def load(self, split: str = "train") -> Any:
-        """Import the loader and return its :class:`~genzoo_core.data.DataSource`."""
-        owner = f" from {self.distribution}" if self.distribution else ""
-        return _import(self.loader, f"the loader of dataset '{self.name}'{owner}")(split)
-
-
-@dataclass(frozen=True)
-class FeatureExtractorSpec:
-    """A named feature extractor for evaluation metrics (``--features NAME``).
-
-    Attributes:
-        name: e.g. ``"mnist-cnn"`` or ``"inception-v3"``.
-        builder: import string of a callable returning a
-            :class:`~genzoo_core.protocols.FeatureExtractor`; imported only when used.
-        description: one line for listings.
-        image_shape: the (height, width, channels) it was trained on, or ``None``
-            when it resizes any image itself (InceptionV3).
-        feature_dim: length of the feature vector used by FID, KID and precision/recall.
-        num_classes: classes of its classifier head (for IS and label accuracy), else 0.
-        sha256: hash of its weights file, when it ships one (part of the cache key of
-            real statistics and of every reported number).
-        metrics: its own measured quality, e.g. ``{"test_accuracy": 0.993}``.
-        distribution: the distribution that registered it (set by the registry).
-    """
-
-    name: str
-    builder: str
-    description: str = ""
-    image_shape: tuple[int, int, int] | None = None
-    feature_dim: int = 0
-    num_classes: int = 0
-    sha256: str = ""
-    metrics: Mapping[str, float] = field(default_factory=dict)
-    distribution: str = ""
-
-    def __post_init__(self) -> None:
-        what = f"FeatureExtractorSpec {self.name!r}"
-        for attr in ("name", "builder", "description", "sha256", "distribution"):
-            if not isinstance(getattr(self, attr), str):
-                raise PluginError(f"{what}: {attr} must be a string, got "
-                                  f"{getattr(self, attr)!r}")
-        if self.image_shape is not None:
-            object.__setattr__(self, "image_shape", _shape(self.image_shape, what))
-        for attr in ("feature_dim", "num_classes"):
-            value = getattr(self, attr)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise PluginError(f"{what}: {attr} must be an integer >= 0, got {value!r}")
-
-    def validate(self) -> None:
-        """Raise :class:`PluginError` if this spec is malformed."""
-        if not NAME_PATTERN.match(self.name):
-            raise PluginError(
-                f"feature extractor name {self.name!r} is invalid: use lowercase letters, "
-                f"digits, '-' and '_', starting with a letter ({NAME_PATTERN.pattern})"
-            )
-        if not re.fullmatch(r"[\w.]+:[\w.]+", self.builder):
-            raise PluginError(
-                f"feature extractor '{self.name}': builder must be 'package.module:callable'"
-            )
-        if self.feature_dim < 1:
-            raise PluginError(f"feature extractor '{self.name}': feature_dim must be positive")
-
-    def build(self) -> Any:
-        """Import the builder and return the extractor."""
-        owner = f" from {self.distribution}" if self.distribution else ""
-        return _import(self.builder, f"feature extractor '{self.name}'{owner}")()
-
-
-def _shape(value: Any, what: str) -> tuple[int, int, int]:
-    """(height, width, channels) of non-negative integers, or a PluginError."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-        raise PluginError(f"{what}: image_shape must be (height, width, channels), got {value!r}")
-    shape = tuple(value)
-    if len(shape) != 3 or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
-    ):
-        raise PluginError(f"{what}: image_shape must be (height, width, channels), got {value!r}")
-    return shape  # type: ignore[return-value]
