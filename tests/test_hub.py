@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 import genzoo_core
+from genzoo_core import download as download_module
 from genzoo_core import hub
 from genzoo_core.errors import DownloadError, GenzooError, PluginError, WeightsError
 from genzoo_core.spec import ModelSpec, WeightsSpec
@@ -1048,7 +1049,7 @@ def _fail_in_home(monkeypatch, where: str, code: int) -> None:
         def mkstemp(*args, **kwargs):
             raise error
 
-        monkeypatch.setattr(hub.tempfile, "mkstemp", mkstemp)
+        monkeypatch.setattr(download_module.tempfile, "mkstemp", mkstemp)
     elif where == "write":
         real_fdopen = os.fdopen
         monkeypatch.setattr(hub.os, "fdopen", lambda fd, *a, **k: _WriteSpy(
@@ -1260,7 +1261,7 @@ def test_stale_stats_temp_files_are_removed(toy_registry):
 
 @pytest.mark.parametrize("length", [None, "1000000000000"])
 def test_a_download_without_a_recorded_size_is_capped_too(server, monkeypatch, length):
-    monkeypatch.setattr(hub, "UNSIZED_LIMIT", 3 * len(PAYLOAD))
+    monkeypatch.setattr(download_module, "UNSIZED_LIMIT", 3 * len(PAYLOAD))
     server.routes["/w.h5"] = serve_endless(length=length)
     spec, weights = make_spec(server.url("/w.h5"), size=None)
 
