@@ -226,6 +226,15 @@ def saved(model, tmp_path, name="toy.h5"):
     return path
 
 
+def saved_checkpoint(model, tmp_path):
+    """``model`` with its optimizer state and an epoch, as the trainer saves a checkpoint."""
+    path = tmp_path / "ckpt.h5"
+    model.compile()
+    model.build_optimizers()
+    weights_io.save_weights(model, path, optimizers=model.optimizers, training_state={"epoch": 1})
+    return path
+
+
 def rewrite_dataset(path, key, value):
     """Replace one stored variable with ``value`` (keeping its 'path' attribute)."""
     with h5py.File(path, "r+") as f:
@@ -370,11 +379,7 @@ def test_an_assignment_that_fails_midway_puts_back_what_it_had_assigned(
 
 
 def test_every_variable_carries_a_checksum(toy_model, tmp_path):
-    path = tmp_path / "ckpt.h5"
-    toy_model.compile()
-    toy_model.build_optimizers()
-    weights_io.save_weights(toy_model, path, optimizers=toy_model.optimizers,
-                            training_state={"epoch": 1})
+    path = saved_checkpoint(toy_model, tmp_path)
     with h5py.File(path, "r") as f:
         datasets = []
         f.visititems(lambda k, o: datasets.append(o) if isinstance(o, h5py.Dataset) else None)
@@ -407,11 +412,7 @@ def test_a_damaged_byte_in_a_weight_array_is_detected(toy_model, tmp_path):
 
 
 def test_a_damaged_scalar_fails_its_crc(toy_model, tmp_path):
-    path = tmp_path / "ckpt.h5"
-    toy_model.compile()
-    toy_model.build_optimizers()
-    weights_io.save_weights(toy_model, path, optimizers=toy_model.optimizers,
-                            training_state={"epoch": 1})
+    path = saved_checkpoint(toy_model, tmp_path)
     with h5py.File(path, "r+") as f:
         key = next(k for k in f["optimizers/generator"] if f["optimizers/generator"][k].ndim == 0)
         f[f"optimizers/generator/{key}"][()] = 12345
