@@ -117,3 +117,33 @@ class CSVLog(keras.callbacks.Callback):
             if new:
                 f.write(",".join(["epoch", *logs]) + "\n")
             f.write(",".join([str(epoch + 1), *(f"{v:.6g}" for v in logs.values())]) + "\n")
+
+
+class LearningRateScheduler(keras.callbacks.Callback):
+    """Set every optimizer's learning rate to its configured rate times a per-epoch factor.
+
+    ``schedule`` has ``multiplier(epoch, epochs)`` (a
+    :class:`genzoo_core.recipes.LearningRateSchedule`). The base rates are read
+    when the callback is made, before a resumed run restores its optimizers, so
+    the rate of every epoch depends on the epoch alone and a resumed run follows
+    the same schedule.
+    """
+
+    def __init__(self, optimizers: Mapping[str, Any], schedule: Any, epochs: int) -> None:
+        super().__init__()
+        self.optimizers = dict(optimizers)
+        self.schedule = schedule
+        self.epochs = epochs
+        self.base_rates = {name: float(keras.ops.convert_to_numpy(opt.learning_rate))
+                           for name, opt in self.optimizers.items()}
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        """Set this epoch's rates."""
+        factor = self.schedule.multiplier(epoch, self.epochs)
+        for name, optimizer in self.optimizers.items():
+            optimizer.learning_rate.assign(self.base_rates[name] * factor)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        """Log the factor (``lr_factor`` in ``log.csv``)."""
+        if logs is not None:
+            logs["lr_factor"] = round(self.schedule.multiplier(epoch, self.epochs), 6)

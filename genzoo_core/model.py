@@ -381,6 +381,45 @@ class GenerativeModel(keras.Model):
             raise ConfigError("genzoo weights never load partially; skip_mismatch is unsupported")
         weights.load_weights(self, filepath)
 
+    def initialize_from(
+        self, source: GenerativeModel, components: Mapping[str, str] | None = None
+    ) -> list[str]:
+        """Start from another model's weights, layer by layer (a recipe stage's ``init``).
+
+        ``components`` maps this model's components to ``source``'s (default:
+        every component both have). Within each pair, a layer takes the weights of
+        the same-named source layer when their shapes agree; the others keep the
+        weights they were built with. Only weights are copied: optimizers start
+        afresh. Override it where new layers need a particular start (a deepened
+        network's extra layers as the identity, say).
+
+        Returns:
+            The ``component/layer`` names left as built.
+
+        Raises:
+            ConfigError: a named component is missing on either side.
+        """
+        if components is None:
+            components = {c: c for c in self.spec.components if c in source.spec.components}
+        left: list[str] = []
+        for target_name, source_name in components.items():
+            for model, name in ((self, target_name), (source, source_name)):
+                if not isinstance(getattr(model, name, None), keras.Model):
+                    raise ConfigError(f"cannot start '{self.spec.name}' from "
+                                      f"'{source.spec.name}': '{model.spec.name}' has no "
+                                      f"component '{name}'")
+            known = {layer.name: layer for layer in getattr(source, source_name).layers}
+            for layer in getattr(self, target_name).layers:
+                match = known.get(layer.name)
+                shapes = [tuple(w.shape) for w in layer.weights]
+                if match is not None and layer.weights and (
+                    [tuple(w.shape) for w in match.weights] == shapes
+                ):
+                    layer.set_weights(match.get_weights())
+                elif layer.weights:
+                    left.append(f"{target_name}/{layer.name}")
+        return left
+
     # -- helpers for subclasses -----------------------------------------------
 
     @staticmethod

@@ -62,6 +62,7 @@ from genzoo_core.run_files import (
     SAMPLES_DIR,
     TENSORBOARD_DIR,
     TRAINER_KEYS,
+    epoch_seconds,
     last_logged_epoch,
     recorded_changes,
     remove_stale_temp_files,
@@ -71,7 +72,7 @@ from genzoo_core.run_files import (
 
 __all__ = [
     "CHECKPOINT_NAME", "FINAL_NAME", "LOG_NAME", "RESUME_LOG_NAME", "SAMPLES_DIR",
-    "TENSORBOARD_DIR", "TRAINER_KEYS", "Resume", "Run", "last_logged_epoch",
+    "TENSORBOARD_DIR", "TRAINER_KEYS", "Resume", "Run", "epoch_seconds", "last_logged_epoch",
     "read_checkpoint_header", "recorded_changes", "remove_stale_temp_files", "resume_error",
     "trim_run",
 ]
@@ -410,9 +411,13 @@ class Run:
         ``seconds`` is this call's training time, default :meth:`seconds`.
         """
         metadata = dict(metadata)
+        # The per-epoch times of the whole run (resumes included), from log.csv.
+        per_epoch = epoch_seconds(self.out_dir)
+        metadata["epoch_seconds"] = per_epoch
         metadata["metrics"] = {
             **{k: round(v, 6) for k, v in metrics.items() if k != "seconds"},
             "epochs": epochs,
+            "train_seconds": round(sum(per_epoch), 1),
             "train_seconds_this_run": round(self.seconds() if seconds is None else seconds, 1),
         }
         weights_io.save_weights(model, self.final_path, metadata=metadata)

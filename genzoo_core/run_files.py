@@ -59,6 +59,29 @@ def _logged_epochs(path: Path) -> tuple[list[str], list[int]]:
     return lines, epochs
 
 
+def epoch_seconds(out_dir: str | Path) -> list[float]:
+    """The ``seconds`` column of a run's ``log.csv``: how long each epoch took, in order.
+
+    A resumed run's log holds every epoch once (a re-run epoch replaces its row),
+    so this is the whole run's timing. Empty when there is no log.
+    """
+    import csv
+
+    path = Path(out_dir) / LOG_NAME
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    seconds = []
+    for row in rows:
+        try:
+            seconds.append(round(float(row.get("seconds") or "nan"), 2))
+        except ValueError:
+            continue
+    return [s for s in seconds if s == s]
+
+
 def last_logged_epoch(out_dir: str | Path) -> int:
     """The last epoch ``out_dir/log.csv`` records a row for (0 when none)."""
     _, epochs = _logged_epochs(Path(out_dir) / LOG_NAME)

@@ -30,7 +30,13 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from genzoo_core.callbacks import Checkpoint, CSVLog, NaNGuard, SampleGrid
+from genzoo_core.callbacks import (
+    Checkpoint,
+    CSVLog,
+    LearningRateScheduler,
+    NaNGuard,
+    SampleGrid,
+)
 from genzoo_core.data import DataSource, is_data_source
 from genzoo_core.errors import DataError, GenzooError, TrainingDiverged
 from genzoo_core.run import (
@@ -93,6 +99,9 @@ class Trainer:
             (needs ``pip install genzoo-core[tensorboard]``).
         metadata: stored in the checkpoint and final weights (``dataset``,
             ``training_command``, ...).
+        learning_rate_schedule: a per-epoch factor of every optimizer's configured
+            rate: a :class:`~genzoo_core.recipes.LearningRateSchedule`, its kind
+            name (``"linear-decay"``) or its table; default constant.
     """
 
     def __init__(
@@ -110,7 +119,10 @@ class Trainer:
         verbose: int | str = "auto",
         tensorboard: bool = False,
         metadata: Mapping[str, Any] | None = None,
+        learning_rate_schedule: Any = None,
     ) -> None:
+        from genzoo_core.recipes import LearningRateSchedule
+
         self.model = model
         self.run = out_dir if isinstance(out_dir, Run) else Run(out_dir)
         self.strategy = strategy or tf.distribute.get_strategy()
@@ -146,6 +158,10 @@ class Trainer:
             if not model._genzoo_optimizers:
                 model.compile()
             model.build_optimizers()
+        self.learning_rate_schedule = LearningRateSchedule.parse(learning_rate_schedule)
+        # Before any restore: the configured rates the schedule multiplies.
+        self._base_rates = {name: float(keras.ops.convert_to_numpy(opt.learning_rate))
+                            for name, opt in model.optimizers.items()}
         self._step = self._make_step()
 
     @property
@@ -332,6 +348,11 @@ class Trainer:
         # Order matters: the progress bar's epoch line before the (slow) grid, so its ms/step
         # times the steps alone; the checkpoint last, so it is never newer than log and grids.
         callbacks: list[keras.callbacks.Callback] = [guard, history]
+        if self.learning_rate_schedule.kind != "constant":
+            scheduler = LearningRateScheduler(self.model.optimizers,
+                                              self.learning_rate_schedule, epochs)
+            scheduler.base_rates = dict(self._base_rates)
+            callbacks.insert(0, scheduler)
         if self.verbose > 0:
             callbacks.append(keras.callbacks.ProgbarLogger())
         checkpoint = None

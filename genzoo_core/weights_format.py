@@ -174,8 +174,15 @@ def save_weights(
             "training_command": str(metadata.pop("training_command", "")),
             "metrics": _json_attr(metadata.pop("metrics", {})),
         }
+        structured = []
         for key, value in metadata.items():
-            attrs[key] = value if isinstance(value, (str, int, float)) else _json_attr(value)
+            if isinstance(value, (str, int, float)):
+                attrs[key] = value
+            else:  # stored as JSON text; listed so that read_header decodes it again
+                attrs[key] = _json_attr(value)
+                structured.append(key)
+        if structured:
+            attrs["json_attrs"] = _json_attr(sorted(structured))
         f.attrs.update(attrs)
         components = f.create_group("components")
         for name, component in model.components.items():
@@ -297,6 +304,25 @@ def _stored_variables(group: h5py.Group, path: Any, where: str) -> dict[str, Sto
     return found
 
 
+def _decode_structured(path: str | os.PathLike[str], attrs: dict[str, Any]) -> None:
+    """Decode the metadata values written as JSON text (those ``json_attrs`` lists)."""
+    listed = attrs.pop("json_attrs", None)
+    if listed is None:
+        return
+    try:
+        keys = json.loads(listed) if isinstance(listed, str) else None
+    except ValueError:
+        keys = None
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise _damaged(path, f"its 'json_attrs' attribute is {_short(listed)}, not a list of names")
+    for key in keys:
+        if key in attrs and isinstance(attrs[key], str):
+            try:
+                attrs[key] = json.loads(attrs[key])
+            except ValueError:
+                raise _damaged(path, f"its '{key}' attribute is not valid JSON") from None
+
+
 def read_header(path: str | os.PathLike[str]) -> WeightsHeader:
     """Read and check a weights file's metadata and variable list (no TensorFlow needed).
 
@@ -318,6 +344,7 @@ def read_header(path: str | os.PathLike[str]) -> WeightsHeader:
         if not isinstance(model, str) or not NAME_PATTERN.match(model):
             raise _damaged(path, f"its 'model' attribute is {_short(model)}, not a model name")
         attrs["metrics"] = _json_object(path, "metrics", attrs.get("metrics"), required=False)
+        _decode_structured(path, attrs)
         state: dict[str, Any] = {}
         if "training" in f:
             state = _json_object(path, "training state", _decode(f["training"].attrs.get("state")))

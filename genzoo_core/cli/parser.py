@@ -79,10 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("train", help="train a model; resumes from --out's checkpoint")
-    p.add_argument("name", help="model name")
-    p.add_argument("--data", required=True, help="dataset name (see 'genzoo datasets') or path")
-    p.add_argument("--epochs", type=int, required=True, help="total number of epochs")
+    p = sub.add_parser("train", help="train a model, or run a recipe; resumes from --out")
+    p.add_argument("name", nargs="?", help="model name (not with --recipe)")
+    p.add_argument("--recipe", default=None, metavar="MODEL/WEIGHTS",
+                   help="rebuild pretrained weights from their recipe (or a recipe .toml "
+                        "file); --config and the trainer options override single values")
+    p.add_argument("--data", default=None, help="dataset name (see 'genzoo datasets') or path")
+    p.add_argument("--epochs", type=int, default=None, help="total number of epochs")
+    p.add_argument("--seed", type=int, default=None,
+                   help="with --recipe: the seed of initial weights and shuffling")
     p.add_argument("--out", required=True, help="folder for checkpoints, grids, log, model.h5")
     p.add_argument("--batch-size", type=int, default=None, help="global batch size")
     p.add_argument("--steps-per-epoch", type=int, default=None, help="cap on steps per epoch")

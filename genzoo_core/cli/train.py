@@ -28,10 +28,19 @@ def _parse_config(pairs: Sequence[str]) -> dict[str, Any]:
 
 
 def cmd_train(args: argparse.Namespace, registry: Registry) -> int:
-    """Train a model on a dataset; resume if the output folder holds a checkpoint."""
+    """Train a model on a dataset, or run a recipe; resume if the output folder holds a run."""
     from genzoo_core.api import train
     from genzoo_core.spec import NAME_PATTERN
 
+    if args.recipe is not None:
+        return _train_recipe(args, registry)
+    missing = [flag for flag, value in (("MODEL", args.name), ("--data", args.data),
+                                        ("--epochs", args.epochs)) if value is None]
+    if missing:
+        raise GenzooError(f"genzoo train needs {', '.join(missing)} (e.g. genzoo train gan "
+                          f"--data mnist --epochs 5 --out runs/gan), or --recipe MODEL/WEIGHTS")
+    if args.seed is not None:
+        raise GenzooError("--seed goes with --recipe; a plain run's seed is the trainer's (0)")
     if not NAME_PATTERN.fullmatch(args.name):
         raise GenzooError(
             f"'{args.name}' is not a model name (lowercase, like 'gan'): see 'genzoo list'"
@@ -65,4 +74,33 @@ def cmd_train(args: argparse.Namespace, registry: Registry) -> int:
         tensorboard=args.tensorboard,
     )
     print(f"trained weights: {(Path(args.out) / FINAL_NAME).resolve()}")
+    return 0
+
+
+def _train_recipe(args: argparse.Namespace, registry: Registry) -> int:
+    """``genzoo train --recipe NAME --out DIR``: every stage, overrides recorded."""
+    from genzoo_core.recipes import get_recipe, run_recipe
+
+    if args.name is not None or args.data is not None:
+        raise GenzooError("--recipe names the model and dataset itself: drop "
+                          f"{'the model name' if args.name is not None else '--data'}")
+    if args.strategy != "default":
+        raise GenzooError("--strategy is not available with --recipe yet; run the stages "
+                          "with genzoo train MODEL --strategy mirrored")
+    _at_least(1, epochs=args.epochs, batch_size=args.batch_size,
+              steps_per_epoch=args.steps_per_epoch)
+    _at_least(0, seed=args.seed)
+    recipe = get_recipe(args.recipe, registry=registry)
+    config = _parse_config(args.config) or None
+    recipe = recipe.with_overrides(config=config, epochs=args.epochs,
+                                   batch_size=args.batch_size,
+                                   steps_per_epoch=args.steps_per_epoch, seed=args.seed)
+    for stage in recipe.stages:  # unknown keys and bad values, before TensorFlow loads
+        registry.get_model(stage.model).resolve_config(stage.config)
+    command = "genzoo " + " ".join(shlex.quote(a) for a in args.argv)
+    run_recipe(recipe, args.out, registry=registry, command=command,
+               verbose=0 if args.quiet else "auto", tensorboard=args.tensorboard)
+    final = recipe.stage_dir(args.out, recipe.final_stage) / "model.h5"
+    print(f"trained weights: {final.resolve()}")
+    print(f"publish them with: genzoo publish {args.out} --as {recipe.name}")
     return 0
