@@ -13,7 +13,8 @@ Registering a plugin (API version and hooks):
 Describing a model (specs, imported without TensorFlow):
     ``ModelSpec``, ``WeightsSpec``, ``DatasetSpec``, ``FeatureExtractorSpec``,
     ``Condition``, ``Capability``, ``Role``, and ``schema`` (the rules of
-    ``ModelSpec.config_schema``).
+    ``ModelSpec.config_schema``); ``published_weights`` (the weights
+    ``genzoo publish`` recorded in the package's ``weights/manifest.json``).
 
 Writing the model:
     ``GenerativeModel`` (its author contract: ``generate``, ``train_step``,
@@ -66,6 +67,7 @@ from genzoo_core.spec import (
     Role,
     WeightsSpec,
 )
+from genzoo_core.manifest import published_weights
 from genzoo_core.version import API_VERSION
 
 # Not 'from genzoo_core import schema': that name of genzoo_core is deprecated (and warns).
@@ -106,6 +108,7 @@ __all__ = [
     "Translator",
     "WeightsSpec",
     "hookimpl",
+    "published_weights",
     "role_problem",
     "schema",
     *_LAZY,

@@ -7,6 +7,7 @@ import argparse
 from genzoo_core.cli.evaluate import cmd_eval
 from genzoo_core.cli.listing import cmd_datasets, cmd_features, cmd_info, cmd_list, cmd_plugins
 from genzoo_core.cli.new_plugin import cmd_new_plugin
+from genzoo_core.cli.publish import cmd_publish
 from genzoo_core.cli.sample import SAMPLE_OUTPUT, cmd_sample
 from genzoo_core.cli.train import cmd_train
 from genzoo_core.version import __version__
@@ -99,6 +100,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write TensorBoard logs to OUT/tensorboard")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("publish", help="store, check, score and record a run's weights in a "
+                                       "plugin")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a finished run (genzoo train --out)")
+    p.add_argument("--as", dest="as_name", required=True, metavar="MODEL/WEIGHTS",
+                   help="the name the weights are published under")
+    p.add_argument("--into", default=None, metavar="PLUGIN_DIR",
+                   help="the plugin's folder (default: the installed plugin package)")
+    p.add_argument("--precision", choices=("auto", "float32", "float16"), default=None,
+                   help="storage (default: the recipe's; auto = float16 where measured "
+                        "harmless)")
+    p.add_argument("-n", type=int, default=None,
+                   help="samples for the evaluation (default: the recipe's protocol)")
+    p.add_argument("--no-eval", action="store_true", help="skip the evaluation")
+    p.add_argument("--results", default=None, metavar="FILE",
+                   help="results page to refresh (default: docs/results.md of the repository "
+                        "holding the plugin, if any)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("new-plugin", help="write a ready-to-install plugin skeleton")
     p.add_argument("name", help="model name, e.g. 'mygan' (the plugin is genzoo-NAME)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core.plugin import ModelSpec, WeightsSpec, hookimpl, schema
+from genzoo_core.plugin import ModelSpec, hookimpl, published_weights, schema
 
 # The adversarial losses of genzoo_core.losses.GAN_LOSSES (named here: no TensorFlow import).
 GAN_LOSSES = ("minimax", "non-saturating", "least-squares", "wasserstein", "wasserstein-gp",
@@ -54,24 +54,7 @@ SPEC = ModelSpec(
         "beta_1": schema.Float(min=0, max=0.9999, training=True),
         "batch_size": schema.Int(min=1, max=4096, training=True),
     },
-    weights=(
-        WeightsSpec(
-            name="mnist",
-            file="weights/mnist.h5",
-            sha256="03d45fa3028c96e0f65367c0d5f8e16526688a9c1425de2de171b67b4a760b1a",
-            size=4988612,
-            dataset="mnist:train",
-            description="MNIST train split, 10 epochs, float32; see the model card",
-        ),
-        WeightsSpec(
-            name="fashion-mnist",
-            file="weights/fashion-mnist.h5",
-            sha256="5408f27d66e66cd1092056c34787f890146983d7f99a8847c2c0cc9fdfedd5e3",
-            size=4988612,
-            dataset="fashion-mnist:train",
-            description="Fashion-MNIST train split, 10 epochs, float32; see the model card",
-        ),
-    ),
+    weights=published_weights(__package__, "cgan"),
 )
 
 

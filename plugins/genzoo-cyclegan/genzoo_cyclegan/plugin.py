@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core.plugin import ModelSpec, WeightsSpec, hookimpl, schema
+from genzoo_core.plugin import ModelSpec, hookimpl, published_weights, schema
 
 SPEC = ModelSpec(
     name="cyclegan",
@@ -55,33 +55,7 @@ SPEC = ModelSpec(
                                    description="at most epochs"),
         "batch_size": schema.Int(min=1, max=4096, training=True),
     },
-    weights=(
-        WeightsSpec(
-            name="summer2winter",
-            file="weights/summer2winter.h5",
-            sha256="2276a1ecb0520e9fcb33712cdc2992b2da947ca219aaefac4cd7dcd1f6cece3b",
-            size=5259760,
-            dataset="summer2winter:train",
-            description="summer2winter_yosemite train (150 + 150 photos) at 64x64, 30 epochs, "
-            "float16; see the model card",
-            metrics={
-                "cycle_l1_a": 0.11117,
-                "cycle_l1_b": 0.10277,
-                "cycle_l1_a_untrained": 0.34387,
-                "cycle_l1_b_untrained": 0.30652,
-                "random_inception_fid_ab_translated": 15.6117,
-                "random_inception_fid_ba_translated": 15.6482,
-                "random_inception_fid_untranslated": 3.8393,
-                "random_inception_kid_ab_translated": 1.139085,
-                "random_inception_kid_ba_translated": 0.703717,
-                "random_inception_kid_untranslated": -0.322952,
-                "colour_fid_ab_translated": 0.01203,
-                "colour_fid_ba_translated": 0.02931,
-                "colour_fid_untranslated": 0.00786,
-                "train_seconds": 2183.3,
-            },
-        ),
-    ),
+    weights=published_weights(__package__, "cyclegan"),
 )
 
 

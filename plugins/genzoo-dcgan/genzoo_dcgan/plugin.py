@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core.plugin import ModelSpec, WeightsSpec, hookimpl, schema
+from genzoo_core.plugin import ModelSpec, hookimpl, published_weights, schema
 
 # The adversarial losses of genzoo_core.losses.GAN_LOSSES (named here: no TensorFlow import).
 GAN_LOSSES = ("minimax", "non-saturating", "least-squares", "wasserstein", "wasserstein-gp",
@@ -45,24 +45,7 @@ SPEC = ModelSpec(
         "beta_2": schema.Float(min=0, max=0.9999, training=True),
         "batch_size": schema.Int(min=1, max=4096, training=True),
     },
-    weights=(
-        WeightsSpec(
-            name="mnist",
-            file="weights/mnist.h5",
-            sha256="fcea0551d81de2256b2d396bad4a93993267dccd1235998a3dccc35f85fa0341",
-            size=3955228,
-            dataset="mnist:train",
-            description="MNIST train split, 5 epochs, 32 base filters; see the model card",
-        ),
-        WeightsSpec(
-            name="fashion-mnist",
-            file="weights/fashion-mnist.h5",
-            sha256="6aaeec4f47a7330515ab2e98cc77f0db16f758e09ecf6e4fbdf453a5140f404b",
-            size=3955228,
-            dataset="fashion-mnist:train",
-            description="Fashion-MNIST train split, 5 epochs, 32 base filters; see the model card",
-        ),
-    ),
+    weights=published_weights(__package__, "dcgan"),
 )
 
 

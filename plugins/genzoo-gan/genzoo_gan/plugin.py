@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core.plugin import ModelSpec, WeightsSpec, hookimpl, schema
+from genzoo_core.plugin import ModelSpec, hookimpl, published_weights, schema
 
 # The adversarial losses of genzoo_core.losses.GAN_LOSSES (named here: no TensorFlow import).
 GAN_LOSSES = ("minimax", "non-saturating", "least-squares", "wasserstein", "wasserstein-gp",
@@ -44,16 +44,7 @@ SPEC = ModelSpec(
         "beta_1": schema.Float(min=0, max=0.9999, training=True),
         "batch_size": schema.Int(min=1, max=4096, training=True),
     },
-    weights=(
-        WeightsSpec(
-            name="mnist",
-            file="weights/mnist.h5",
-            sha256="77ce8ab186aee96567f99e1d626a8593fb14396e32023ceb1f7c2c59d3c39a97",
-            size=5956060,
-            dataset="mnist:train",
-            description="MNIST train split, 50 epochs, float16; see the model card",
-        ),
-    ),
+    weights=published_weights(__package__, "gan"),
 )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core.plugin import ModelSpec, WeightsSpec, hookimpl, schema
+from genzoo_core.plugin import ModelSpec, hookimpl, published_weights, schema
 
 # The losses of genzoo_core.losses.GAN_LOSSES without a gradient penalty (the
 # per-patch critic has batch norm), named here: no TensorFlow import.
@@ -51,30 +51,7 @@ SPEC = ModelSpec(
         "batch_size": schema.Int(min=1, max=4096, training=True),
         "inference_dropout": schema.Bool(),
     },
-    weights=(
-        WeightsSpec(
-            name="maps",
-            file="weights/maps.h5",
-            sha256="e7110655ee48f591679d1f2543dc2b758c233b2e0286393caf223173d14a0c86",
-            size=4577704,
-            dataset="maps:train",
-            description="aerial photo -> map (AtoB), maps/train (150 pairs) at 128x128, "
-            "150 epochs, float16; see the model card",
-            # On all 50 val pairs at 128x128; L1 on [0, 1]. Baselines: the input photo
-            # itself (identity) and the same network trained on L1 alone, same steps.
-            metrics={
-                "val_l1": 0.04137,
-                "val_ssim": 0.57973,
-                "l1_only_val_l1": 0.0344,
-                "l1_only_val_ssim": 0.70439,
-                "identity_val_l1": 0.60846,
-                "identity_val_ssim": 0.11092,
-                "val_sharpness": 0.01408,
-                "l1_only_val_sharpness": 0.00386,
-                "target_val_sharpness": 0.01245,
-            },
-        ),
-    ),
+    weights=published_weights(__package__, "pix2pix"),
 )
 
 

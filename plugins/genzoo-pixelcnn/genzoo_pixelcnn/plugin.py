@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core.plugin import ModelSpec, WeightsSpec, hookimpl, schema
+from genzoo_core.plugin import ModelSpec, hookimpl, published_weights, schema
 
 SPEC = ModelSpec(
     name="pixelcnn",
@@ -39,17 +39,7 @@ SPEC = ModelSpec(
         "learning_rate": schema.Float(min=0, max=1, min_inclusive=False, training=True),
         "batch_size": schema.Int(min=1, max=4096, training=True),
     },
-    weights=(
-        WeightsSpec(
-            name="mnist",
-            file="weights/mnist.h5",
-            sha256="d71421563eed2a46beb36072bf852b7dc5d1d4cbeed98f7ab2f7e2bdf1dfaf83",
-            size=1816584,
-            dataset="binarized-mnist:train",
-            description="15 epochs on dynamically binarized MNIST (13 with 6 gated layers, "
-            "then 2 deepened to 9); exact test NLL 82.7 nats",
-        ),
-    ),
+    weights=published_weights(__package__, "pixelcnn"),
 )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core.plugin import ModelSpec, WeightsSpec, hookimpl, schema
+from genzoo_core.plugin import ModelSpec, hookimpl, published_weights, schema
 
 SPEC = ModelSpec(
     name="rbm",
@@ -47,16 +47,7 @@ SPEC = ModelSpec(
         "ais_temperatures": schema.Int(min=10, max=1_000_000),
         "ais_runs": schema.Int(min=1, max=10_000),
     },
-    weights=(
-        WeightsSpec(
-            name="mnist",
-            file="weights/mnist.h5",
-            sha256="b514436c5f3251a4feeca99e3b1e16730382f7220a2efd331e34f68ba787be07",
-            size=1908172,
-            dataset="binarized-mnist:train",
-            description="500 hidden units, PCD-1, 40 epochs; test NLL 89.0 nats (AIS)",
-        ),
-    ),
+    weights=published_weights(__package__, "rbm"),
 )
 
 

@@ -6,8 +6,8 @@ from genzoo_core.plugin import (
     DatasetSpec,
     FeatureExtractorSpec,
     ModelSpec,
-    WeightsSpec,
     hookimpl,
+    published_weights,
     schema,
 )
 from genzoo_stackgan.captions import MAX_CAPTION_WORDS, contrast_word_groups, vocabulary
@@ -103,30 +103,7 @@ SPEC = ModelSpec(
         "beta_1": schema.Float(min=0, max=0.9999, training=True),
         "batch_size": schema.Int(min=1, max=4096, training=True),
     },
-    weights=(
-        WeightsSpec(
-            name="shapes",
-            file="weights/shapes.h5",
-            sha256="48d057a3a0a7802467660cb8ae2a99d7a249cd3ca0f97baa3dba4995cce7af5d",
-            size=5555544,
-            dataset="shapes:train",
-            description="captioned shapes train split: text encoder trained 40 epochs against "
-            "a grid-laid-out image encoder; Stage-I 60 epochs from scratch in two runs, reading "
-            "the embedding cell by cell and through a hidden-layer text map, with the image-text "
-            "matching and L1 reconstruction losses; Stage-II 81 epochs in eleven runs (the last 30 "
-            "with its own text map); projection discriminators, contrast captions, float16; see "
-            "the model card",
-            # scripts/evaluate.py, 2,000 held-out test captions, seed 0, shapes-cnn.
-            metrics={
-                "stage2_shape_accuracy": 0.9058,
-                "stage2_colour_accuracy": 0.9157,
-                "stage2_size_accuracy": 0.8729,
-                "stage2_position_accuracy": 0.9995,
-                "stage1_fid_shapes_cnn": 276.4,
-                "stage2_fid_shapes_cnn": 20.3,
-            },
-        ),
-    ),
+    weights=published_weights(__package__, "stackgan"),
 )
 
 CLASSIFIER_FILE = "weights/shapes-cnn.weights.h5"

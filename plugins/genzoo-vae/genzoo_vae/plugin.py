@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genzoo_core.plugin import ModelSpec, WeightsSpec, hookimpl, schema
+from genzoo_core.plugin import ModelSpec, hookimpl, published_weights, schema
 
 SPEC = ModelSpec(
     name="vae",
@@ -42,16 +42,7 @@ SPEC = ModelSpec(
         "importance_samples": schema.Int(min=1, max=100000,
                                          description="the default k of log_prob"),
     },
-    weights=(
-        WeightsSpec(
-            name="mnist",
-            file="weights/mnist.h5",
-            sha256="2690ec5455faf976fc20e34749434f4496b2697d99bb8c8eaf9873cbe1ffe28d",
-            size=6868028,
-            dataset="binarized-mnist:train",
-            description="30 epochs on dynamically binarized MNIST; see the model card",
-        ),
-    ),
+    weights=published_weights(__package__, "vae"),
 )
 
 

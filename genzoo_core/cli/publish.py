@@ -1,0 +1,21 @@
+"""``genzoo publish``: a finished run becomes a plugin's packaged, scored weight."""
+
+from __future__ import annotations
+
+import argparse
+
+from genzoo_core.cli.common import _at_least
+from genzoo_core.registry import Registry
+
+
+def cmd_publish(args: argparse.Namespace, registry: Registry) -> int:
+    """Store, check, score and record a run's weights in a plugin (see genzoo_core.publish)."""
+    from genzoo_core.publish import publish
+
+    _at_least(2, n=args.n)
+    options = {} if args.n is None else {"n": args.n}
+    done = publish(args.run_dir, args.as_name, into=args.into, precision=args.precision,
+                   evaluate=not args.no_eval, evaluate_options=options, results=args.results,
+                   registry=registry, verbose=0 if args.quiet else 1)
+    print(f"published {done.name}: {done.path} ({done.precision}, sha256 {done.sha256})")
+    return 0
