@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import keras
@@ -372,13 +373,36 @@ class PixelCNN(GenerativeModel):
                 f"current {current}, got {gated_layers!r}"
             )
         deeper = type(self)({**self.config, "gated_layers": gated_layers})
-        for layer in self.pixelcnn.layers:
-            if layer.weights:
-                deeper.pixelcnn.get_layer(layer.name).set_weights(layer.get_weights())
-        for index in range(current, gated_layers):
-            residual = deeper.pixelcnn.get_layer(f"residual_{index}")
-            residual.set_weights([np.zeros_like(w) for w in residual.get_weights()])
+        deeper.initialize_from(self)
         return deeper
+
+    def initialize_from(
+        self, source: GenerativeModel, components: Mapping[str, str] | None = None
+    ) -> list[str]:
+        """Start from another model's weights; extra gated layers start as the identity.
+
+        Layers are copied by name as :meth:`GenerativeModel.initialize_from` does
+        (a recipe stage's ``init``, weights only, optimizers afresh). When
+        ``source`` is a PixelCNN with fewer gated layers and every one of its
+        layers was copied, the residual projections of the layers it lacks
+        start at zero, so this model starts from exactly ``source``'s
+        distribution (what :meth:`deepened` returns).
+        """
+        left = super().initialize_from(source, components)
+        if not isinstance(source, PixelCNN) or dict(components or {"pixelcnn": "pixelcnn"}) != {
+            "pixelcnn": "pixelcnn"
+        }:
+            return left
+        known = {layer.name for layer in source.pixelcnn.layers if layer.weights}
+        if any(name.partition("/")[2] in known for name in left):
+            return left  # another architecture: the earlier layers did not carry over
+        current = int(source.settings["gated_layers"])
+        zeroed = set()
+        for index in range(current, int(self.settings["gated_layers"])):
+            residual = self.pixelcnn.get_layer(f"residual_{index}")
+            residual.set_weights([np.zeros_like(w) for w in residual.get_weights()])
+            zeroed.add(f"pixelcnn/residual_{index}")
+        return [name for name in left if name not in zeroed]
 
     def call(self, images: Any, labels: Any = None, training: bool = False) -> Any:
         """Per-pixel logits for images in [0, 1]."""
