@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,6 +92,39 @@ def test_deepening_keeps_the_distribution_until_training_moves_it(classes):
                   - model.log_prob(images, condition=labels)).max() > 1e-3
     with pytest.raises(ConfigError, match="above the current 3"):
         model.deepened(3)
+
+
+@pytest.mark.parametrize("classes", [0, 3])
+def test_a_deeper_stage_starts_from_a_shallower_one_as_the_identity(classes):
+    """A recipe stage with more gated layers, init from an earlier stage: the same log p(x)."""
+    model = randomised(genzoo_core.create("pixelcnn", image_shape=[6, 5, 1],
+                                          num_classes=classes, **TINY), scale=0.3)
+    labels = np.array([1, 0, 2, 0]) if classes else None
+    images = np.random.default_rng(5).integers(0, 2, (4, 6, 5, 1)).astype(np.float32)
+    deeper = randomised(genzoo_core.create("pixelcnn", image_shape=[6, 5, 1],
+                                           num_classes=classes,
+                                           **{**TINY, "gated_layers": 5}), seed=1)
+    before = deeper.log_prob(images, condition=labels)
+    left = deeper.initialize_from(model)
+    np.testing.assert_allclose(deeper.log_prob(images, condition=labels),
+                               model.log_prob(images, condition=labels), rtol=1e-5, atol=1e-5)
+    assert np.abs(before - model.log_prob(images, condition=labels)).max() > 1e-2
+    # the new layers' stacks start as built; their residual projections start at zero
+    assert "pixelcnn/vertical_4" in left and "pixelcnn/vertical_2" not in left
+    assert not any(name.startswith("pixelcnn/residual_") for name in left)
+    assert not deeper.pixelcnn.get_layer("residual_3").get_weights()[0].any()
+
+
+def test_initialize_from_another_width_leaves_the_new_layers_as_built():
+    """No identity start where the earlier layers did not carry over (another width)."""
+    narrow = randomised(genzoo_core.create("pixelcnn", image_shape=[6, 5, 1], **TINY))
+    wide = genzoo_core.create("pixelcnn", image_shape=[6, 5, 1],
+                              **{**TINY, "filters": 6, "gated_layers": 4})
+    residual = wide.pixelcnn.get_layer("residual_3").get_weights()[0].copy()
+    left = wide.initialize_from(narrow)
+    assert "pixelcnn/vertical_0" in left and "pixelcnn/residual_3" in left
+    np.testing.assert_array_equal(wide.pixelcnn.get_layer("residual_3").get_weights()[0],
+                                  residual)
 
 
 def test_completion_keeps_the_given_rows_and_samples_the_rest():
@@ -193,3 +227,43 @@ def test_pretrained_weights_reproduce_their_recorded_nll():
     assert -model.log_prob(test).mean() == pytest.approx(metrics["test_nll_first_500"], abs=0.01)
     noise = (np.random.default_rng(0).random(test.shape) < test.mean()).astype(np.float32)
     assert model.log_prob(test).mean() > model.log_prob(noise).mean() + 100
+
+
+# -- the recipe of the shipped weights ----------------------------------------------------
+
+
+def read_recipe():
+    """The shipped recipe, read as TOML (the core reads it the same way)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        tomllib = pytest.importorskip("tomli")
+    import genzoo_pixelcnn
+
+    path = Path(genzoo_pixelcnn.__file__).parent / "recipes" / "mnist.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def test_the_recipe_names_the_shipped_weights_and_their_stored_config():
+    recipe = read_recipe()
+    assert recipe["name"] == "pixelcnn/mnist"
+    assert "mnist" in [w.name for w in genzoo_core.get_spec("pixelcnn").weights]
+    header = genzoo_core.read_header(genzoo_core.resolve_weights("pixelcnn/mnist")[1])
+    assert recipe["dataset"] == header.metadata["dataset"].partition(":")[0]
+    stages = recipe["stages"]
+    # the last stage's config, over the top-level one, is the config the file stores
+    assert {**recipe["config"], **stages[-1]["config"]} == header.config
+    assert recipe["train"]["batch_size"] == header.config["batch_size"]
+    # the stages are the shipped file's schedule: epochs, learning rate, depth
+    schedule = header.metadata["metrics"]["schedule"]
+    assert len(stages) == len(schedule)
+    for stage, step in zip(stages, schedule):
+        config = {**recipe["config"], **stage.get("config", {})}
+        assert stage["epochs"] == step["epochs"], stage["name"]
+        assert config["learning_rate"] == pytest.approx(step["learning_rate"]), stage["name"]
+        assert config["gated_layers"] == step.get("gated_layers", 6), stage["name"]
+    assert sum(s["epochs"] for s in stages) == header.metadata["metrics"]["epochs"]
+    # each continuation starts from the stage before it (its weights, fresh optimizers)
+    for earlier, stage in zip(stages, stages[1:]):
+        assert stage["init"] == [{"stage": earlier["name"]}]
+    assert "init" not in stages[0]
