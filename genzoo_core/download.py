@@ -151,6 +151,7 @@ def download(
     progress: bool = True,
     timeout: float = READ_TIMEOUT,
     deadline: float | None = None,
+    alternative: str | None = None,
 ) -> None:
     """Fetch ``url`` to ``target``, verifying ``size`` and ``sha256``; leave nothing behind.
 
@@ -158,7 +159,9 @@ def download(
     that disagrees is refused before anything is written, and a longer body is cut
     off. ``timeout`` bounds each wait for the server (at most a third of
     :data:`STALE_PART_AGE`); ``deadline`` bounds the whole download (default
-    :func:`download_timeout`). Raises :class:`DownloadError` on any failure.
+    :func:`download_timeout`). ``alternative`` is the way round a failed download
+    that the errors suggest, a clause starting with "or" (default: for weights, a
+    local ``.h5`` file). Raises :class:`DownloadError` on any failure.
     """
     # Imported here: urllib.request loads ssl, which would slow down `genzoo list`.
     import http.client
@@ -168,7 +171,7 @@ def download(
 
     limit = download_timeout() if deadline is None else deadline
     timeout = min(timeout, STALE_PART_AGE / 3)
-    offline_way = f"or set {OFFLINE_ENV}=1 and pass the path of a local .h5 file"
+    offline_way = alternative or f"or set {OFFLINE_ENV}=1 and pass the path of a local .h5 file"
 
     def write_error(exc: OSError, path: Path) -> GenzooError:
         return cache_write_error(exc, path, f"the download of {url}", need=size,
