@@ -25,12 +25,26 @@ class DatasetSpec:
 
     Attributes:
         name: e.g. ``"mnist"``.
-        loader: import string of a function ``(split: str) -> DataSource``.
+        loader: import string of a function ``(split: str) -> DataSource``; for a
+            dataset with ``folder`` or ``archive_url``, ``(folder: Path, split: str)
+            -> DataSource``, called with the local folder that holds its files (the
+            core's readers, e.g. ``genzoo_core:load_paired_folder``, take exactly that).
         description: one line for listings.
         condition: the richest condition the data supports (class-labelled data
             also serves unconditional models).
         image_shape: (height, width, channels) of every image.
         num_classes: number of classes for labelled data, else 0.
+        folder: where its files lie under ``$GENZOO_DATA`` (e.g. ``"pix2pix/maps"``),
+            a relative path with ``/``; a copy there always wins over a download.
+        archive_url: the official archive that holds the files (``https://`` or
+            ``http://``; zip or tar, any compression), fetched into ``$GENZOO_HOME``
+            and unpacked the first time the dataset is used without a ``folder`` copy.
+        archive_sha256: the archive's sha256 (64 lowercase hex digits), checked before
+            it is unpacked; without it the archive is never downloaded, and errors
+            only name ``archive_url`` as where to get the files by hand.
+        archive_size: the archive's size in bytes, which caps what a download may write.
+        archive_folder: the folder inside the archive that holds the dataset (what
+            ``folder`` holds under ``$GENZOO_DATA``), e.g. ``"maps"``; ``""``: its top.
         distribution: the distribution that registered it (set by the registry).
     """
 
@@ -40,6 +54,11 @@ class DatasetSpec:
     condition: Condition = Condition.UNCONDITIONAL
     image_shape: tuple[int, int, int] = (0, 0, 0)
     num_classes: int = 0
+    folder: str = ""
+    archive_url: str = ""
+    archive_sha256: str = ""
+    archive_size: int | None = None
+    archive_folder: str = ""
     distribution: str = ""
 
     def __post_init__(self) -> None:
@@ -51,6 +70,7 @@ class DatasetSpec:
         object.__setattr__(self, "condition", _enum(Condition, self.condition,
                                                     f"{what}: condition"))
         object.__setattr__(self, "image_shape", _shape(self.image_shape, what))
+        _check_files(self, what)
         if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int) or (
             self.num_classes < 0
         ):
@@ -65,9 +85,49 @@ class DatasetSpec:
             raise PluginError(f"dataset '{self.name}': loader must be 'package.module:function'")
 
     def load(self, split: str = "train") -> Any:
-        """Import the loader and return its :class:`~genzoo_core.data.DataSource`."""
+        """Import the loader and return its :class:`~genzoo_core.data.DataSource`.
+
+        A dataset with ``folder`` or ``archive_url`` is first found under
+        ``$GENZOO_DATA``, or in ``$GENZOO_HOME``, downloading and unpacking its archive
+        the first time (:func:`genzoo_core.data.dataset_folder`); its loader is then
+        called with that folder.
+        """
         owner = f" from {self.distribution}" if self.distribution else ""
-        return _import(self.loader, f"the loader of dataset '{self.name}'{owner}")(split)
+        loader = _import(self.loader, f"the loader of dataset '{self.name}'{owner}")
+        if not (self.folder or self.archive_url):
+            return loader(split)
+        from genzoo_core.data.archives import dataset_folder  # numpy: imported when used
+
+        return loader(dataset_folder(self), split)
+
+
+def _check_files(spec: DatasetSpec, what: str) -> None:
+    """``folder`` and the ``archive_*`` fields: well-formed, and an archive has a URL."""
+    for attr in ("folder", "archive_url", "archive_sha256", "archive_folder"):
+        value = getattr(spec, attr)
+        if not isinstance(value, str):
+            raise PluginError(f"{what}: {attr} must be a string, got {value!r}")
+    for attr in ("folder", "archive_folder"):
+        value = getattr(spec, attr)
+        parts = value.split("/")
+        if value and (any(p in ("", ".", "..") for p in parts) or "\\" in value
+                      or ":" in value or value.startswith("~")):
+            raise PluginError(f"{what}: {attr} must be a relative folder path with '/', "
+                              f"without '..', e.g. 'pix2pix/maps', got {value!r}")
+    if spec.archive_url and not spec.archive_url.startswith(("https://", "http://")):
+        raise PluginError(f"{what}: archive_url must start with https:// or http://, got "
+                          f"{spec.archive_url!r}")
+    if spec.archive_sha256 and not re.fullmatch(r"[0-9a-f]{64}", spec.archive_sha256):
+        raise PluginError(f"{what}: archive_sha256 must be 64 lowercase hex digits, got "
+                          f"{spec.archive_sha256!r}")
+    size = spec.archive_size
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise PluginError(f"{what}: archive_size must be a positive number of bytes, got "
+                          f"{size!r}")
+    if not spec.archive_url and (spec.archive_sha256 or size is not None
+                                 or spec.archive_folder):
+        raise PluginError(f"{what}: archive_sha256, archive_size and archive_folder describe "
+                          f"an archive: set archive_url too")
 
 
 @dataclass(frozen=True)

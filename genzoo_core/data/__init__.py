@@ -7,6 +7,14 @@ read from ``$GENZOO_DATA`` when it holds them, in the layouts Keras uses
 wherever a name does: an ``.npz`` with ``x_train``/``y_train`` arrays, or a
 folder of images.
 
+A plugin's dataset may declare where its files lie under ``$GENZOO_DATA``
+(``DatasetSpec.folder``) and the official archive that holds them
+(``archive_url``, ``archive_sha256``, ``archive_size``, ``archive_folder``):
+:func:`dataset_folder` then uses the ``$GENZOO_DATA`` copy when there is one, and
+otherwise downloads the archive into ``$GENZOO_HOME/datasets/`` the first time,
+verifies its size and sha256, unpacks it safely and atomically, and reuses it
+afterwards.
+
 A :class:`DataSource` turns into a ``tf.data.Dataset`` of dicts: ``{"images":
 float32 NHWC in [0, 1]}``, plus ``"labels"`` (int32) for labelled data.
 
@@ -42,11 +50,14 @@ One module per job, every name re-exported here:
 - :mod:`~genzoo_core.data.transforms`: resizing and pix2pix's jitter;
 - :mod:`~genzoo_core.data.folders`: :func:`read_image` and the folder readers;
 - :mod:`~genzoo_core.data.named`: the MNIST family, maps and summer2winter;
+- :mod:`~genzoo_core.data.archives`: :func:`dataset_folder` (a declared dataset's
+  files, found or downloaded) and :func:`unpack_archive`;
 - :mod:`~genzoo_core.data.loading`: :func:`load_npz` and :func:`load_data`.
 """
 
 from __future__ import annotations
 
+from genzoo_core.data.archives import dataset_folder, unpack_archive
 from genzoo_core.data.checks import SPLITS, check_images, check_labels
 from genzoo_core.data.folders import (
     IMAGE_SUFFIXES,
@@ -107,6 +118,7 @@ __all__ = [
     "check_images",
     "check_labels",
     "data_dir",
+    "dataset_folder",
     "is_data_source",
     "load_binarized_mnist",
     "load_captioned_folder",
@@ -120,4 +132,5 @@ __all__ = [
     "load_summer2winter",
     "load_unpaired_folders",
     "read_image",
+    "unpack_archive",
 ]
