@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pluggy
 
-from genzoo_core.spec import DatasetSpec, FeatureExtractorSpec, ModelSpec
+from genzoo_core.spec import DatasetSpec, FeatureExtractorSpec, MetricSpec, ModelSpec
 
 PROJECT_NAME = "genzoo"
 
@@ -35,7 +35,9 @@ def genzoo_register_models() -> list[ModelSpec]:  # type: ignore[empty-body]
 def genzoo_register_datasets() -> list[DatasetSpec]:  # type: ignore[empty-body]
     """Return the :class:`~genzoo_core.DatasetSpec` of every named dataset the plugin provides.
 
-    Reserved: ``mnist``, ``binarized-mnist``, ``fashion-mnist``, ``maps``, ``summer2winter``.
+    Reserved: ``mnist``, ``binarized-mnist``, ``fashion-mnist``. A dataset may declare where
+    its files lie under ``$GENZOO_DATA`` and the archive to download them from
+    (``folder``, ``archive_url``, ...): the core then finds or fetches them.
     """
 
 
@@ -43,5 +45,15 @@ def genzoo_register_datasets() -> list[DatasetSpec]:  # type: ignore[empty-body]
 def genzoo_register_feature_extractors() -> list[FeatureExtractorSpec]:  # type: ignore[empty-body]
     """Return the :class:`~genzoo_core.FeatureExtractorSpec` of every feature extractor provided.
 
-    Reserved: ``inception-v3``, ``mnist-cnn``, ``fashion-mnist-cnn``.
+    Reserved: ``inception-v3``, ``mnist-cnn``, ``fashion-mnist-cnn``, ``image-stats``.
+    """
+
+
+@hookspec
+def genzoo_register_metrics() -> list[MetricSpec]:  # type: ignore[empty-body]
+    """Return the :class:`~genzoo_core.plugin.MetricSpec` of every evaluation metric provided.
+
+    Reserved: the metrics genzoo-core registers (``fid``, ``kid``, ``is``, ``pr``,
+    ``label_accuracy``, ``nll``, ``l1``, ``ssim``, ``sharpness``, ``cycle_l1``,
+    ``domain_accuracy``, ``attribute_accuracy``).
     """

@@ -12,6 +12,7 @@ Registering a plugin (API version and hooks):
 
 Describing a model (specs, imported without TensorFlow):
     ``ModelSpec``, ``WeightsSpec``, ``DatasetSpec``, ``FeatureExtractorSpec``,
+    ``MetricSpec``,
     ``Condition``, ``Capability``, ``Role``, and ``schema`` (the rules of
     ``ModelSpec.config_schema``); ``published_weights`` (the weights
     ``genzoo publish`` recorded in the package's ``weights/manifest.json``).
@@ -63,6 +64,7 @@ from genzoo_core.spec import (
     Condition,
     DatasetSpec,
     FeatureExtractorSpec,
+    MetricSpec,
     ModelSpec,
     Role,
     WeightsSpec,
@@ -102,6 +104,7 @@ __all__ = [
     "FeatureExtractorSpec",
     "Generator",
     "LikelihoodModel",
+    "MetricSpec",
     "ModelContract",
     "ModelSpec",
     "Role",

@@ -21,7 +21,13 @@ from packaging.version import Version
 
 from genzoo_core import hookspecs
 from genzoo_core.errors import PluginError
-from genzoo_core.spec import NAME_PATTERN, DatasetSpec, FeatureExtractorSpec, ModelSpec
+from genzoo_core.spec import (
+    NAME_PATTERN,
+    DatasetSpec,
+    FeatureExtractorSpec,
+    MetricSpec,
+    ModelSpec,
+)
 from genzoo_core.version import API_VERSION, __version__
 
 if TYPE_CHECKING:
@@ -38,6 +44,7 @@ _SPEC_HOOKS: dict[str, tuple[str, type]] = {
     "genzoo_register_models": ("model", ModelSpec),
     "genzoo_register_datasets": ("dataset", DatasetSpec),
     "genzoo_register_feature_extractors": ("feature extractor", FeatureExtractorSpec),
+    "genzoo_register_metrics": ("metric", MetricSpec),
 }
 
 
@@ -84,8 +91,8 @@ def reserved_names() -> dict[str, frozenset[str]]:
     """The dataset and feature-extractor names genzoo-core registers: no plugin may use them.
 
     Returns:
-        ``{"dataset": names, "feature extractor": names}``, read from the core's own
-        hook implementations, so the reservation always matches what the core ships.
+        ``{"dataset": names, "feature extractor": names, "metric": names}``, read from
+        the core's own hook implementations, so the reservation always matches what the core ships.
     """
     from genzoo_core import _builtin
 
@@ -94,6 +101,7 @@ def reserved_names() -> dict[str, frozenset[str]]:
         "feature extractor": frozenset(
             s.name for s in _builtin.genzoo_register_feature_extractors()
         ) | frozenset(_builtin.SHIPPED_EXTRACTORS),
+        "metric": frozenset(s.name for s in _builtin.genzoo_register_metrics()),
     }
 
 
@@ -125,7 +133,7 @@ class HookChecks:
 
     def _specs(
         self, record: PluginRecord, module: Any, *, core: bool
-    ) -> tuple[list[ModelSpec], list[DatasetSpec], list[FeatureExtractorSpec]]:
+    ) -> tuple[list[ModelSpec], list[DatasetSpec], list[FeatureExtractorSpec], list[MetricSpec]]:
         """Check the plugin's API range and collect its validated specs, or raise _Refused."""
         unknown = sorted(
             caller.name for caller in self.pm.get_hookcallers(module) or []
@@ -156,8 +164,8 @@ class HookChecks:
                 specs += self._checked(hook, kind, cls, returned, record)
             self._refuse_repeats(hook, kind, specs, record, core=core)
             collected.append(specs)
-        models, datasets, extractors = collected
-        return models, datasets, extractors
+        models, datasets, extractors, metrics = collected
+        return models, datasets, extractors, metrics
 
     @staticmethod
     def _hook_names() -> list[str]:

@@ -33,7 +33,7 @@ import pluggy
 from genzoo_core import hookspecs
 from genzoo_core.errors import DuplicateModelError, PluginError
 from genzoo_core.plugin_checks import CORE_DISTRIBUTION, HookChecks, _one_line, _raised, _Refused
-from genzoo_core.spec import DatasetSpec, FeatureExtractorSpec, ModelSpec
+from genzoo_core.spec import DatasetSpec, FeatureExtractorSpec, MetricSpec, ModelSpec
 from genzoo_core.version import __version__
 
 ENTRY_POINT_GROUP = "genzoo"
@@ -58,6 +58,7 @@ class PluginRecord:
     models: tuple[str, ...] = ()
     datasets: tuple[str, ...] = ()
     extractors: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
     api_range: str = ""
 
     def summary(self) -> str:
@@ -97,6 +98,8 @@ class PluginLoader(HookChecks):
         self._dataset_conflicts: dict[str, DuplicateModelError] = {}
         self._extractors: dict[str, FeatureExtractorSpec] = {}
         self._extractor_conflicts: dict[str, DuplicateModelError] = {}
+        self._metrics: dict[str, MetricSpec] = {}
+        self._metric_conflicts: dict[str, DuplicateModelError] = {}
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
 
@@ -156,7 +159,7 @@ class PluginLoader(HookChecks):
         record.status = status
         record.error = _one_line(message)
         record.traceback = _format_traceback(exc) if exc is not None else ""
-        record.models = record.datasets = record.extractors = ()
+        record.models = record.datasets = record.extractors = record.metrics = ()
         self._plugins.append(record)
         if self.strict:
             raise PluginError(
@@ -236,10 +239,11 @@ class PluginLoader(HookChecks):
             self._unregister(module)
             self._fail(record, f"its specs raised {_raised(exc)}", exc=exc)
             return
-        models, datasets, extractors = specs
+        models, datasets, extractors, metrics = specs
         record.models = tuple(s.name for s in models)
         record.datasets = tuple(d.name for d in datasets)
         record.extractors = tuple(e.name for e in extractors)
+        record.metrics = tuple(m.name for m in metrics)
         self._plugins.append(record)
         for spec in models:
             self._add_named("model", spec, self._models, self._conflicts)
@@ -249,6 +253,8 @@ class PluginLoader(HookChecks):
             self._add_named(
                 "feature extractor", espec, self._extractors, self._extractor_conflicts
             )
+        for mspec in metrics:
+            self._add_named("metric", mspec, self._metrics, self._metric_conflicts)
 
     def _add_named(
         self, kind: str, spec: Any, table: dict[str, Any], conflicts: dict[str, Any]
@@ -269,7 +275,7 @@ class PluginLoader(HookChecks):
     def _duplicate(kind: str, name: str, specs: list[Any]) -> DuplicateModelError:
         owners = " and ".join(
             f"{s.distribution} {getattr(s, 'version', '')}".rstrip()
-            + f" ({getattr(s, 'builder', None) or s.loader})"
+            + f" ({getattr(s, 'builder', None) or getattr(s, 'scorer', None) or s.loader})"
             for s in specs
         )
         error = DuplicateModelError(

@@ -31,7 +31,13 @@ from genzoo_core.plugin_loading import (
     _strict_from_env,
 )
 from genzoo_core.plugin_loading import _format_traceback as _format_traceback
-from genzoo_core.spec import NAME_PATTERN, DatasetSpec, FeatureExtractorSpec, ModelSpec
+from genzoo_core.spec import (
+    NAME_PATTERN,
+    DatasetSpec,
+    FeatureExtractorSpec,
+    MetricSpec,
+    ModelSpec,
+)
 
 __all__ = [
     "CORE_DISTRIBUTION",
@@ -48,6 +54,13 @@ _NAME_RULE = (
     "names are lowercase letters, digits, '-' and '_', starting with a letter, at most 64 "
     "characters"
 )
+_PLUGIN_DATASETS = {
+    "maps": "genzoo-pix2pix",
+    "summer2winter": "genzoo-cyclegan",
+    "shapes": "genzoo-stackgan",
+}
+"""Datasets the first-party plugins register: asking for one without its plugin says which
+distribution to install (the core only knows the names; it never imports a plugin)."""
 
 
 class Registry(PluginLoader):
@@ -116,16 +129,22 @@ class Registry(PluginLoader):
         return dict(self.load()._extractors)
 
     @property
+    def metrics(self) -> dict[str, MetricSpec]:
+        """The evaluation metrics by name (``genzoo_register_metrics``)."""
+        return dict(self.load()._metrics)
+
+    @property
     def conflicts(self) -> dict[str, DuplicateModelError]:
         """Names registered by more than one distribution, with the error explaining each.
 
         Model names are keys as they are; dataset and feature-extractor names are
-        prefixed with ``dataset:`` and ``extractor:``.
+        prefixed with ``dataset:``, ``extractor:`` and ``metric:``.
         """
         self.load()
         datasets = {f"dataset:{k}": v for k, v in self._dataset_conflicts.items()}
         extractors = {f"extractor:{k}": v for k, v in self._extractor_conflicts.items()}
-        return {**self._conflicts, **datasets, **extractors}
+        metrics = {f"metric:{k}": v for k, v in self._metric_conflicts.items()}
+        return {**self._conflicts, **datasets, **extractors, **metrics}
 
     def get_model(self, name: str) -> ModelSpec:
         """Return the spec of model ``name``, or raise a helpful error."""
@@ -140,6 +159,10 @@ class Registry(PluginLoader):
         """Return the spec of feature extractor ``name``, or raise a helpful error."""
         return self._get("feature extractor", name, self._extractors,
                          self._extractor_conflicts, "genzoo features")
+
+    def get_metric(self, name: str) -> MetricSpec:
+        """Return the spec of metric ``name``, or raise a helpful error."""
+        return self._get("metric", name, self._metrics, self._metric_conflicts, "genzoo metrics")
 
     def _get(
         self, kind: str, name: Any, table: dict[str, Any], conflicts: dict[str, Any],
@@ -179,6 +202,10 @@ class Registry(PluginLoader):
             message += f" No {kind}s are installed."
         # an invalid name is nobody's: failed plugins cannot be why it is missing
         failed = [p for p in self._plugins if p.status != "ok"] if valid else []
+        owner = _PLUGIN_DATASETS.get(name) if kind == "dataset" and valid else None
+        if owner and not any(p.distribution == owner for p in self._plugins):
+            return (f"dataset '{name}' comes with the {owner} plugin, which is not installed: "
+                    f"pip install {owner}")
         if failed:
             causes = "; ".join(p.summary().rstrip(".") for p in failed)
             message += (

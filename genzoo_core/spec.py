@@ -19,6 +19,7 @@ from typing import Any
 from genzoo_core import schema as _schema
 from genzoo_core.dataset_specs import DatasetSpec, FeatureExtractorSpec
 from genzoo_core.errors import ConfigError, PluginError, UnknownNameError
+from genzoo_core.metric_specs import MetricSpec
 from genzoo_core.spec_checks import _check_package_path, _enum, _import, _strings
 from genzoo_core.spec_enums import NAME_PATTERN, Capability, Condition, Role
 
@@ -29,6 +30,7 @@ __all__ = [
     "Condition",
     "DatasetSpec",
     "FeatureExtractorSpec",
+    "MetricSpec",
     "ModelSpec",
     "Role",
     "WeightsSpec",

@@ -9,11 +9,12 @@ import pytest
 import tensorflow as tf
 
 import genzoo_core
-from genzoo_core import ConfigError, DataError, UnknownNameError, metrics
+from genzoo_core import ConfigError, DataError, PluginError, UnknownNameError, evaluation, metrics
 from genzoo_core.cli import main
 from genzoo_core.data import DataSource
 from genzoo_core.evaluation import evaluate, evaluate_folders
 from genzoo_core.hub import genzoo_home
+from genzoo_core.plugin import Capability, Condition
 
 
 def write_folder(folder, images):
@@ -157,3 +158,144 @@ def test_nll_from_a_models_log_prob(toy_registry):
     assert values["nll_nats_std_error"] == pytest.approx(per_image.std(ddof=1) / np.sqrt(30))
     assert values["bits_per_dim"] == pytest.approx(per_image.mean() / (16 * np.log(2)))
     assert values["nll_count"] == 30
+
+
+# -- metrics chosen by condition and capability; the genzoo_register_metrics hook ---------
+
+METRIC_PLUGIN = '''
+from genzoo_core.plugin import MetricSpec, hookimpl
+
+
+@hookimpl
+def genzoo_api_range():
+    return ">=1.2,<2"
+
+
+@hookimpl
+def genzoo_register_metrics():
+    return RETURNED
+
+
+def mean_feature(context):
+    return {f"mean_feature{s.suffix}": float(context.generated_features(s)[0].mean())
+            for s in context.image_sets()}
+'''
+
+
+def metric_registry(make_plugin, tmp_path, returned):
+    from genzoo_core.registry import Registry
+
+    source = METRIC_PLUGIN.replace("RETURNED", returned)
+    site = make_plugin("genzoo-scoring", {"zoo_test_scoring.py": source},
+                       {"scoring": "zoo_test_scoring"})
+    return Registry(path=[str(tmp_path / "toy-site"), str(site)])
+
+
+def test_a_plugin_metric_is_registered_and_scored(toy_model, make_plugin, tmp_path):
+    registry = metric_registry(make_plugin, tmp_path, '[MetricSpec(name="mean_feature", '
+                               'scorer="zoo_test_scoring:mean_feature", default=False, '
+                               'conditions=("unconditional",))]')
+    assert registry.get_metric("mean_feature").distribution == "genzoo-scoring"
+    assert "mean_feature" not in evaluation.default_metrics(toy_model, registry=registry)
+    real = DataSource("real", np.zeros((40, 4, 4, 1), np.uint8))
+    report = evaluate(toy_model, real, metrics="mean_feature,fid", n=30, seed=3,
+                      features="toy-pixels", verbose=0, registry=registry)
+    expected = toy_model.sample(30, seed=int(np.random.default_rng(3).integers(0, 2**31 - 1)))
+    assert report["metrics"]["mean_feature"] == pytest.approx(float(expected.mean()), rel=1e-5)
+    assert report["settings"]["metrics"] == ["mean_feature", "fid"]
+    likelihood = genzoo_core.create("toylik")
+    with pytest.raises(ConfigError, match="unknown metric 'mean_featur'.*mean_feature"):
+        evaluate(likelihood, real, metrics="mean_featur", verbose=0, registry=registry)
+
+
+@pytest.mark.parametrize("returned, message", [
+    ("None", "genzoo_register_metrics() returned None"),
+    ('[MetricSpec(name="fid", scorer="zoo_test_scoring:mean_feature")]', "reserves"),
+    ('[MetricSpec(name="bad-name", scorer="zoo_test_scoring:mean_feature")]', "invalid"),
+])
+def test_a_bad_metric_hook_refuses_its_plugin_alone(toy_registry, make_plugin, tmp_path,
+                                                    returned, message):
+    registry = metric_registry(make_plugin, tmp_path, returned)
+    [record] = [p for p in registry.plugins if p.name == "scoring"]
+    assert record.status == "failed" and message in record.error
+    assert "genzoo_register_metrics" in record.error
+    assert "fid" in registry.metrics and "toygan" in registry.models  # the rest still works
+
+
+def test_default_metrics_follow_condition_and_capability(toy_registry):
+    def defaults(name, classifiers=None):
+        return evaluation.default_metrics(genzoo_core.get_spec(name), classifiers=classifiers)
+
+    assert defaults("toygan") == ["fid", "kid", "is", "pr"]
+    assert defaults("toylik") == ["fid", "kid", "is", "pr", "nll"]
+    assert defaults("toycgan") == ["fid", "kid", "is", "pr"]  # no labels classifier named
+    assert defaults("toycgan", {"labels": "toy-pixels"})[-1] == "label_accuracy"
+    specs = toy_registry.metrics
+    assert specs["l1"].applies_to(Condition.PAIRED_IMAGE, {Capability.TRANSLATE})
+    assert not specs["l1"].applies_to(Condition.UNPAIRED_DOMAINS, {Capability.TRANSLATE})
+    assert specs["domain_accuracy"].classifiers == ("domain",)
+    assert specs["attribute_accuracy"].conditions == (Condition.TEXT,)
+
+
+def test_a_metric_that_does_not_fit_the_model_is_refused(toy_model):
+    real = DataSource("real", np.zeros((40, 4, 4, 1), np.uint8))
+    with pytest.raises(ConfigError, match="'toygan' has no translate, so it has no ssim"):
+        evaluate(toy_model, real, metrics="ssim", n=20, features="toy-pixels", verbose=0)
+    with pytest.raises(ConfigError, match="attribute_accuracy scores models of text"):
+        evaluate(toy_model, real, metrics="attribute_accuracy", n=20, features="toy-pixels",
+                 verbose=0)
+
+
+def test_nll_defaults_to_a_prefix_and_full_scores_the_split(toy_registry, monkeypatch, capsys):
+    model = genzoo_core.create("toylik")
+    images = np.random.default_rng(3).integers(0, 256, (40, 4, 4, 1), np.uint8)
+    monkeypatch.setattr(evaluation.run, "NLL_COUNT", 25)
+    report = evaluate(model, DataSource("real", images), metrics="nll")
+    assert report["metrics"]["nll_count"] == 25
+    assert report["settings"]["nll"] == {"dataset": "real", "split": "test", "count": 25,
+                                         "of": 40}
+    out = capsys.readouterr().out
+    assert "NLL on the first 25 of the 40 test images" in out and "--full" in out
+    assert "25/25" in out  # the progress bar of the log_prob loop
+    report = evaluate(model, DataSource("real", images), metrics="nll", full=True, verbose=0)
+    assert report["metrics"]["nll_count"] == 40 and report["settings"]["full"] is True
+    per_image = images.reshape(40, -1).sum(axis=1) / 255.0
+    assert report["metrics"]["nll_nats"] == pytest.approx(per_image.mean())
+
+
+def test_dataset_spec_names_its_scoring_networks():
+    from genzoo_core.plugin import DatasetSpec
+
+    spec = DatasetSpec("d", "m:f", features="toy-pixels", classifiers={"labels": "toy-pixels"})
+    assert spec.classifiers == {"labels": "toy-pixels"} and spec.features == "toy-pixels"
+    with pytest.raises(PluginError, match="classifiers must map"):
+        DatasetSpec("d", "m:f", classifiers=["toy-pixels"])
+    with pytest.raises(PluginError, match="features must be a string"):
+        DatasetSpec("d", "m:f", features=3)
+    with pytest.raises(PluginError, match="not a registered name"):
+        DatasetSpec("d", "m:f", classifiers={"labels": "Bad Name"}).validate()
+    with pytest.raises(PluginError, match="purpose"):
+        DatasetSpec("d", "m:f", classifiers={"Bad purpose": "toy-pixels"}).validate()
+
+
+def test_the_core_datasets_name_their_extractors():
+    from genzoo_core import _builtin
+
+    specs = {s.name: s for s in _builtin.genzoo_register_datasets()}
+    assert specs["mnist"].features == "mnist-cnn"
+    assert specs["mnist"].classifiers == {"labels": "mnist-cnn"}
+    assert specs["binarized-mnist"].compare_with == "mnist"
+    assert specs["fashion-mnist"].classifiers == {"labels": "fashion-mnist-cnn"}
+
+
+def test_image_stats_are_channel_and_gradient_moments():
+    from genzoo_core.features import image_stats
+
+    images = np.zeros((2, 6, 6, 1), np.float32)
+    images[1, :, ::2] = 1.0  # stripes: mean 0.5, and every horizontal step changes by 1
+    features, probabilities = image_stats().extract(images)
+    assert probabilities is None and features.shape == (2, 12)
+    assert features[0] == pytest.approx(np.zeros(12))
+    assert features[1, :3] == pytest.approx([0.5] * 3) and features[1, 3:6] == pytest.approx(
+        [0.5] * 3)
+    assert features[1, 6:9] == pytest.approx([0.5] * 3)  # (|dx| = 1 + |dy| = 0) / 2

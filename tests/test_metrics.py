@@ -435,7 +435,7 @@ def test_check_metric_names_accepts_known_and_suggests_close():
     assert check_metric_names(" FID, kid,fid ") == ["fid", "kid"]
     with pytest.raises(ConfigError, match="did you mean 'fid'"):
         check_metric_names(["kid", "fdi"])
-    with pytest.raises(ConfigError, match="known metrics: fid, kid, is, pr, nll"):
+    with pytest.raises(ConfigError, match="known metrics: fid, kid, is, pr, nll, label_accuracy"):
         check_metric_names(["inception"])
 
 

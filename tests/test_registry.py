@@ -748,7 +748,8 @@ def test_the_reserved_names_are_documented_where_authors_read_the_rules():
     rules = (ROOT / "CONTRIBUTING.md").read_text()
     rules = rules[rules.index("### The rules"):rules.index("## The hooks")]
     hook_docs = {"dataset": hookspecs.genzoo_register_datasets.__doc__,
-                 "feature extractor": hookspecs.genzoo_register_feature_extractors.__doc__}
+                 "feature extractor": hookspecs.genzoo_register_feature_extractors.__doc__,
+                 "metric": hookspecs.genzoo_register_metrics.__doc__}
     for kind, names in reserved_names().items():
         assert names, kind
         for name in names:

@@ -1,4 +1,7 @@
-"""``genzoo eval``: score a model against real data, or two folders of images."""
+"""``genzoo eval``: score a model against real data, or two folders of images.
+
+``genzoo metrics`` lists the registered metrics and the models each scores.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +14,13 @@ from genzoo_core.cli.common import _at_least, _check_parent, _table
 from genzoo_core.errors import GenzooError
 from genzoo_core.registry import Registry
 
+_HIDDEN = ("nll_count",)
+
 
 def _format_metrics(results: dict[str, Any]) -> str:
     rows = []
     for key, value in results.items():
-        if key.endswith("_std") or key == "nll_count":
+        if key.endswith("_std") or key in _HIDDEN:
             continue
         text = f"{value:.6g}" if isinstance(value, float) else str(value)
         std = results.get(f"{key}_std")
@@ -30,7 +35,8 @@ def cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
     from genzoo_core._files import atomic_path
     from genzoo_core.evaluation import evaluate, evaluate_folders
 
-    _at_least(2, n=args.n)  # two images are the fewest any metric can compare
+    if args.n is not None:
+        _at_least(2, n=args.n)  # two images are the fewest any metric can compare
     _at_least(0, seed=args.seed)
     output = Path(args.output)
     if output.is_dir():
@@ -40,6 +46,8 @@ def cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
     if args.real or args.fake:
         if not (args.real and args.fake) or args.name is not None:
             raise GenzooError("score folders with both --real DIR and --fake DIR, and no model")
+        if args.full or args.n is not None:
+            raise GenzooError("-n and --full apply to models; folders are scored whole")
         report = evaluate_folders(
             args.real, args.fake, metrics=args.metrics or "fid,kid,pr",
             features=args.features or "inception-v3", seed=args.seed, verbose=verbose,
@@ -47,9 +55,9 @@ def cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
         )
     elif args.name is not None:
         report = evaluate(
-            args.name, args.data, metrics=args.metrics or "fid,kid,is,pr", n=args.n,
-            features=args.features or "mnist-cnn", seed=args.seed, split=args.split,
-            verbose=verbose, registry=registry,
+            args.name, args.data, metrics=args.metrics, n=args.n, features=args.features,
+            seed=args.seed, split=args.split, full=args.full, verbose=verbose,
+            registry=registry,
         )
     else:
         raise GenzooError("name a model (genzoo eval gan/mnist) or give --real DIR --fake DIR")
@@ -57,4 +65,19 @@ def cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
     with atomic_path(output) as tmp:
         Path(tmp).write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(f"settings and results: {output.resolve()}")
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace, registry: Registry) -> int:
+    """Show the registered metrics: the models each scores and what it needs."""
+    metrics = registry.metrics
+    rows = []
+    for m in metrics.values():
+        scores = ", ".join(c.value for c in m.conditions) or "any"
+        if m.capabilities:
+            scores += " with " + ", ".join(c.value for c in m.capabilities)
+        needs = ", ".join(m.classifiers) or "-"
+        rows.append([m.name, scores, needs, "yes" if m.default else "no", m.distribution,
+                     m.description])
+    print(_table(rows, ["METRIC", "SCORES", "CLASSIFIER", "DEFAULT", "FROM", "DESCRIPTION"]))
     return 0

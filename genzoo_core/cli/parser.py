@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from genzoo_core.cli.evaluate import cmd_eval
+from genzoo_core.cli.evaluate import cmd_eval, cmd_metrics
 from genzoo_core.cli.listing import cmd_datasets, cmd_features, cmd_info, cmd_list, cmd_plugins
 from genzoo_core.cli.new_plugin import cmd_new_plugin
 from genzoo_core.cli.publish import cmd_publish
@@ -63,16 +63,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="translation direction, for models that go both ways (CycleGAN)")
     p.set_defaults(func=cmd_sample)
 
+    p = sub.add_parser("metrics", help="evaluation metrics for 'genzoo eval --metrics'")
+    p.set_defaults(func=cmd_metrics)
+
     p = sub.add_parser("eval", help="score a model, or two image folders (FID, KID, IS, PR, NLL)")
     p.add_argument("name", nargs="?", help="MODEL/WEIGHTS, MODEL or a weights file")
     p.add_argument("--data", default=None,
                    help="real data to compare with (default: what the weights were trained on)")
     p.add_argument("--split", default="test", help="real split (default: test)")
     p.add_argument("--metrics", default=None,
-                   help="comma-separated: fid,kid,is,pr,nll (default fid,kid,is,pr)")
-    p.add_argument("-n", type=int, default=10000, help="generated images (default 10000)")
+                   help="comma-separated names (see 'genzoo metrics'); default: those that "
+                        "fit the model's condition and capabilities, and the dataset")
+    p.add_argument("-n", type=int, default=None,
+                   help="samples or held-out items (default: 10000 samples; every held-out "
+                        "input of translation and text models; 500 images for NLL)")
+    p.add_argument("--full", action="store_true",
+                   help="the full protocol: NLL on every held-out image (can take hours)")
     p.add_argument("--features", default=None,
-                   help="feature extractor (default mnist-cnn; inception-v3 for folders)")
+                   help="feature extractor (default: the dataset's; inception-v3 for folders)")
     p.add_argument("--seed", type=int, default=0, help="seed of the samples and KID subsets")
     p.add_argument("--real", default=None, help="folder of real images (with --fake)")
     p.add_argument("--fake", default=None, help="folder of generated images (with --real)")
