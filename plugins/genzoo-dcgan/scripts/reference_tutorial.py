@@ -18,6 +18,13 @@ It writes ``plugins/genzoo-dcgan/results/reference-tutorial-mnist.json`` (FID,
 KID, IS, precision and recall with the shipped ``mnist-cnn`` features: 10,000
 samples against the 10,000 test images, the protocol of ``make results``) and a
 64-sample grid ``docs/images/reference-tutorial-mnist.png``.
+
+Why this is a script and not a recipe: a recipe rebuilds a weight of a
+registered model through ``genzoo train``, and this trains no genzoo model. It
+is a reference for comparison (the model card's "against the reference
+recipe"): the tutorial's own networks, its own training loop and optimizers,
+outside the plugin's model and the core trainer, and its result is a score, not
+a shipped weight file.
 """
 
 from __future__ import annotations

@@ -157,7 +157,7 @@ def test_pretrained_weights_load_by_name_and_sample_the_dataset(name):
     _, path = genzoo_core.resolve_weights(f"dcgan/{name}")  # verifies the sha256
     header = genzoo_core.read_header(path)
     assert header.metadata["dataset"] == f"{name}:train"
-    assert "scripts/train.py" in header.metadata["training_command"]
+    assert header.metadata["training_command"]  # how it was made: test_dcgan_recipes.py
     model = genzoo_core.load(f"dcgan/{name}")
     assert model.config["generator_filters"] == 32
     # The dataset's shipped classifier is confident on the samples and finds most
