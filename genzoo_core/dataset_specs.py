@@ -34,6 +34,14 @@ class DatasetSpec:
             also serves unconditional models).
         image_shape: (height, width, channels) of every image.
         num_classes: number of classes for labelled data, else 0.
+        features: the feature extractor that scores images of this dataset (FID,
+            KID, precision/recall), e.g. ``"mnist-cnn"``; ``""``: ``inception-v3``.
+        classifiers: the scoring classifiers of this dataset, purpose -> registered
+            feature-extractor name: ``{"labels": "mnist-cnn"}`` (label accuracy),
+            ``{"domain": ...}`` (unpaired translation), ``{"attributes": ...}`` (text).
+        compare_with: the dataset whose images a model's samples are compared with,
+            when not this one (``binarized-mnist``: ``mnist``, as likelihood models
+            sample grey p(x = 1) images); its likelihood is still scored on this one.
         folder: where its files lie under ``$GENZOO_DATA`` (e.g. ``"pix2pix/maps"``),
             a relative path with ``/``; a copy there always wins over a download.
         archive_url: the official archive that holds the files (``https://`` or
@@ -54,6 +62,9 @@ class DatasetSpec:
     condition: Condition = Condition.UNCONDITIONAL
     image_shape: tuple[int, int, int] = (0, 0, 0)
     num_classes: int = 0
+    features: str = ""
+    classifiers: Mapping[str, str] = field(default_factory=dict)
+    compare_with: str = ""
     folder: str = ""
     archive_url: str = ""
     archive_sha256: str = ""
@@ -63,7 +74,8 @@ class DatasetSpec:
 
     def __post_init__(self) -> None:
         what = f"DatasetSpec {self.name!r}"
-        for attr in ("name", "loader", "description", "distribution"):
+        for attr in ("name", "loader", "description", "features", "compare_with",
+                     "distribution"):
             if not isinstance(getattr(self, attr), str):
                 raise PluginError(f"{what}: {attr} must be a string, got "
                                   f"{getattr(self, attr)!r}")
@@ -76,11 +88,28 @@ class DatasetSpec:
         ):
             raise PluginError(f"{what}: num_classes must be an integer >= 0, got "
                               f"{self.num_classes!r}")
+        if not isinstance(self.classifiers, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.classifiers.items()
+        ):
+            raise PluginError(f"{what}: classifiers must map purposes to extractor names "
+                              f"(strings), e.g. {{'labels': 'mnist-cnn'}}, got "
+                              f"{self.classifiers!r}")
+        object.__setattr__(self, "classifiers", dict(self.classifiers))
 
     def validate(self) -> None:
         """Raise :class:`PluginError` if this spec is malformed."""
         if not NAME_PATTERN.match(self.name):
             raise PluginError(f"dataset name {self.name!r} is invalid ({NAME_PATTERN.pattern})")
+        named = {"features": self.features, "compare_with": self.compare_with,
+                 **{f"classifiers[{k!r}]": v for k, v in self.classifiers.items()}}
+        for where, value in named.items():
+            if value and not NAME_PATTERN.match(value):
+                raise PluginError(f"dataset '{self.name}': {where} {value!r} is not a "
+                                  f"registered name ({NAME_PATTERN.pattern})")
+        for purpose in self.classifiers:
+            if not NAME_PATTERN.match(purpose):
+                raise PluginError(f"dataset '{self.name}': classifier purpose {purpose!r} "
+                                  f"is invalid ({NAME_PATTERN.pattern})")
         if not re.fullmatch(r"[\w.]+:[\w.]+", self.loader):
             raise PluginError(f"dataset '{self.name}': loader must be 'package.module:function'")
 
