@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from genzoo_core.plugin import ModelSpec, hookimpl, published_weights, schema
+from genzoo_core.plugin import (
+    FeatureExtractorSpec,
+    ModelSpec,
+    hookimpl,
+    published_weights,
+    schema,
+)
 
 SPEC = ModelSpec(
     name="cyclegan",
@@ -69,3 +75,31 @@ def genzoo_api_range() -> str:
 def genzoo_register_models() -> list[ModelSpec]:
     """Register the 'cyclegan' model."""
     return [SPEC]
+
+
+DOMAIN_CLASSIFIER_FILE = "weights/summer2winter-domain.weights.h5"
+DOMAIN_CLASSIFIER_SHA256 = "15de225411986db376490866dd745e960654400cf3a64f87cec44423027a27fc"
+# On the 80 summer2winter test photos (40 per domain), never trained on; see the README.
+DOMAIN_CLASSIFIER_METRICS = {
+    "test_accuracy": 0.775,
+    "test_accuracy_summer": 0.85,
+    "test_accuracy_winter": 0.7,
+}
+
+
+@hookimpl
+def genzoo_register_feature_extractors() -> list[FeatureExtractorSpec]:
+    """Register the summer/winter domain classifier as 'summer2winter-domain'."""
+    return [
+        FeatureExtractorSpec(
+            name="summer2winter-domain",
+            builder="genzoo_cyclegan.domain:summer2winter_domain",
+            description="CNN telling summer (0) from winter (1) photos at 64x64, trained on "
+            "summer2winter train; 16-d penultimate features",
+            image_shape=(64, 64, 3),
+            feature_dim=16,
+            num_classes=2,
+            sha256=DOMAIN_CLASSIFIER_SHA256,
+            metrics=dict(DOMAIN_CLASSIFIER_METRICS),
+        )
+    ]

@@ -8,7 +8,7 @@ complete, running it again only re-evaluates and re-packages)::
 
 Steps: train on summer2winter_yosemite train (150 summer photos as domain A, 150
 winter photos as domain B), resized to the model's size, with the core trainer;
-then evaluate on the test split (see ``evaluate.py``), save the weights with
+then evaluate on the test split (``genzoo eval cyclegan/summer2winter``), save the weights with
 their metadata into ``genzoo_cyclegan/weights/``, write the metrics to
 ``results/summer2winter.json`` and the figure to ``docs/images``, and print the
 file's size and sha256 (which goes into ``genzoo_cyclegan/plugin.py``).
@@ -30,7 +30,6 @@ from genzoo_core import sha256_file
 
 PLUGIN = Path(__file__).resolve().parents[1]
 ROOT = PLUGIN.parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 MAX_FLOAT32_BYTES = 5_000_000  # above this, store half precision
 
@@ -64,10 +63,10 @@ def main() -> None:
     seconds = sum(float(r["seconds"]) for r in rows)
     final = rows[-1]
 
-    from evaluate import evaluate_translation, save_figure
+    from genzoo_cyclegan.figure import save_figure
 
     test = genzoo_core.load_data("summer2winter", "test")
-    measured = evaluate_translation(model, test)
+    measured = genzoo_core.evaluate(model, "summer2winter", verbose=0)["metrics"]
     metrics = {
         "epochs": len(rows),
         "train_seconds": round(seconds, 1),
