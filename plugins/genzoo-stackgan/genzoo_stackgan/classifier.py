@@ -122,6 +122,7 @@ class ShapesFeatureExtractor:
     def __init__(self, classifier: keras.Model, sha256: str = "", batch_size: int = 500) -> None:
         self.sha256 = sha256
         self.batch_size = batch_size
+        self.classifier = classifier
         features = keras.Model(classifier.inputs, classifier.get_layer("features").output)
         self._run = tf.function(lambda x: features(x, training=False), reduce_retracing=True)
 
@@ -138,6 +139,29 @@ class ShapesFeatureExtractor:
             for start in range(0, len(array), self.batch_size)
         ]
         return np.concatenate(chunks), None
+
+    def attribute_accuracy(self, images: Any, reference: Any) -> dict[str, float]:
+        """How often ``images`` show what their captions state (genzoo's ``attribute_accuracy``).
+
+        Image ``i`` was drawn for a caption of ``reference`` item ``i`` (a
+        ``CaptionedDataSource``). The stated attributes are the renders' own when
+        ``reference`` is a slice of a ``shapes`` split, else what this classifier
+        reads in the reference images. Returns :func:`attribute_accuracy`'s
+        ``shape``, ``colour``, ``size`` and ``position``.
+        """
+        predicted = predict_attributes(self.classifier, np.asarray(images, np.float32))
+        return attribute_accuracy(predicted, self._stated(reference))
+
+    def _stated(self, reference: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        from genzoo_stackgan import shapes
+
+        name = str(getattr(reference, "name", ""))
+        count = len(reference.images)
+        if name.startswith("shapes:"):
+            split = shapes.make_split(name.split(":", 1)[1])
+            if np.array_equal(split.images[:count], reference.images):
+                return split.shape[:count], split.colour[:count], split.size[:count]
+        return predict_attributes(self.classifier, reference.images.astype(np.float32) / 255.0)
 
 
 def shapes_cnn() -> ShapesFeatureExtractor:

@@ -124,6 +124,8 @@ SHAPES_DATASET = DatasetSpec(
     "triangles at 5 positions, 5 captions each; 10k train / 2k test, drawn on the fly",
     condition="text",
     image_shape=(64, 64, 3),
+    features="shapes-cnn",
+    classifiers={"attributes": "shapes-cnn"},
 )
 
 
