@@ -1,0 +1,83 @@
+"""The recipes of the shipped cgan weights: one per file, and none drifts from its file.
+
+Each shipped ``cgan/<weights>`` has ``genzoo_cgan/recipes/<weights>.toml``. The
+recipe is read the way ``genzoo train --recipe`` reads it (``genzoo info cgan``
+shows every recipe as the core parsed it), and what it spells out must be what
+the shipped file stores: the whole config, the batch size, the epochs and the
+dataset. One recipe also runs through the CLI for two steps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import genzoo_core
+import genzoo_cgan
+from genzoo_core.testing import require_data
+
+MODEL = "cgan"
+SHIPPED = [entry.name for entry in genzoo_core.get_spec(MODEL).weights]
+RECIPES = Path(genzoo_cgan.__file__).parent / "recipes"
+
+
+def run_genzoo(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    genzoo = Path(sys.executable).parent / "genzoo"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run([str(genzoo), *args], capture_output=True, text=True, env=env,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def info() -> dict:
+    result = run_genzoo("info", MODEL, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_every_shipped_weight_has_its_recipe_file(info):
+    assert SHIPPED
+    for name in SHIPPED:
+        path = RECIPES / f"{name}.toml"
+        assert path.is_file(), f"no recipe {path} for the shipped {MODEL}/{name}"
+        assert tomllib.loads(path.read_text(encoding="utf-8"))["name"] == f"{MODEL}/{name}"
+    assert info["recipes"] == sorted(f"{MODEL}/{name}" for name in SHIPPED)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_recipe_is_what_the_shipped_file_was_made_with(info, name):
+    entry = next(w for w in info["weights"] if w["name"] == f"{MODEL}/{name}")
+    recipe = entry["recipe"]
+    assert recipe is not None, f"genzoo info finds no recipe for {MODEL}/{name}"
+    [stage] = recipe["stages"]
+    _, path = genzoo_core.resolve_weights(f"{MODEL}/{name}")
+    header = genzoo_core.read_header(path)
+    # The whole stored config is spelled out, batch size included (a trainer setting).
+    assert {**stage["config"], "batch_size": stage["batch_size"]} == header.config
+    assert stage["model"] == MODEL and stage["dataset"] == name
+    assert header.metadata["dataset"].startswith(f"{name}:train")
+    assert stage["epochs"] == header.metadata["metrics"]["epochs"]
+    assert stage["steps_per_epoch"] == 60000 // stage["batch_size"]  # one pass, full batches
+    assert stage["learning_rate_schedule"] == {"kind": "constant"}
+    assert stage["seed"] == 0
+    assert recipe["evaluate"]["split"] == "test" and recipe["evaluate"]["n"] == 10000
+    assert "label_accuracy" in recipe["evaluate"]["metrics"]  # the card's headline number
+
+
+def test_recipe_runs_through_the_cli(tmp_path):
+    require_data("mnist.npz")
+    out = tmp_path / "run"
+    result = run_genzoo("train", "--recipe", f"{MODEL}/mnist", "--out", str(out),
+                        "--epochs", "1", "--steps-per-epoch", "2", "-q")
+    assert result.returncode == 0, result.stderr
+    header = genzoo_core.read_header(out / "model.h5")
+    assert header.metadata["recipe"]["name"] == f"{MODEL}/mnist"
+    assert header.metadata["recipe"]["overrides"] == {"epochs": 1, "steps_per_epoch": 2}
+    _, shipped = genzoo_core.resolve_weights(f"{MODEL}/mnist")
+    assert header.config == genzoo_core.read_header(shipped).config
