@@ -23,7 +23,11 @@ def genzoo_api_range() -> str:
 
 @hookimpl
 def genzoo_register_datasets() -> list[DatasetSpec]:
-    """The MNIST family (from ``GENZOO_DATA`` or the Keras cache), maps and summer2winter."""
+    """The MNIST family (from ``GENZOO_DATA`` or the Keras cache).
+
+    Datasets of one model family come with its plugin (``maps`` with genzoo-pix2pix,
+    ``summer2winter`` with genzoo-cyclegan), which declares where to download them.
+    """
     return [
         DatasetSpec(
             name="mnist",
@@ -56,22 +60,6 @@ def genzoo_register_datasets() -> list[DatasetSpec]:
             num_classes=10,
             features="fashion-mnist-cnn",
             classifiers={"labels": "fashion-mnist-cnn"},
-        ),
-        DatasetSpec(
-            name="maps",
-            loader="genzoo_core.data:load_maps",
-            description="pix2pix maps: aerial photo | map pairs (A|B), train/ and val/, "
-            "read at 256x256",
-            condition="paired_image",
-            image_shape=(256, 256, 3),
-        ),
-        DatasetSpec(
-            name="summer2winter",
-            loader="genzoo_core.data:load_summer2winter",
-            description="CycleGAN summer2winter_yosemite: summer (A) and winter (B) photos, "
-            "unpaired, read at 256x256",
-            condition="unpaired_domains",
-            image_shape=(256, 256, 3),
         ),
     ]
 

@@ -13,7 +13,8 @@ A plugin's dataset may declare where its files lie under ``$GENZOO_DATA``
 :func:`dataset_folder` then uses the ``$GENZOO_DATA`` copy when there is one, and
 otherwise downloads the archive into ``$GENZOO_HOME/datasets/`` the first time,
 verifies its size and sha256, unpacks it safely and atomically, and reuses it
-afterwards.
+afterwards. ``maps`` (genzoo-pix2pix) and ``summer2winter`` (genzoo-cyclegan)
+are declared this way.
 
 A :class:`DataSource` turns into a ``tf.data.Dataset`` of dicts: ``{"images":
 float32 NHWC in [0, 1]}``, plus ``"labels"`` (int32) for labelled data.
@@ -49,7 +50,7 @@ One module per job, every name re-exported here:
 - :mod:`~genzoo_core.data.checks`: :func:`check_images`, :func:`check_labels`;
 - :mod:`~genzoo_core.data.transforms`: resizing and pix2pix's jitter;
 - :mod:`~genzoo_core.data.folders`: :func:`read_image` and the folder readers;
-- :mod:`~genzoo_core.data.named`: the MNIST family, maps and summer2winter;
+- :mod:`~genzoo_core.data.named`: the MNIST family and ``GENZOO_DATA``;
 - :mod:`~genzoo_core.data.archives`: :func:`dataset_folder` (a declared dataset's
   files, found or downloaded) and :func:`unpack_archive`;
 - :mod:`~genzoo_core.data.loading`: :func:`load_npz` and :func:`load_data`.
@@ -75,9 +76,7 @@ from genzoo_core.data.named import (
     data_dir,
     load_binarized_mnist,
     load_fashion_mnist,
-    load_maps,
     load_mnist,
-    load_summer2winter,
 )
 from genzoo_core.data.protocol import (
     DataSourceProtocol,
@@ -125,11 +124,9 @@ __all__ = [
     "load_data",
     "load_fashion_mnist",
     "load_image_folder",
-    "load_maps",
     "load_mnist",
     "load_npz",
     "load_paired_folder",
-    "load_summer2winter",
     "load_unpaired_folders",
     "read_image",
     "unpack_archive",

@@ -1,9 +1,11 @@
-"""The named datasets the core registers: the MNIST family, maps and summer2winter.
+"""The named datasets the core registers: the MNIST family.
 
 They are read from ``$GENZOO_DATA`` when it holds them, in the layouts Keras
-uses (``mnist.npz``; ``fashion-mnist/*-ubyte.gz``) and the published layouts of
-pix2pix's maps and CycleGAN's summer2winter_yosemite; the MNIST family otherwise
-comes through ``keras.datasets`` (which downloads once into ``$KERAS_HOME``).
+uses (``mnist.npz``; ``fashion-mnist/*-ubyte.gz``), and otherwise come through
+``keras.datasets`` (which downloads once into ``$KERAS_HOME``). Datasets of one
+model family (pix2pix's ``maps``, CycleGAN's ``summer2winter``) come with their
+plugins, which declare where their files are; :mod:`genzoo_core.data.archives`
+finds or downloads them.
 
 ``binarized-mnist`` is the protocol of the likelihood models' published numbers:
 its test split is MNIST's, binarized once with a fixed seed (pixel ~
@@ -20,8 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from genzoo_core.data.checks import _check_split
-from genzoo_core.data.folders import load_paired_folder, load_unpaired_folders
-from genzoo_core.data.sources import DataSource, PairedDataSource, UnpairedDataSource
+from genzoo_core.data.sources import DataSource
 from genzoo_core.errors import DataError
 
 DATA_ENV = "GENZOO_DATA"
@@ -34,30 +35,6 @@ def data_dir() -> Path | None:
     """The folder named by ``$GENZOO_DATA``, or ``None`` when it is unset."""
     value = os.environ.get(DATA_ENV)
     return Path(value).expanduser() if value else None
-
-
-def _shared_folder(relative: str, what: str) -> Path:
-    root = data_dir()
-    folder = root / relative if root is not None else None
-    if folder is None or not folder.is_dir():
-        where = f"{root}/{relative}" if root is not None else f"$GENZOO_DATA/{relative}"
-        raise DataError(
-            f"{what} is not available: {where} does not exist. Set {DATA_ENV} to a folder "
-            f"holding {relative}/ (see shared/data/SOURCES.md), or pass the dataset's path"
-        )
-    return folder
-
-
-def load_maps(split: str = "train") -> PairedDataSource:
-    """pix2pix maps (aerial photo -> map) from ``$GENZOO_DATA/pix2pix/maps``, at 256x256."""
-    return load_paired_folder(_shared_folder("pix2pix/maps", "the maps dataset"), split,
-                              image_size=256)
-
-
-def load_summer2winter(split: str = "train") -> UnpairedDataSource:
-    """CycleGAN summer2winter_yosemite from ``$GENZOO_DATA/cyclegan``, at 256x256."""
-    folder = _shared_folder("cyclegan/summer2winter_yosemite", "summer2winter")
-    return load_unpaired_folders(folder, split, image_size=256)
 
 
 def load_mnist(split: str = "train") -> DataSource:
@@ -136,6 +113,7 @@ def _keras_dataset(module: str, split: str, filename: str) -> tuple[np.ndarray, 
     except Exception as exc:  # network errors surface as many types
         raise DataError(
             f"{module} is not available locally and could not be downloaded ({exc}). Set "
-            f"{DATA_ENV} to a folder holding {filename} (see shared/data/SOURCES.md)."
+            f"{DATA_ENV} to a folder holding {filename} (the files keras.datasets.{module} "
+            f"downloads), or connect to the network once so that Keras caches them."
         ) from exc
     return (x_train, y_train) if split == "train" else (x_test, y_test)

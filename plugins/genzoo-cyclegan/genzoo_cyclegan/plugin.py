@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from genzoo_core.plugin import (
+    DatasetSpec,
     FeatureExtractorSpec,
     ModelSpec,
     hookimpl,
@@ -75,6 +76,37 @@ def genzoo_api_range() -> str:
 def genzoo_register_models() -> list[ModelSpec]:
     """Register the 'cyclegan' model."""
     return [SPEC]
+
+
+# The official archive, at the address the CycleGAN authors' download scripts use since
+# the datasets moved from people.eecs.berkeley.edu/~taesung_park/CycleGAN/datasets/ (http,
+# as their scripts have it; the sha256 check is what vouches for the bytes). Its size and
+# sha256 are those tensorflow_datasets records for the same file at that earlier address:
+# tensorflow_datasets/url_checksums/cycle_gan.txt (tensorflow/datasets, commit
+# ffe36c8b371cabc3622f317047618cb1c1030c67). The archive unpacks to
+# summer2winter_yosemite/{trainA,trainB,testA,testB}/, the layout GENZOO_DATA holds.
+SUMMER2WINTER_DATASET = DatasetSpec(
+    name="summer2winter",
+    loader="genzoo_cyclegan.data:load_summer2winter",
+    description="CycleGAN summer2winter_yosemite: summer (A) and winter (B) photos, "
+    "unpaired, read at 256x256",
+    condition="unpaired_domains",
+    image_shape=(256, 256, 3),
+    features="summer2winter-domain",
+    classifiers={"domain": "summer2winter-domain"},
+    folder="cyclegan/summer2winter_yosemite",
+    archive_url="http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/"
+    "summer2winter_yosemite.zip",
+    archive_sha256="167fe1726807a9d22bd106b4a6c0bd7953b688af924ac1bf967439c4961e49f9",
+    archive_size=132640856,
+    archive_folder="summer2winter_yosemite",
+)
+
+
+@hookimpl
+def genzoo_register_datasets() -> list[DatasetSpec]:
+    """Register CycleGAN's summer2winter_yosemite photos as 'summer2winter'."""
+    return [SUMMER2WINTER_DATASET]
 
 
 DOMAIN_CLASSIFIER_FILE = "weights/summer2winter-domain.weights.h5"
