@@ -47,6 +47,7 @@ import sys
 from typing import Any
 
 from genzoo_core.hookspecs import hookimpl
+from genzoo_core.manifest import published_weights
 from genzoo_core.protocols import (
     Autoencoder,
     Decoder,
@@ -69,7 +70,6 @@ from genzoo_core.spec import (
     Role,
     WeightsSpec,
 )
-from genzoo_core.manifest import published_weights
 from genzoo_core.version import API_VERSION
 
 # Not 'from genzoo_core import schema': that name of genzoo_core is deprecated (and warns).

@@ -70,6 +70,16 @@ def _weights_deviation(a: Any, b: Any) -> float:
     return worst
 
 
+def _settings(settings: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """An evaluation's settings as a manifest records them: by name, without local paths."""
+    kept = {k: v for k, v in settings.items() if k not in ("config", "model")}
+    kept["model"] = name
+    real = kept.get("real")
+    if isinstance(real, Mapping):
+        kept["real"] = {k: v for k, v in real.items() if k != "cache"}
+    return kept
+
+
 def _target_package(spec: Any, into: str | Path | None) -> Path:
     """The plugin package folder the weights go into."""
     from genzoo_core.manifest import package_dir
@@ -216,7 +226,7 @@ def publish(
         "epochs": (header.metadata.get("metrics") or {}).get("epochs"),
         "train_seconds": round(train_seconds, 1),
         "metrics": report.get("metrics", {}),
-        "evaluation": report.get("settings", {}),
+        "evaluation": _settings(report.get("settings", {}), name),
         "published": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     manifest_file = manifests.manifest_path(package)

@@ -87,6 +87,9 @@ def cmd_info(args: argparse.Namespace, registry: Registry) -> int:
         return 0
     spec = registry.get_model(name)
     weights = [spec.get_weights(weights_name)] if weights_name else list(spec.weights)
+    from genzoo_core.recipes import recipes_of
+
+    recipes = recipes_of(spec)
     print(json.dumps({
         "model": spec.name,
         "description": spec.description,
@@ -104,9 +107,12 @@ def cmd_info(args: argparse.Namespace, registry: Registry) -> int:
                 "dataset": w.dataset,
                 "description": w.description,
                 "metrics": dict(w.metrics),
+                "recipe": (recipes[f"{spec.name}/{w.name}"].to_dict()
+                           if f"{spec.name}/{w.name}" in recipes else None),
             }
             for w in weights
         ],
+        "recipes": sorted(recipes),
     }, indent=2))
     return 0
 
