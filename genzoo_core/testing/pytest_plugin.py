@@ -92,8 +92,8 @@ def require_data(relative: str) -> Path:
     __tracebackhide__ = True  # a skip reports the test's line, not this one
     value = os.environ.get(DATA_ENV)
     if not value:
-        pytest.skip(f"needs {relative} under {DATA_ENV}, which is unset: set it to the shared "
-                    f"data folder (see shared/data/SOURCES.md)")
+        pytest.skip(f"needs {relative} under {DATA_ENV}, which is unset: set {DATA_ENV} to "
+                    f"a folder that holds {relative}")
     path = Path(value).expanduser() / relative
     if not path.exists():
         pytest.skip(f"needs {relative} under {DATA_ENV} ({path} does not exist)")
