@@ -28,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 from scipy.special import expit, logsumexp
 
+import genzoo_core
 from genzoo_core import ConfigError, GenzooError
 from genzoo_core.plugin import GenerativeModel, replica_scale
 from genzoo_rbm.plugin import SPEC
@@ -203,7 +204,7 @@ class RBM(GenerativeModel):
     ``learning_rate``, ``learning_rate_decay_steps`` (linear decay to 0 over
     that many updates; 0 keeps it constant), ``momentum``, ``weight_decay``
     (L2 on W), ``batch_size`` (also the number of persistent chains),
-    ``sample_burn_in``, ``ais_temperatures``, ``ais_runs``.
+    ``sample_burn_in``, ``ais_temperatures``, ``ais_runs``, ``ais_base_rates``.
     """
 
     spec = SPEC
@@ -296,12 +297,27 @@ class RBM(GenerativeModel):
         """Log p(v) = -F(v) - log Z in nats per image, with log Z from AIS.
 
         An estimate stored with the weights is used; otherwise one is made now
-        (with the config's AIS settings) and stored.
+        with the config's AIS settings (``ais_temperatures``, ``ais_runs``, seed 0,
+        base rates from ``ais_base_rates``) and stored.
         """
         log_partition, std_error = (float(x) for x in self.rbm.log_partition.numpy())
         if std_error < 0:
-            log_partition = self.estimate_log_partition()["log_partition"]
+            log_partition = self.estimate_log_partition(self.base_rate_images())[
+                "log_partition"]
         return -self.free_energy(images) - log_partition
+
+    def base_rate_images(self) -> np.ndarray | None:
+        """The images whose pixel means start AIS in :meth:`log_prob`, or ``None``.
+
+        The train split of the config's ``ais_base_rates`` dataset (the
+        pretrained weights' protocol: ``mnist``, grey levels / 255); ``None``
+        when it is empty (the base rates are then sigmoid(b)).
+        """
+        name = self.settings["ais_base_rates"]
+        if not name:
+            return None
+        images = genzoo_core.load_data(name, "train").images
+        return np.asarray(images, dtype=np.float32) / 255.0
 
     # -- training -----------------------------------------------------------------------
 

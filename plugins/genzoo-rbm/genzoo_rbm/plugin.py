@@ -27,6 +27,7 @@ SPEC = ModelSpec(
         "sample_burn_in": 1000,
         "ais_temperatures": 14500,
         "ais_runs": 100,
+        "ais_base_rates": "",
     },
     # At the bounds W is 16384 visible (64x64x4, model.py limits channels to 1-4) by 4096
     # hidden units, 67M floats. batch_size is architecture here: it is the number of
@@ -46,6 +47,9 @@ SPEC = ModelSpec(
         "sample_burn_in": schema.Int(min=0, max=1_000_000),
         "ais_temperatures": schema.Int(min=10, max=1_000_000),
         "ais_runs": schema.Int(min=1, max=10_000),
+        "ais_base_rates": schema.Str(
+            description="a dataset whose train-split pixel means start AIS when log_prob "
+            "estimates log Z (e.g. mnist); empty: sigmoid of the visible biases"),
     },
     weights=published_weights(__package__, "rbm"),
 )
