@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -176,3 +177,64 @@ def test_pretrained_weights_reproduce_their_recorded_nll():
     # the model prefers real digits to noise of the same density
     noise = (np.random.default_rng(0).random(test.shape) < test.mean()).astype(np.float64)
     assert model.log_prob(test).mean() > model.log_prob(noise).mean() + 50
+
+
+def test_log_prob_estimates_log_z_from_the_pixel_means_of_ais_base_rates():
+    """Without a stored estimate, log_prob runs AIS from the named data's pixel means."""
+    require_data("mnist.npz")
+    model = genzoo_core.create("rbm", hidden_units=6, ais_temperatures=40, ais_runs=4,
+                               ais_base_rates="mnist")
+    rng = np.random.default_rng(3)
+    model.rbm.kernel.assign(rng.normal(0, 0.3, (784, 6)))
+    model.rbm.visible_bias.assign(rng.normal(0, 1.0, 784))
+    parameters = [p.numpy().astype(np.float64) for p in (
+        model.rbm.kernel, model.rbm.visible_bias, model.rbm.hidden_bias)]
+    means = (genzoo_core.load_data("mnist", "train").images.astype(np.float32) / 255.0
+             ).reshape(60000, -1).mean(axis=0, dtype=np.float64)
+    expected = ais_log_partition(*parameters, means, temperatures=40, runs=4, seed=0)
+    from_biases = ais_log_partition(*parameters, 1 / (1 + np.exp(-parameters[1])),
+                                    temperatures=40, runs=4, seed=0)
+    assert abs(expected["log_partition"] - from_biases["log_partition"]) > 1e-3
+    images = binarized_mnist("test", 3).images / 255.0
+    log_p = model.log_prob(images)
+    log_z, std_error = model.rbm.log_partition.numpy()
+    assert std_error >= 0  # estimated, and stored for the next call
+    assert log_z == pytest.approx(expected["log_partition"], abs=1e-3)
+    np.testing.assert_allclose(log_p, -model.free_energy(images) - log_z, rtol=1e-6)
+
+
+# -- the recipe of the shipped weights ----------------------------------------------------
+
+
+def read_recipe():
+    """The shipped recipe, read as TOML (the core reads it the same way)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        tomllib = pytest.importorskip("tomli")
+    import genzoo_rbm
+
+    path = Path(genzoo_rbm.__file__).parent / "recipes" / "mnist.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def test_the_recipe_names_the_shipped_weights_and_their_stored_config():
+    recipe = read_recipe()
+    assert recipe["name"] == "rbm/mnist" and "stages" not in recipe
+    assert "mnist" in [w.name for w in genzoo_core.get_spec("rbm").weights]
+    header = genzoo_core.read_header(genzoo_core.resolve_weights("rbm/mnist")[1])
+    assert recipe["dataset"] == header.metadata["dataset"].partition(":")[0]
+    config = dict(recipe["config"])
+    # ais_base_rates came after the file: its metadata names the base rates in words
+    assert config.pop("ais_base_rates") == "mnist"
+    metrics = header.metadata["metrics"]
+    assert metrics["ais_base_rates"].startswith("mnist train pixel means")
+    assert config == header.config  # spelled out: it cannot drift from the file
+    assert (metrics["ais_temperatures"], metrics["ais_runs"], metrics["ais_seed"]) == (
+        config["ais_temperatures"], config["ais_runs"], 0)
+    assert recipe["train"]["epochs"] == metrics["epochs"]
+    assert recipe["train"]["batch_size"] == config["batch_size"]
+    # the learning rate reaches 0 after the last of the epochs' 600 updates
+    assert config["learning_rate_decay_steps"] == recipe["train"]["epochs"] * 60000 // 100
+    # every recorded test image is scored: evaluate's n sets how many
+    assert metrics["test_nll"]["images"] == recipe["evaluate"]["n"] == 10000
