@@ -106,6 +106,49 @@ SPEC = ModelSpec(
     weights=published_weights(__package__, "stackgan"),
 )
 
+TEXT_ENCODER_SPEC = ModelSpec(
+    name="stackgan-text-encoder",
+    builder="genzoo_stackgan.encoders:ContrastiveTextEncoder",
+    description="StackGAN's text encoder with a grid image encoder, trained contrastively "
+    "(InfoNCE, hard negatives) on captioned images; sample retrieves the best-matching "
+    "render of a fresh pool (it draws no images); stage 'text-encoder' of stackgan/shapes",
+    components=("text_encoder", "image_encoder", "logit_scale"),
+    condition="text",
+    # The core asks every model for 'sample': here it is retrieval (genzoo_stackgan.encoders).
+    capabilities=("sample",),
+    default_config={
+        "image_shape": [64, 64, 3],
+        "vocabulary": vocabulary(),
+        "max_caption_words": MAX_CAPTION_WORDS,
+        "word_dim": SPEC.default_config["word_dim"],
+        "text_units": SPEC.default_config["text_units"],
+        "embedding_dim": SPEC.default_config["embedding_dim"],
+        "image_layout": "grid",
+        "hard_negatives": True,
+        "hard_exchange": 0.5,
+        "contrast_words": contrast_word_groups(),
+        "learning_rate": 1e-3,
+        "batch_size": 128,
+    },
+    config_schema={
+        "image_shape": schema.Ints(length=3, min=1, max=256,
+                                   description="square RGB, side 64 to 256"),
+        "vocabulary": schema.Strs(length=(1, 10000)),
+        "max_caption_words": schema.Int(min=1, max=256),
+        "word_dim": schema.Int(min=1, max=1024),
+        "text_units": schema.Int(min=1, max=1024),
+        "embedding_dim": schema.Int(min=16, max=1024,
+                                    description="a multiple of 16 with the grid layout"),
+        "image_layout": schema.Choice("grid", "dense"),
+        "hard_negatives": schema.Bool(training=True),
+        "hard_exchange": schema.Float(min=0, max=1, training=True),
+        "contrast_words": schema.Json(training=True,
+                                      description="groups of interchangeable word classes"),
+        "learning_rate": schema.Float(min=0, max=1, min_inclusive=False, training=True),
+        "batch_size": schema.Int(min=1, max=4096, training=True),
+    },
+)
+
 CLASSIFIER_FILE = "weights/shapes-cnn.weights.h5"
 CLASSIFIER_SHA256 = "afc05ba410bd0628675d241f84a6fe2988154275429d65348e16f4d878da6e11"
 # On the 2,000 test renders (seed 1); shape, colour and size per stated object,
@@ -137,8 +180,8 @@ def genzoo_api_range() -> str:
 
 @hookimpl
 def genzoo_register_models() -> list[ModelSpec]:
-    """Register the 'stackgan' model."""
-    return [SPEC]
+    """Register 'stackgan' and the text encoder it is trained with, 'stackgan-text-encoder'."""
+    return [SPEC, TEXT_ENCODER_SPEC]
 
 
 @hookimpl
