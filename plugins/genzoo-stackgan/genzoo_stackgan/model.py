@@ -34,7 +34,10 @@ A caption becomes a text embedding (the built-in contrastive encoder of
   generator also minimises that InfoNCE loss, a direct gradient towards the
   stated attributes that does not wait for the discriminator to learn them.
   The image encoder is a training aid, like a perceptual-loss network: it is
-  attached with :meth:`StackGAN.set_matching_encoder` and not saved.
+  not a component and not saved. A recipe's ``init`` copies it in from the
+  ``image_encoder`` of a ``stackgan-text-encoder`` stage (as
+  ``matching_encoder``, see :meth:`StackGAN.initialize_from`);
+  :meth:`StackGAN.set_matching_encoder` attaches one in code.
 - **Reconstruction loss** (optional, ``reconstruction_weight``; pix2pix's L1
   term). Where a caption fixes its picture, as in the captioned shapes, the
   generator also minimises the L1 distance between its image and the
@@ -43,11 +46,13 @@ A caption becomes a text embedding (the built-in contrastive encoder of
   (birds, flowers) it would pull samples towards their blurred mean, so it is
   off by default.
 
-Training is in two runs through the core Trainer: ``stage=1`` trains Stage-I;
-``stage=2`` trains Stage-II with Stage-I frozen (load the stage-1 weights file
-into a ``stage=2`` model first: every stage's networks are always present, so
-the file fits). ``sample`` returns Stage-II images, ``sample(stage="I")``
-the Stage-I images they were refined from.
+Training is in stages, each a ``genzoo train`` run (the recipe
+``recipes/shapes.toml``): the text encoder (model ``stackgan-text-encoder``,
+:mod:`genzoo_stackgan.encoders`); ``stage=1``, which trains Stage-I; then
+``stage=2``, which trains Stage-II with Stage-I frozen, starting from the
+stage-1 weights (every stage's networks are always present, so they fit).
+``sample`` returns Stage-II images, ``sample(stage="I")`` the Stage-I images
+they were refined from.
 
 The config's rules across keys live in :mod:`genzoo_stackgan.config`, the
 captioned training data (padding, contrast captions, embeddings) in
@@ -57,6 +62,7 @@ train step and sampling.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import keras
@@ -502,12 +508,13 @@ class StackGAN(GenerativeModel):
     def set_matching_encoder(self, weights: str | keras.Model, layout: str = "grid") -> None:
         """Attach the frozen image encoder that the matching loss scores images with.
 
-        ``weights`` is a Keras weights file of the image encoder that
-        ``scripts/pretrain_text_encoder.py`` writes (``image_encoder.weights.h5``,
-        trained with or against this model's text encoder; ``layout`` as it
-        was trained, see :func:`~genzoo_stackgan.text.build_image_encoder`), or
-        such a Keras model. It is used only in training and is not part of the
-        saved weights.
+        ``weights`` is a Keras weights file of such an image encoder (trained
+        with or against this model's text encoder; ``layout`` as it was
+        trained, see :func:`~genzoo_stackgan.text.build_image_encoder`), or
+        such a Keras model, e.g. the ``image_encoder`` of a trained
+        ``stackgan-text-encoder``. It is used only in training and is not part
+        of the saved weights. A recipe attaches it through ``init`` instead
+        (:meth:`initialize_from`).
         """
         if isinstance(weights, keras.Model):
             encoder = weights
@@ -523,6 +530,34 @@ class StackGAN(GenerativeModel):
             )
         encoder.trainable = False
         self.matching_encoder = encoder
+
+    def initialize_from(
+        self, source: GenerativeModel, components: Mapping[str, str] | None = None
+    ) -> list[str]:
+        """Start from another model's weights (a recipe stage's ``init``), layer by layer.
+
+        As :meth:`GenerativeModel.initialize_from`, and one more target:
+        ``matching_encoder``, the matching loss's frozen image encoder, which is
+        not a component. ``components = { matching_encoder = "image_encoder" }``
+        copies a ``stackgan-text-encoder``'s image encoder (its architecture and
+        weights) and attaches it with :meth:`set_matching_encoder`. It is not
+        saved, so a stage that resumes from its checkpoint has none: training
+        with ``matching_weight`` > 0 then stops with a ``ConfigError`` rather
+        than score images with an untrained encoder.
+        """
+        wanted = dict(components) if components is not None else None
+        name = wanted.pop("matching_encoder", None) if wanted is not None else None
+        if name is not None:
+            encoder = getattr(source, name, None)
+            if not isinstance(encoder, keras.Model):
+                raise ConfigError(f"cannot start the matching encoder of '{self.spec.name}' "
+                                  f"from '{source.spec.name}': it has no component '{name}'")
+            copy = keras.models.clone_model(encoder)
+            copy.set_weights(encoder.get_weights())
+            self.set_matching_encoder(copy)
+            if not wanted:
+                return []
+        return super().initialize_from(source, wanted)
 
     # -- data: captions, their embeddings and contrast captions (genzoo_stackgan.data) ------
 
@@ -552,6 +587,7 @@ class StackGAN(GenerativeModel):
         caption). Supplied embeddings (``text_encoder="embeddings"``) have no
         contrast captions: their mismatched texts are all rolled.
         """
+        self._check_matching_encoder()  # before the captions are encoded, which takes a while
         data = captioned_data.captioned(data, self.size)
         if not self.builtin_text:
             return captioned_data.with_supplied_embeddings(data, self.embedding_dim)
@@ -590,14 +626,20 @@ class StackGAN(GenerativeModel):
         eps2 = tf.random.normal((n, self.condition_dim))
         return self.stage2_generator([tf.stop_gradient(low), embeddings, eps2], training=True)
 
-    def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        """One matching-aware discriminator update, then one generator update."""
+    def _check_matching_encoder(self) -> None:
         if self.matching_weight > 0.0 and self.matching_encoder is None:
             raise ConfigError(
-                f"matching_weight is {self.matching_weight}, but no image encoder is attached: "
-                "call set_matching_encoder('image_encoder.weights.h5') before training, or "
-                "set matching_weight to 0"
+                f"matching_weight is {self.matching_weight}, but no image encoder is attached "
+                "to score images with: in a recipe, init the stage with components = "
+                "{ matching_encoder = \"image_encoder\" } from a stackgan-text-encoder stage "
+                "(a stage resumed from its checkpoint has none: remove its folder to run it "
+                "afresh); in code, call set_matching_encoder(...) before training; or set "
+                "matching_weight to 0"
             )
+
+    def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """One matching-aware discriminator update, then one generator update."""
+        self._check_matching_encoder()
         real = batch["images"] * 2.0 - 1.0  # [0, 1] -> the tanh range
         if self.stage == 1:
             real = tf.nn.avg_pool2d(real, 2, 2, "VALID")  # 2x2 means: the Stage-I size
