@@ -26,9 +26,9 @@ from genzoo_core.errors import PluginError
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
-ENTRY_KEYS = ("model", "name", "file", "sha256", "size", "dataset", "description",
+ENTRY_KEYS = ("model", "name", "file", "url", "sha256", "size", "dataset", "description",
               "precision", "recipe", "metrics", "evaluation", "published", "train_seconds",
-              "epochs", "float16_deviation")
+              "epochs", "float16_deviation", "scored")
 """The keys of one manifest entry (``model``, ``name``, ``file``, ``sha256`` required)."""
 
 
@@ -132,9 +132,11 @@ def published_weights(package: str, model: str) -> tuple[Any, ...]:
         if entry["model"] != model:
             continue
         file = entry["file"]
+        url = entry.get("url")
         specs.append(WeightsSpec(
             name=entry["name"], sha256=entry["sha256"],
-            file=file if file.startswith("weights/") else f"weights/{file}",
+            file=None if url else (file if file.startswith("weights/") else f"weights/{file}"),
+            url=url or None,
             size=entry.get("size"), dataset=str(entry.get("dataset", "")),
             description=str(entry.get("description", "")),
             metrics=numeric_metrics(entry.get("metrics") or {}),

@@ -116,6 +116,7 @@ def publish(
     evaluate: bool = True,
     evaluate_options: Mapping[str, Any] | None = None,
     results: str | Path | None = None,
+    url: str | None = None,
     registry: Any = None,
     verbose: int = 1,
 ) -> Published:
@@ -131,6 +132,8 @@ def publish(
             override the recipe's (``n=500`` for a quick check, say).
         results: the ``docs/results.md`` to refresh; default the one in the
             repository holding the plugin folder, if any.
+        url: where the file will be downloaded from (``https://...``): recorded
+            instead of packaging it; upload the written file there before release.
         registry: where models are looked up (default: installed plugins).
         verbose: 0 silent; 1 progress lines.
     """
@@ -155,6 +158,8 @@ def publish(
             recipe = get_recipe(name, registry=registry)
         except GenzooError:
             recipe = recipe if recipe is not None and recipe.model == model_name else None
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise GenzooError(f"--url must be an https:// (or http://) address, got {url!r}")
     precision = precision or (recipe.storage_precision if recipe else "auto")
     if precision not in STORAGE_PRECISIONS:
         raise GenzooError(f"precision must be one of {', '.join(STORAGE_PRECISIONS)}, "
@@ -220,6 +225,7 @@ def publish(
     entry = {
         "model": model_name, "name": weights_name, "file": f"weights/{target.name}",
         "sha256": digest, "size": size, "dataset": trained_on.split(" ")[0],
+        **({"url": url} if url else {}),
         "description": (recipe.description if recipe else "") or spec.description,
         "precision": chosen, "float16_deviation": deviation,
         "recipe": recipe.name if recipe else None,
@@ -233,6 +239,8 @@ def publish(
     manifests.record(manifest_file, entry)
     say(f"wrote {target} ({size / 1e6:.2f} MB, {chosen}), sha256 {digest}")
     say(f"recorded in {manifest_file}")
+    if url:
+        say(f"upload {target} to {url} before releasing: the plugin downloads it from there")
 
     from genzoo_core import results as results_io
 
@@ -258,4 +266,60 @@ def publish(
     return outcome
 
 
-__all__ = ["Published", "publish"]
+def rescore(
+    name: str,
+    *,
+    evaluate_options: Mapping[str, Any] | None = None,
+    results: str | Path | None = None,
+    registry: Any = None,
+    verbose: int = 1,
+) -> dict[str, Any]:
+    """Score an installed packaged weight again and record it (what ``make results`` does).
+
+    The evaluation is the weight's recipe's (``evaluate_options`` override it);
+    the metrics replace those in its manifest entry, and the model card's block
+    and the results page are rewritten. The weights file is not touched.
+
+    Returns:
+        The updated manifest entry.
+    """
+    from genzoo_core import manifest as manifests
+    from genzoo_core import results as results_io
+    from genzoo_core.api import _registry, _split_name
+    from genzoo_core.evaluation import evaluate as run_evaluation
+    from genzoo_core.recipes import get_recipe, spec_package
+
+    registry = _registry(registry)
+    model_name, weights_name = _split_name(name)
+    spec = registry.get_model(model_name)
+    spec.get_weights(weights_name)  # an unknown weight is one error, naming the known ones
+    package = manifests.package_dir(spec_package(spec))
+    manifest_file = manifests.manifest_path(package)
+    entries = {(e["model"], e["name"]): e for e in manifests.read_manifest(manifest_file)}
+    entry = entries.get((model_name, weights_name))
+    if entry is None:
+        raise GenzooError(f"{manifest_file} records no '{name}': publish it first "
+                          f"(genzoo publish RUN_DIR --as {name})")
+    try:
+        recipe = get_recipe(name, registry=registry)
+    except GenzooError:
+        recipe = None
+    options = {**dict(recipe.evaluate if recipe else {}), **dict(evaluate_options or {})}
+    report = run_evaluation(name, registry=registry, verbose=verbose, **options)
+    entry = {**entry, "metrics": report.get("metrics", {}),
+             "evaluation": _settings(report.get("settings", {}), name),
+             "scored": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    manifests.record(manifest_file, entry)
+    card = package.parent / "README.md"
+    if card.is_file():
+        results_io.update_card(card, entry)
+    results_md = Path(results) if results is not None else _find_results(package.parent)
+    if results_md is not None:
+        results_io.write_results(results_md, results_io.collect_entries(registry))
+    if verbose:
+        cells = results_io.metric_cells(entry["metrics"])
+        print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in cells.items()))
+    return entry
+
+
+__all__ = ["Published", "publish", "rescore"]

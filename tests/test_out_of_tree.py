@@ -126,3 +126,52 @@ def test_the_generated_plugin_passes_its_own_tests(third_party):
 
     # every check but one: the skeleton ships no pretrained weights to check
     assert f"{len(CHECKS) - 1} passed, 1 skipped" in output, output
+
+
+def test_train_eval_publish_release_from_the_recipe(third_party):
+    """The path CONTRIBUTING walks an outside author through, end to end.
+
+    The skeleton's recipe is run (briefly), published into the plugin's source
+    folder with its evaluation, the plugin is rebuilt as a wheel and reinstalled,
+    and the weights then load by name with their sha256 checked against the
+    manifest that publish wrote.
+    """
+    from conftest import require_data
+
+    data = require_data("mnist.npz").parent
+    work, fresh, plugin_source = third_party
+    genzoo, python = fresh / "bin" / "genzoo", fresh / "bin" / "python"
+    env = {"GENZOO_DATA": str(data)}
+
+    def run_with_data(args):
+        return run(["env", *(f"{k}={v}" for k, v in env.items()), *args], work)
+
+    info = json.loads(run([genzoo, "info", f"{PLUGIN}"], work))
+    assert info["recipes"] == [f"{PLUGIN}/mnist"]
+    out = work / "recipe-run"
+    run_with_data([genzoo, "train", "--recipe", f"{PLUGIN}/mnist", "--out", out, "--epochs",
+                   "1", "--steps-per-epoch", "20", "-q"])
+    run_with_data([genzoo, "eval", out / "model.h5", "-n", "200", "-q", "-o", work / "e.json"])
+    printed = run_with_data([genzoo, "publish", out, "--as", f"{PLUGIN}/mnist", "--into",
+                             plugin_source, "-n", "200", "-q"])
+    assert f"published {PLUGIN}/mnist" in printed
+    package = plugin_source / f"genzoo_{PLUGIN}"
+    manifest = json.loads((package / "weights" / "manifest.json").read_text())
+    (entry,) = manifest["weights"]
+    assert entry["recipe"] == f"{PLUGIN}/mnist" and "fid" in entry["metrics"]
+    assert f"<!-- results:{PLUGIN}/mnist -->" in (plugin_source / "README.md").read_text()
+    # release: a new wheel carries the weights, the manifest and the recipe
+    wheels = work / "release"
+    run([python, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", wheels,
+         plugin_source], work)
+    run([python, "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps",
+         *wheels.glob(f"genzoo_{PLUGIN}-*.whl")], work)
+    listing = json.loads(run([genzoo, "list", "--json"], work))
+    (model,) = [m for m in listing if m["name"] == PLUGIN]
+    assert model["weights"] == [f"{PLUGIN}/mnist"]
+    grid = work / "published.png"
+    run([genzoo, "sample", f"{PLUGIN}/mnist", "-n", "16", "-o", grid], work)
+    assert grid.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    probe = (f"import genzoo_core; s = genzoo_core.get_spec('{PLUGIN}'); "
+             f"print(s.weights[0].sha256)")
+    assert run([python, "-c", probe], work).strip() == entry["sha256"]

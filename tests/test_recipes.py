@@ -427,3 +427,17 @@ def test_make_results_text_comes_from_the_manifests():
     page = render_results([entry])
     assert "| `m/w` | n 1000, split test | 12.35 | 1.5 ± 0.25 |" in page
     assert textwrap.dedent(page).startswith("# Results")
+
+
+def test_publish_with_a_url_records_a_download_instead_of_a_packaged_file(recipe_registry,
+                                                                          finished_run, capsys):
+    package = package_of(recipe_registry)
+    url = "https://example.org/rtoy-toy.h5"
+    code, printed, err = run_cli(["publish", str(finished_run), "--as", "rtoy/toy", "--into",
+                                  str(package.parent), "--no-eval", "--url", url],
+                                 recipe_registry, capsys)
+    assert code == 0, err
+    assert f"to {url} before releasing" in printed
+    (weights,) = fresh_registry(recipe_registry).get_model("rtoy").weights
+    assert weights.url == url and weights.file is None
+    assert weights.size == (package / "weights" / "toy.h5").stat().st_size
