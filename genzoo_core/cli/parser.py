@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, default=None,
                    help="samples for the evaluation (default: the recipe's protocol)")
     p.add_argument("--no-eval", action="store_true", help="skip the evaluation")
+    p.add_argument("--url", default=None,
+                   help="record this download address instead of packaging the file "
+                        "(upload the written file there)")
     p.add_argument("--results", default=None, metavar="FILE",
                    help="results page to refresh (default: docs/results.md of the repository "
                         "holding the plugin, if any)")
