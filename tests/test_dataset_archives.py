@@ -10,6 +10,7 @@ starts on 127.0.0.1 (the fixtures of test_hub.py). Each download is bounded by
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import io
 import json
@@ -476,3 +477,49 @@ def test_archive_fields_are_kept():
                        archive_sha256="0" * 64, archive_size=12, archive_folder="m")
     assert (spec.folder, spec.archive_size, spec.archive_folder) == ("a/b", 12, "m")
     assert dataclasses.replace(spec, archive_size=None).archive_size is None
+
+
+# -- two processes, and a cache that cannot be written -------------------------------------
+
+
+def test_when_another_process_finishes_first_its_entry_is_used(server, monkeypatch):
+    body = tar_gz(maps_members())
+    server.routes["/maps.tar.gz"] = serve_bytes(body)
+    spec = maps_spec(server.url("/maps.tar.gz"), body)
+    real_rename = os.rename
+
+    def rename(source, target):
+        # The other process renames its complete copy into place just before this one.
+        real_rename(source, str(source) + ".theirs")
+        os.mkdir(source)
+        real_rename(str(source) + ".theirs", target)
+        (Path(source) / "late").write_text("mine, unfinished")
+        return real_rename(source, target)  # fails: the entry is there, complete
+
+    monkeypatch.setattr(archives.os, "rename", rename)
+    assert len(spec.load("train")) == 3
+    only_the_entry(spec)  # and no temporary folder of the loser
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.ENOSPC])
+def test_a_cache_that_cannot_be_written_is_one_error_and_keeps_nothing(server, monkeypatch,
+                                                                        code):
+    body = tar_gz(maps_members())
+    server.routes["/maps.tar.gz"] = serve_bytes(body)
+    spec = maps_spec(server.url("/maps.tar.gz"), body)
+    real_write = archives._write
+
+    def write(source, target, root):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(archives, "_write", write)
+    with pytest.raises(DownloadError) as info:
+        spec.load("train")
+    message = str(info.value)
+    assert "\n" not in message and "[Errno" not in message
+    assert os.strerror(code) in message and "GENZOO_HOME=" in message
+    assert str(archives.cache_entry(spec)) in message
+    assert files_in(datasets_dir()) == []
+
+    monkeypatch.setattr(archives, "_write", real_write)
+    assert len(spec.load("train")) == 3
