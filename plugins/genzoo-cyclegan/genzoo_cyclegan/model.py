@@ -276,7 +276,7 @@ class CycleGAN(GenerativeModel):
     """
 
     spec = SPEC
-    # scripts/bench.py at 64x64, batch 1, on the shared 2-core CPU: 319 ms per step
+    # benchmarks/bench_cyclegan.py at 64x64, batch 1, on the shared 2-core CPU: 319 ms per step
     # without XLA; with XLA, 13 steps (compilation included) did not finish in 10 min.
     jit_compile = False
 
