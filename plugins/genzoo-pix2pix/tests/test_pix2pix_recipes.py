@@ -14,14 +14,18 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
+import genzoo_pix2pix
 import pytest
 
 import genzoo_core
-import genzoo_pix2pix
 from genzoo_core.testing import require_data
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 reads TOML with tomli, as genzoo_core.recipes does
+    tomllib = pytest.importorskip("tomli")
 
 MODEL = "pix2pix"
 SHIPPED = [entry.name for entry in genzoo_core.get_spec(MODEL).weights]
