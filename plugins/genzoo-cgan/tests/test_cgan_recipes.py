@@ -4,7 +4,7 @@ Each shipped ``cgan/<weights>`` has ``genzoo_cgan/recipes/<weights>.toml``. The
 recipe is read the way ``genzoo train --recipe`` reads it (``genzoo info cgan``
 shows every recipe as the core parsed it), and what it spells out must be what
 the shipped file stores: the whole config, the batch size, the epochs and the
-dataset. One recipe also runs through the CLI for two steps.
+dataset. That every recipe runs is the core's tests/test_shipped_recipes.py.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import genzoo_cgan
 import pytest
 
 import genzoo_core
-from genzoo_core.testing import require_data
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -73,15 +72,3 @@ def test_recipe_is_what_the_shipped_file_was_made_with(info, name):
     assert recipe["evaluate"]["split"] == "test" and recipe["evaluate"]["n"] == 10000
     assert "label_accuracy" in recipe["evaluate"]["metrics"]  # the card's headline number
 
-
-def test_recipe_runs_through_the_cli(tmp_path):
-    require_data("mnist.npz")
-    out = tmp_path / "run"
-    result = run_genzoo("train", "--recipe", f"{MODEL}/mnist", "--out", str(out),
-                        "--epochs", "1", "--steps-per-epoch", "2", "-q")
-    assert result.returncode == 0, result.stderr
-    header = genzoo_core.read_header(out / "model.h5")
-    assert header.metadata["recipe"]["name"] == f"{MODEL}/mnist"
-    assert header.metadata["recipe"]["overrides"] == {"epochs": 1, "steps_per_epoch": 2}
-    _, shipped = genzoo_core.resolve_weights(f"{MODEL}/mnist")
-    assert header.config == genzoo_core.read_header(shipped).config
