@@ -11,6 +11,9 @@ Models by name:
 Training:
     ``train``, ``Trainer``.
 
+Recipes and publishing (how every pretrained weight is made):
+    ``get_recipe``, ``run_recipe``, ``Recipe``, ``RecipeError``, ``publish``.
+
 Data:
     ``load_data``, ``load_paired_folder``, ``load_unpaired_folders``,
     ``load_captioned_folder``, ``read_image``, ``BINARIZATION_SEED``.
@@ -28,7 +31,8 @@ Plugins:
 Errors:
     ``GenzooError`` and its subclasses ``ConfigError``, ``DataError``,
     ``DownloadError``, ``DuplicateModelError``, ``PluginError``,
-    ``TrainingDiverged``, ``UnknownNameError``, ``WeightsError``.
+    ``TrainingDiverged``, ``UnknownNameError``, ``WeightsError`` (and
+    ``RecipeError``, a ``ConfigError``).
 
 Version:
     ``__version__``.
@@ -79,6 +83,11 @@ _LAZY = {
     "get_feature_extractor": "genzoo_core.features",
     "evaluate": "genzoo_core.evaluation",
     "evaluate_folders": "genzoo_core.evaluation",
+    "Recipe": "genzoo_core.recipes",
+    "RecipeError": "genzoo_core.recipes",
+    "get_recipe": "genzoo_core.recipes",
+    "run_recipe": "genzoo_core.recipes",
+    "publish": "genzoo_core.publishing",
 }
 
 # Author names exported here up to API 1.1, now in genzoo_core.plugin: they still resolve,

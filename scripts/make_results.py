@@ -4,7 +4,7 @@
 
 For each ``MODEL/WEIGHTS`` the installed plugins ship, the packaged file is
 evaluated with the ``[evaluate]`` protocol of its recipe
-(:func:`genzoo_core.publish.rescore`); the metrics go into the plugin's
+(:func:`genzoo_core.publishing.rescore`); the metrics go into the plugin's
 ``weights/manifest.json``, the model card's results block and
 ``docs/results.md`` (with every setting in ``docs/results.json``). ``genzoo
 publish`` does the same for one new weight; this re-scores the shipped ones
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import genzoo_core
 from genzoo_core.manifest import manifest_path, package_dir, read_manifest
-from genzoo_core.publish import rescore
+from genzoo_core.publishing import rescore
 from genzoo_core.recipes import spec_package
 from genzoo_core.results import collect_entries, update_card, write_results
 

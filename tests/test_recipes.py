@@ -441,3 +441,24 @@ def test_publish_with_a_url_records_a_download_instead_of_a_packaged_file(recipe
     (weights,) = fresh_registry(recipe_registry).get_model("rtoy").weights
     assert weights.url == url and weights.file is None
     assert weights.size == (package / "weights" / "toy.h5").stat().st_size
+
+
+def test_info_reads_a_recipe_file(recipe_registry, capsys, tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(RECIPE.replace('name = "rtoy/toy"', 'name = "rtoy/mine"'))
+    code, out, err = run_cli(["info", str(path)], recipe_registry, capsys)
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["name"] == "rtoy/mine" and [s["name"] for s in shown["stages"]] == \
+        ["warmup", "main"]
+
+
+def test_the_recipe_names_are_public():
+    import genzoo_core
+
+    assert genzoo_core.get_recipe is get_recipe
+    assert issubclass(genzoo_core.RecipeError, genzoo_core.ConfigError)
+    import genzoo_core.publishing  # importing the module does not shadow the function
+
+    assert genzoo_core.publish is genzoo_core.publishing.publish
+    assert callable(genzoo_core.run_recipe)

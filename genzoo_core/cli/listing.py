@@ -65,6 +65,11 @@ def cmd_info(args: argparse.Namespace, registry: Registry) -> int:
     from genzoo_core.api import _is_path, _split_name, _weights_file
 
     target = args.name
+    if target.endswith(".toml"):  # a recipe file: show it as genzoo reads it
+        from genzoo_core.recipes import read_recipe
+
+        print(read_recipe(target).to_json())
+        return 0
     known = target.partition("/")[0]
     if _is_path(target) and known not in registry.models and known not in registry.datasets:
         from genzoo_core.weights import read_header

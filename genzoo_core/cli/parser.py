@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("info", help="details of a model, weights, dataset or .h5 file")
-    p.add_argument("name", help="MODEL, MODEL/WEIGHTS, DATASET or a weights file")
+    p.add_argument("name", help="MODEL, MODEL/WEIGHTS, DATASET, a weights file or a recipe "
+                                "(.toml)")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("plugins", help="discovered plugins and any load errors")

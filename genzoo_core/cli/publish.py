@@ -9,8 +9,8 @@ from genzoo_core.registry import Registry
 
 
 def cmd_publish(args: argparse.Namespace, registry: Registry) -> int:
-    """Store, check, score and record a run's weights in a plugin (see genzoo_core.publish)."""
-    from genzoo_core.publish import publish
+    """Store, check, score and record a run's weights in a plugin (see genzoo_core.publishing)."""
+    from genzoo_core.publishing import publish
 
     _at_least(2, n=args.n)
     options = {} if args.n is None else {"n": args.n}
