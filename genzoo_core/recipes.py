@@ -46,7 +46,8 @@ model), the keys of ``[train]``, and ``init``::
     init = [{ stage = "text-encoder", components = { text_encoder = "text_encoder" } }]
 
 ``genzoo train --recipe NAME --out DIR`` runs it (resumable: a finished stage is
-skipped, an interrupted one resumes from its checkpoint); each stage's run
+skipped, an interrupted one resumes from its checkpoint, after its ``init`` is
+applied again for what the checkpoint does not hold); each stage's run
 folder is ``DIR/<stage>`` (``DIR`` itself for a one-stage recipe), and
 ``DIR/recipe.json`` records the recipe as run, overrides included. Every
 ``model.h5`` stores the recipe and the per-epoch times of each stage, so any
@@ -657,14 +658,16 @@ def run_recipe(
         keras.utils.set_random_seed(stage.seed)  # the same initial weights on every rebuild
         with strategy.scope():
             model = spec.build(run.config_for(spec, stage.config))
-        if fresh:
-            for init in stage.init:
-                source = load(str(recipe.stage_dir(out, init.stage) / "model.h5"),
-                              registry=registry)
-                left = model.initialize_from(source, init.components or None)
-                if left and verbose:
-                    print(f"{stage.name}: not in stage '{init.stage}', starting as built: "
-                          f"{', '.join(left)}")
+        # Also when the stage resumes: what init sets and the checkpoint does not hold (a
+        # frozen network a model keeps outside its components) must be set again; the
+        # checkpoint then restores everything it holds over the init.
+        for init in stage.init:
+            source = load(str(recipe.stage_dir(out, init.stage) / "model.h5"),
+                          registry=registry)
+            left = model.initialize_from(source, init.components or None)
+            if left and verbose and fresh:
+                print(f"{stage.name}: not in stage '{init.stage}', starting as built: "
+                      f"{', '.join(left)}")
         data = load_data(stage.dataset, registry=registry, condition=spec.condition)
         metadata = {
             "dataset": f"{stage.dataset}:train",
