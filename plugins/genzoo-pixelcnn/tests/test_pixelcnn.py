@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -229,41 +228,31 @@ def test_pretrained_weights_reproduce_their_recorded_nll():
     assert model.log_prob(test).mean() > model.log_prob(noise).mean() + 100
 
 
+
 # -- the recipe of the shipped weights ----------------------------------------------------
 
 
-def read_recipe():
-    """The shipped recipe, read as TOML (the core reads it the same way)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        tomllib = pytest.importorskip("tomli")
-    import genzoo_pixelcnn
-
-    path = Path(genzoo_pixelcnn.__file__).parent / "recipes" / "mnist.toml"
-    return tomllib.loads(path.read_text(encoding="utf-8"))
-
-
 def test_the_recipe_names_the_shipped_weights_and_their_stored_config():
-    recipe = read_recipe()
-    assert recipe["name"] == "pixelcnn/mnist"
+    recipe = genzoo_core.get_recipe("pixelcnn/mnist")  # parsed and checked by the core
+    assert recipe.name == "pixelcnn/mnist"
     assert "mnist" in [w.name for w in genzoo_core.get_spec("pixelcnn").weights]
     header = genzoo_core.read_header(genzoo_core.resolve_weights("pixelcnn/mnist")[1])
-    assert recipe["dataset"] == header.metadata["dataset"].partition(":")[0]
-    stages = recipe["stages"]
-    # the last stage's config, over the top-level one, is the config the file stores
-    assert {**recipe["config"], **stages[-1]["config"]} == header.config
-    assert recipe["train"]["batch_size"] == header.config["batch_size"]
+    stages = recipe.stages
+    # the last stage's config (over the recipe's) is the config the file stores
+    assert dict(recipe.final_stage.config) == header.config
+    assert {s.dataset for s in stages} == {header.metadata["dataset"].partition(":")[0]}
+    assert {s.batch_size for s in stages} == {header.config["batch_size"]}
     # the stages are the shipped file's schedule: epochs, learning rate, depth
     schedule = header.metadata["metrics"]["schedule"]
     assert len(stages) == len(schedule)
     for stage, step in zip(stages, schedule):
-        config = {**recipe["config"], **stage.get("config", {})}
-        assert stage["epochs"] == step["epochs"], stage["name"]
-        assert config["learning_rate"] == pytest.approx(step["learning_rate"]), stage["name"]
-        assert config["gated_layers"] == step.get("gated_layers", 6), stage["name"]
-    assert sum(s["epochs"] for s in stages) == header.metadata["metrics"]["epochs"]
+        assert stage.epochs == step["epochs"], stage.name
+        assert stage.config["learning_rate"] == pytest.approx(step["learning_rate"]), stage.name
+        assert stage.config["gated_layers"] == step.get("gated_layers", 6), stage.name
+        assert stage.learning_rate_schedule.kind == "constant"
+    assert sum(s.epochs for s in stages) == header.metadata["metrics"]["epochs"]
     # each continuation starts from the stage before it (its weights, fresh optimizers)
+    assert not stages[0].init
     for earlier, stage in zip(stages, stages[1:]):
-        assert stage["init"] == [{"stage": earlier["name"]}]
-    assert "init" not in stages[0]
+        assert [(i.stage, dict(i.components)) for i in stage.init] == [(earlier.name, {})]
+    assert recipe.evaluate["n"] == header.metadata["metrics"]["test_nll"]["images"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -203,28 +202,18 @@ def test_log_prob_estimates_log_z_from_the_pixel_means_of_ais_base_rates():
     np.testing.assert_allclose(log_p, -model.free_energy(images) - log_z, rtol=1e-6)
 
 
+
 # -- the recipe of the shipped weights ----------------------------------------------------
 
 
-def read_recipe():
-    """The shipped recipe, read as TOML (the core reads it the same way)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        tomllib = pytest.importorskip("tomli")
-    import genzoo_rbm
-
-    path = Path(genzoo_rbm.__file__).parent / "recipes" / "mnist.toml"
-    return tomllib.loads(path.read_text(encoding="utf-8"))
-
-
 def test_the_recipe_names_the_shipped_weights_and_their_stored_config():
-    recipe = read_recipe()
-    assert recipe["name"] == "rbm/mnist" and "stages" not in recipe
+    recipe = genzoo_core.get_recipe("rbm/mnist")  # parsed and checked by the core
+    assert recipe.name == "rbm/mnist" and len(recipe.stages) == 1
     assert "mnist" in [w.name for w in genzoo_core.get_spec("rbm").weights]
     header = genzoo_core.read_header(genzoo_core.resolve_weights("rbm/mnist")[1])
-    assert recipe["dataset"] == header.metadata["dataset"].partition(":")[0]
-    config = dict(recipe["config"])
+    stage = recipe.final_stage
+    assert stage.dataset == header.metadata["dataset"].partition(":")[0]
+    config = dict(stage.config)
     # ais_base_rates came after the file: its metadata names the base rates in words
     assert config.pop("ais_base_rates") == "mnist"
     metrics = header.metadata["metrics"]
@@ -232,9 +221,10 @@ def test_the_recipe_names_the_shipped_weights_and_their_stored_config():
     assert config == header.config  # spelled out: it cannot drift from the file
     assert (metrics["ais_temperatures"], metrics["ais_runs"], metrics["ais_seed"]) == (
         config["ais_temperatures"], config["ais_runs"], 0)
-    assert recipe["train"]["epochs"] == metrics["epochs"]
-    assert recipe["train"]["batch_size"] == config["batch_size"]
+    assert stage.epochs == metrics["epochs"]
+    assert stage.batch_size == config["batch_size"]
     # the learning rate reaches 0 after the last of the epochs' 600 updates
-    assert config["learning_rate_decay_steps"] == recipe["train"]["epochs"] * 60000 // 100
+    assert config["learning_rate_decay_steps"] == stage.epochs * 60000 // stage.batch_size
     # every recorded test image is scored: evaluate's n sets how many
-    assert metrics["test_nll"]["images"] == recipe["evaluate"]["n"] == 10000
+    assert metrics["test_nll"]["images"] == recipe.evaluate["n"] == 10000
+    assert recipe.storage_precision == "float32"
