@@ -191,6 +191,11 @@ class GenerativeModel(keras.Model):
                 images, captions); ``None`` picks the model's default.
             seed: the same seed gives the same images; ``None`` is random.
         """
+        if Capability.SAMPLE not in self.spec.capabilities:
+            raise GenzooError(
+                f"'{self.spec.name}' draws no images: it is an auxiliary network of "
+                f"'{self.spec.auxiliary}' (genzoo sample {self.spec.auxiliary} draws them)"
+            )
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise GenzooError(f"n must be a positive integer, got {n!r}")
         if seed is not None and (

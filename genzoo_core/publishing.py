@@ -204,10 +204,14 @@ def publish(
             break
         path = candidates[chosen]
         report: dict[str, Any] = {}
+        options = {**dict(recipe.evaluate if recipe else {}), **dict(evaluate_options or {})}
+        if evaluate and spec.auxiliary and "metrics" not in options:
+            say(f"{name} is an auxiliary network of '{spec.auxiliary}' and its recipe names no "
+                f"metrics: not evaluated")
+            evaluate = False
         if evaluate:
             from genzoo_core.evaluation import evaluate as run_evaluation
 
-            options = {**dict(recipe.evaluate if recipe else {}), **dict(evaluate_options or {})}
             shown = ", ".join(f"{k}={v}" for k, v in options.items()) or "defaults"
             say(f"evaluating {name} ({shown})")
             report = run_evaluation(str(path), registry=registry, verbose=verbose, **options)
@@ -305,6 +309,8 @@ def rescore(
     except GenzooError:
         recipe = None
     options = {**dict(recipe.evaluate if recipe else {}), **dict(evaluate_options or {})}
+    if spec.auxiliary and "metrics" not in options:
+        return entry  # an auxiliary network whose recipe names no metrics: nothing to score
     report = run_evaluation(name, registry=registry, verbose=verbose, **options)
     entry = {**entry, "metrics": report.get("metrics", {}),
              "evaluation": _settings(report.get("settings", {}), name),

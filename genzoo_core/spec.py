@@ -122,6 +122,11 @@ class ModelSpec:
             ``{"generator": "generator", "discriminator": "discriminator"}``;
             components that play none of them (a text encoder, an energy-based
             or autoregressive network) are left out. Added in API 1.2.
+        auxiliary: for a network trained on an objective of its own to serve
+            another model (a text encoder, a classifier that scores translations),
+            the name of the model it serves. It draws no images, so it need not
+            declare ``sample``; it is trained with ``genzoo train`` like any
+            model, usually as a stage of that model's recipe. Added in API 1.3.
         distribution: the installed distribution that registered it (set by the
             registry).
         version: that distribution's version (set by the registry).
@@ -137,13 +142,14 @@ class ModelSpec:
     weights: tuple[WeightsSpec, ...] = ()
     config_schema: Mapping[str, _schema.Field] = field(default_factory=dict)
     roles: Mapping[str, Role] = field(default_factory=dict)
+    auxiliary: str = ""
     distribution: str = ""
     version: str = ""
 
     def __post_init__(self) -> None:
         # Accept plain strings and lists from plugin authors; store the canonical types.
         what = f"ModelSpec {self.name!r}"
-        for attr in ("name", "builder", "description", "distribution", "version"):
+        for attr in ("name", "builder", "description", "auxiliary", "distribution", "version"):
             if not isinstance(getattr(self, attr), str):
                 raise PluginError(f"{what}: {attr} must be a string, got "
                                   f"{getattr(self, attr)!r}")
@@ -204,8 +210,14 @@ class ModelSpec:
                 f"model '{self.name}': roles name component(s) {', '.join(unknown)} that "
                 f"components does not list ({', '.join(self.components)})"
             )
-        if Capability.SAMPLE not in self.capabilities:
-            raise PluginError(f"model '{self.name}': every model must declare 'sample'")
+        if self.auxiliary and not NAME_PATTERN.fullmatch(self.auxiliary):
+            raise PluginError(f"model '{self.name}': auxiliary must name the model it serves, "
+                              f"got {self.auxiliary!r}")
+        if Capability.SAMPLE not in self.capabilities and not self.auxiliary:
+            raise PluginError(
+                f"model '{self.name}': every model must declare 'sample' (a network that draws "
+                f"no images, trained to serve another model, sets auxiliary='THAT_MODEL')"
+            )
         try:
             json.dumps(self.default_config)
         except (TypeError, ValueError) as exc:

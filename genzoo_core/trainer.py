@@ -55,6 +55,7 @@ from genzoo_core.run import (
     resume_error,
     trim_run,
 )
+from genzoo_core.spec_enums import Capability
 
 __all__ = [
     "CHECKPOINT_NAME", "FINAL_NAME", "LOG_NAME", "RESUME_LOG_NAME", "SAMPLES_DIR",
@@ -132,7 +133,10 @@ class Trainer:
             raise GenzooError(f"batch_size must be at least 1, got {batch_size!r}")
         self.batch_size = int(batch_size or model.config.get("batch_size") or 64)
         self.callbacks = list(callbacks)
-        self.preview_count = preview_count
+        # An auxiliary network draws no images, so its runs have no sample grids.
+        drawn = Capability.SAMPLE in getattr(getattr(model, "spec", None), "capabilities",
+                                             {Capability.SAMPLE})
+        self.preview_count = preview_count if drawn else 0
         self.preview_seed = preview_seed
         self.seed = seed
         if jit_compile is None:

@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-API_VERSION = "1.2"
+API_VERSION = "1.3"
 """The plugin API version. The major number changes on any breaking change to the
 hooks, the spec dataclasses or the model contract; plugins declare the range they
 support through the ``genzoo_api_range`` hook.
@@ -11,6 +11,15 @@ support through the ``genzoo_api_range`` hook.
 ``WeightsSpec.size``; a plugin that uses them declares ``>=1.1,<2``.
 
 1.2 added the author namespace :mod:`genzoo_core.plugin` (the author names of
-``genzoo_core`` still resolve, deprecated, until 1.3), ``ModelSpec.roles`` with
-:class:`~genzoo_core.plugin.Role`, and ``GenerativeModel.example_data``; a plugin
-that uses them declares ``>=1.2,<2``."""
+``genzoo_core`` still resolve there, deprecated, until the next minor release of
+genzoo-core), ``ModelSpec.roles`` with :class:`~genzoo_core.plugin.Role`, and
+``GenerativeModel.example_data``; a plugin that uses them declares ``>=1.2,<2``.
+
+1.3 added recipes (``<package>/recipes/*.toml``, :mod:`genzoo_core.recipes`) and
+the weights manifest that ``genzoo publish`` writes and
+:func:`~genzoo_core.plugin.published_weights` reads; ``ModelSpec.auxiliary``
+(networks that draw no images); ``GenerativeModel.initialize_from``; the
+``genzoo_register_metrics`` hook with :class:`~genzoo_core.plugin.MetricSpec`;
+and the ``DatasetSpec`` fields ``features``, ``classifiers``, ``compare_with``,
+``folder`` and ``archive_*``. A plugin that uses any of them declares
+``>=1.3,<2``."""

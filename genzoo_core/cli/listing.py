@@ -37,6 +37,7 @@ def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
                 "version": s.version,
                 "condition": s.condition.value,
                 "capabilities": sorted(c.value for c in s.capabilities),
+                "auxiliary": s.auxiliary or None,
                 "weights": [f"{s.name}/{w.name}" for w in s.weights],
             }
             for s in (models[n] for n in sorted(models))
@@ -47,7 +48,7 @@ def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
                 s.name,
                 ", ".join(f"{s.name}/{w.name}" for w in s.weights) or "-",
                 f"{s.distribution} {s.version}",
-                s.description,
+                (f"[auxiliary network of {s.auxiliary}] " if s.auxiliary else "") + s.description,
             ]
             for s in (models[n] for n in sorted(models))
         ]
@@ -103,6 +104,7 @@ def cmd_info(args: argparse.Namespace, registry: Registry) -> int:
         "components": list(spec.components),
         "condition": spec.condition.value,
         "capabilities": sorted(c.value for c in spec.capabilities),
+        "auxiliary": spec.auxiliary or None,
         "default_config": spec.default_config,
         "weights": [
             {

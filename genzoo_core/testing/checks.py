@@ -132,10 +132,15 @@ def check_sample(name: str, options: KitOptions | None = None) -> None:
 
     The same seed gives the same images and another seed others (except for
     image-to-image models, which may translate deterministically); a
-    non-positive count is a clear error.
+    non-positive count is a clear error. An auxiliary network (one that draws
+    no images) refuses ``sample`` with a clear error instead.
     """
     options = options or KitOptions()
     model = _create(name, options)
+    if Capability.SAMPLE not in model.capabilities:
+        # An auxiliary network (spec.auxiliary) draws no images: it must say so, clearly.
+        _expect_error(lambda: model.sample(2, seed=0), "sample of an auxiliary network")
+        return
     n = SAMPLE_COUNT
     condition = _condition(model, n, options)
     images = _check_images(
@@ -224,8 +229,9 @@ def check_weights_roundtrip(name: str, options: KitOptions | None = None) -> Non
     options = options or KitOptions()
     api = _api()
     model = _create(name, options, seed=0)
-    condition = _condition(model, SAMPLE_COUNT, options)
-    expected = model.sample(SAMPLE_COUNT, condition=condition, seed=0)
+    draws = Capability.SAMPLE in model.capabilities
+    condition = _condition(model, SAMPLE_COUNT, options) if draws else None
+    expected = model.sample(SAMPLE_COUNT, condition=condition, seed=0) if draws else None
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "weights.h5"
         api.save_weights(model, path, metadata={"dataset": "conformance kit"})
@@ -240,6 +246,8 @@ def check_weights_roundtrip(name: str, options: KitOptions | None = None) -> Non
         differing = [k for k in saved if not np.array_equal(saved[k], loaded[k])]
         if differing:
             raise AssertionError(f"variables differ after reloading: {differing[:5]}")
+    if not draws:
+        return
     actual = other.sample(SAMPLE_COUNT, condition=condition, seed=0)
     if not np.allclose(expected, actual, atol=1e-6):
         raise AssertionError("the reloaded model samples other images for the same seed")
@@ -297,8 +305,13 @@ def check_capabilities(name: str, options: KitOptions | None = None) -> None:
     model = _create(name, options)
     capabilities = frozenset(model.capabilities)
     n = 2
-    condition = _condition(model, n, options)
-    images = model.sample(n, condition=condition, seed=0)
+    draws = Capability.SAMPLE in capabilities
+    condition = _condition(model, n, options) if draws else None
+    if draws:
+        images = model.sample(n, condition=condition, seed=0)
+    else:  # an auxiliary network: its capabilities are tried on random images
+        shape = _declared_shape(model) or (8, 8, 1)
+        images = np.random.default_rng(0).uniform(size=(n, *shape)).astype(np.float32)
     if Capability.TRANSLATE in capabilities:
         if not isinstance(model, Translator):
             raise AssertionError("declares 'translate' but has no translate(x) method")
@@ -320,6 +333,8 @@ def check_capabilities(name: str, options: KitOptions | None = None) -> None:
         if not callable(method):
             raise AssertionError("declares 'reconstruct' but has no reconstruct(x) method")
         _check_images(method(images), n, "reconstruct")
+    if not draws:
+        return
     if model.spec.condition == Condition.CLASS_LABEL:
         classes = _num_classes(model)
         _expect_error(lambda: model.sample(2, condition=np.array([0, classes]), seed=0),
@@ -372,6 +387,8 @@ def check_load_by_name(name: str, options: KitOptions | None = None) -> None:
         for entry in spec.weights:
             _resolvable(spec, entry)
             model = api.load(f"{name}/{entry.name}", registry=options.registry)
+            if Capability.SAMPLE not in model.capabilities:
+                continue
             condition = _condition(model, SAMPLE_COUNT, options)
             _check_images(model.sample(SAMPLE_COUNT, condition=condition, seed=0),
                           SAMPLE_COUNT, f"load('{name}/{entry.name}').sample")

@@ -58,7 +58,7 @@ SPEC = ModelSpec(
 @hookimpl
 def genzoo_api_range() -> str:
     """Declare the genzoo API versions this plugin is written for (1.x)."""
-    return ">=1.2,<2"
+    return ">=1.3,<2"
 
 
 @hookimpl

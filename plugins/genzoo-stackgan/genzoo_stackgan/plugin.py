@@ -175,7 +175,7 @@ SHAPES_DATASET = DatasetSpec(
 @hookimpl
 def genzoo_api_range() -> str:
     """Declare the genzoo API versions this plugin is written for (1.x)."""
-    return ">=1.2,<2"
+    return ">=1.3,<2"
 
 
 @hookimpl
