@@ -141,8 +141,11 @@ class ContrastiveTextEncoder(GenerativeModel):
     ``word_dim``, ``text_units`` and ``embedding_dim`` (StackGAN's defaults:
     its ``text_encoder`` must have the same layers for ``init`` to copy it);
     ``image_layout`` (``"grid"``, or ``"dense"``, the earlier image encoder);
-    ``hard_negatives`` and ``hard_exchange``; ``learning_rate`` (Adam) and
-    ``batch_size``.
+    ``hard_negatives`` and ``hard_exchange``; ``train_text_encoder`` (false:
+    the text encoder stays as it is, e.g. copied in by ``init`` from a trained
+    ``stackgan``, and only the image encoder learns to match it: a matching-loss
+    scorer for a StackGAN trained on that text encoder); ``learning_rate``
+    (Adam) and ``batch_size``.
     """
 
     spec = TEXT_ENCODER_SPEC
@@ -164,7 +167,14 @@ class ContrastiveTextEncoder(GenerativeModel):
         )
         self.image_encoder = build_image_encoder(shape, int(c["embedding_dim"]),
                                                  str(c["image_layout"]))
+        # Off: only the image encoder (and temperature) learn, against the text encoder
+        # as a recipe's init copies it in, e.g. from a trained stackgan.
+        self.text_encoder.trainable = bool(c["train_text_encoder"])
         self.logit_scale = build_logit_scale()
+        self._encode_text = tf.function(lambda ids: self.text_encoder(ids, training=False),
+                                        reduce_retracing=True)
+        self._encode_images = tf.function(
+            lambda images: self.image_encoder(images, training=False), reduce_retracing=True)
 
     @property
     def log_scale(self) -> keras.Variable:
@@ -235,13 +245,13 @@ class ContrastiveTextEncoder(GenerativeModel):
         """Unit-length text embeddings (n, embedding_dim) of captions."""
         count = n if n is not None else (1 if isinstance(captions, str) else len(captions))
         captions = check_captions(captions, count, self.vocabulary)
-        return self.predict_in_batches(lambda x: self.text_encoder(x, training=False),
-                                       self.word_ids(captions)).astype(np.float32)
+        return self.predict_in_batches(self._encode_text, self.word_ids(captions),
+                                       batch_size=1024).astype(np.float32)
 
     def encode_images(self, images: np.ndarray) -> np.ndarray:
         """Unit-length image embeddings of images in [0, 1]."""
-        return self.predict_in_batches(lambda x: self.image_encoder(x, training=False),
-                                       np.asarray(images, np.float32)).astype(np.float32)
+        return self.predict_in_batches(self._encode_images, np.asarray(images, np.float32),
+                                       batch_size=512).astype(np.float32)
 
     def generate(self, n: int, *, condition: Any, rng: np.random.Generator) -> np.ndarray:
         """For each caption, the render of a fresh seeded pool that the encoders match best.
