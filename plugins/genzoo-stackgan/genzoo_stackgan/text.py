@@ -6,8 +6,10 @@ header); the encoder is an embedding, a bidirectional GRU and a projection,
 normalised to unit length. It is pretrained with a contrastive image-text
 objective (InfoNCE, as in CLIP): in a batch of images and one caption each,
 every caption must pick out its own image among the others and vice versa,
-through a small image encoder that is thrown away afterwards. Then it is
-frozen and StackGAN conditions on its embeddings.
+through a small image encoder (the model ``stackgan-text-encoder`` of
+:mod:`genzoo_stackgan.encoders` trains both). Then it is frozen and StackGAN
+conditions on its embeddings; the image encoder scores StackGAN's images in
+its optional matching loss.
 
 Bad text is refused before it reaches the network: a caption that is not a
 string, is empty, or has no word in the vocabulary is a ``ConfigError``
@@ -16,7 +18,6 @@ naming the unknown words.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -194,42 +195,6 @@ def info_nce(
         image_targets, image_logits, from_logits=True
     )
     return 0.5 * (tf.reduce_mean(text_to_image) + tf.reduce_mean(image_to_text))
-
-
-class ContrastivePretrainer(keras.Model):
-    """Trains a text encoder and an image encoder so that matching pairs align."""
-
-    def __init__(self, text_encoder: keras.Model, image_encoder: keras.Model) -> None:
-        super().__init__(name="contrastive_pretrainer")
-        self.text_encoder = text_encoder
-        self.image_encoder = image_encoder
-        # CLIP starts at temperature 0.07; the scale is learned in log space.
-        self.log_scale = self.add_weight(
-            shape=(), initializer=keras.initializers.Constant(math.log(1 / 0.07)),
-            name="log_scale",
-        )
-
-    def train_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        """One InfoNCE step on ``{"ids", "images", "scenes"}``, plus ``"hard_ids"`` if given.
-
-        ``hard_ids`` are each caption's hard negative (all padding where it has none).
-        """
-        with tf.GradientTape() as tape:
-            hard_texts = has_hard = None
-            if "hard_ids" in batch:
-                hard_texts = self.text_encoder(batch["hard_ids"], training=True)
-                has_hard = tf.reduce_any(tf.not_equal(batch["hard_ids"], PAD), axis=-1)
-            loss = info_nce(
-                self.text_encoder(batch["ids"], training=True),
-                self.image_encoder(batch["images"], training=True),
-                self.log_scale,
-                batch.get("scenes"),
-                hard_texts,
-                has_hard,
-            )
-        variables = self.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return {"loss": loss, "scale": tf.exp(self.log_scale)}
 
 
 def retrieval_accuracy(
