@@ -653,6 +653,13 @@ def run_recipe(
     for stage in recipe.stages:
         folder = recipe.stage_dir(out, stage)
         spec = registry.get_model(stage.model)
+        if _finished(folder, stage):
+            # Nothing to train: not even the stage's data is prepared again.
+            if verbose:
+                print(f"recipe {recipe.name}: stage '{stage.name}' already complete ({folder})")
+            records.append(stage_record(recipe, out, stage))
+            model = None
+            continue
         run = Run(folder)
         fresh = run.header() is None
         keras.utils.set_random_seed(stage.seed)  # the same initial weights on every rebuild
@@ -685,7 +692,20 @@ def run_recipe(
                   f"{stage.dataset}, {stage.epochs} epochs) -> {folder}")
         trainer.fit(data, epochs=stage.epochs, steps_per_epoch=stage.steps_per_epoch)
         records.append(stage_record(recipe, out, stage))
+    if model is None:  # the last stage was already complete
+        model = load(str(recipe.stage_dir(out, recipe.final_stage) / "model.h5"),
+                     registry=registry)
     return model
+
+
+def _finished(folder: Path, stage: Stage) -> bool:
+    """Whether ``folder`` holds the stage's finished run: its ``model.h5`` at its epochs."""
+    from genzoo_core.run import read_checkpoint_header
+
+    if not (folder / "model.h5").is_file():
+        return False
+    header = read_checkpoint_header(folder)
+    return header is not None and header.training_state.get("epoch") == stage.epochs
 
 
 def final_weights(run_dir: str | Path) -> tuple[Path, Recipe | None]:
