@@ -98,6 +98,25 @@ def _target_package(spec: Any, into: str | Path | None) -> Path:
                       f"e.g. plugins/genzoo-{spec.name}")
 
 
+def _file_name(package: Path, spec: Any, model: str, weights: str) -> str:
+    """The file a weight is published to in ``package/weights/``.
+
+    The one its manifest entry already names; else ``WEIGHTS.h5``, or
+    ``MODEL-WEIGHTS.h5`` for an auxiliary network or where another model's
+    weight of that name has the plain file (two models of one plugin may both
+    have weights named ``shapes``).
+    """
+    from genzoo_core.manifest import manifest_path, read_manifest
+
+    entries = read_manifest(manifest_path(package))
+    for entry in entries:
+        if (entry["model"], entry["name"]) == (model, weights):
+            return Path(entry["file"]).name
+    plain = f"{weights}.h5"
+    taken = {Path(e["file"]).name for e in entries}
+    return f"{model}-{weights}.h5" if spec.auxiliary or plain in taken else plain
+
+
 def _find_results(plugin_root: Path) -> Path | None:
     """The repository's ``docs/results.md`` above a plugin folder, if it keeps one."""
     for parent in plugin_root.resolve().parents:
@@ -168,7 +187,7 @@ def publish(
     package = _target_package(spec, into)
     weights_dir = package / "weights"
     weights_dir.mkdir(parents=True, exist_ok=True)
-    target = weights_dir / f"{weights_name}.h5"
+    target = weights_dir / _file_name(package, spec, model_name, weights_name)
     say = print if verbose else (lambda *a, **k: None)
 
     model = load(str(final), registry=registry)

@@ -463,3 +463,27 @@ def test_the_recipe_names_are_public():
 
     assert genzoo_core.publish is genzoo_core.publishing.publish
     assert callable(genzoo_core.run_recipe)
+
+
+def test_two_models_weights_of_one_name_get_their_own_files(recipe_registry, finished_run,
+                                                            capsys):
+    from genzoo_core.manifest import record
+
+    package = package_of(recipe_registry)
+    # Another model of the plugin already published a 'toy' weight as weights/toy.h5.
+    (package / "weights").mkdir()
+    (package / "weights" / "toy.h5").write_bytes(b"another model's file")
+    record(package / "weights" / "manifest.json",
+           {"model": "other", "name": "toy", "file": "weights/toy.h5", "sha256": "0" * 64})
+    code, _, err = run_cli(["publish", str(finished_run), "--as", "rtoy/toy", "--into",
+                            str(package.parent), "--no-eval"], recipe_registry, capsys)
+    assert code == 0, err
+    assert (package / "weights" / "toy.h5").read_bytes() == b"another model's file"
+    entries = json.loads((package / "weights" / "manifest.json").read_text())["weights"]
+    assert [e["file"] for e in entries] == ["weights/toy.h5", "weights/rtoy-toy.h5"]
+    # Publishing it again replaces its own file, under the same name.
+    code, _, err = run_cli(["publish", str(finished_run), "--as", "rtoy/toy", "--into",
+                            str(package.parent), "--no-eval"], recipe_registry, capsys)
+    assert code == 0, err
+    entries = json.loads((package / "weights" / "manifest.json").read_text())["weights"]
+    assert [e["file"] for e in entries] == ["weights/toy.h5", "weights/rtoy-toy.h5"]

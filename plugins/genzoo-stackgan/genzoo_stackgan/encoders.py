@@ -19,13 +19,9 @@ loss scores images with it, copied in by ``init`` as ``matching_encoder``) and
 ``logit_scale`` (the learned inverse temperature, a component so that it is
 saved and a resumed run goes on from it). One optimizer trains all three.
 
-It draws no images of its own. The core asks every registered model for
-``sample``, so ``sample`` here is caption-to-image *retrieval*: for each
-caption, the best-matching image among freshly drawn captioned-shapes renders
-(:data:`RETRIEVAL_POOL` of them, seeded), scored by the two encoders. It shows
-what the encoders have learned; it is not a generative model, ships no
-weights of its own, and its samples are real renders (an FID of them says
-nothing).
+It draws no images: it is an auxiliary network of ``stackgan``
+(``ModelSpec.auxiliary``), trained by ``genzoo train`` as the first stage of
+the ``stackgan/shapes`` recipe, and it ships no weights of its own.
 """
 
 from __future__ import annotations
@@ -41,7 +37,6 @@ import tensorflow as tf
 from genzoo_core import ConfigError
 from genzoo_core.plugin import CaptionedDataSource, GenerativeModel
 from genzoo_stackgan import data as captioned_data
-from genzoo_stackgan import shapes
 from genzoo_stackgan.captions import contrast_captions, padded
 from genzoo_stackgan.plugin import TEXT_ENCODER_SPEC
 from genzoo_stackgan.text import (
@@ -53,8 +48,6 @@ from genzoo_stackgan.text import (
     make_vectorizer,
 )
 
-RETRIEVAL_POOL = 512
-"""How many renders ``sample`` picks each caption's image from."""
 INITIAL_SCALE = 1 / 0.07
 """The inverse temperature InfoNCE starts at (CLIP's)."""
 
@@ -239,7 +232,7 @@ class ContrastiveTextEncoder(GenerativeModel):
         self.minimize(tape, loss, "contrastive")
         return {"loss": loss, "scale": tf.exp(self.log_scale)}
 
-    # -- retrieval, as sample ----------------------------------------------------------
+    # -- embeddings ----------------------------------------------------------------------
 
     def encode_text(self, captions: Any, n: int | None = None) -> np.ndarray:
         """Unit-length text embeddings (n, embedding_dim) of captions."""
@@ -252,19 +245,3 @@ class ContrastiveTextEncoder(GenerativeModel):
         """Unit-length image embeddings of images in [0, 1]."""
         return self.predict_in_batches(self._encode_images, np.asarray(images, np.float32),
                                        batch_size=512).astype(np.float32)
-
-    def generate(self, n: int, *, condition: Any, rng: np.random.Generator) -> np.ndarray:
-        """For each caption, the render of a fresh seeded pool that the encoders match best.
-
-        ``condition`` is one caption (for all ``n``), ``n`` captions, or
-        ``None`` (``n`` captions drawn from the captioned-shapes grammar).
-        """
-        if condition is None:
-            condition = shapes.sample_captions(n, seed=int(rng.integers(2**31)))
-        text = self.encode_text(condition, n)
-        pool = shapes.generate(RETRIEVAL_POOL, seed=int(rng.integers(2**31))).images
-        pool = pool.astype(np.float32) / 255.0
-        if pool.shape[1] != self.size:
-            pool = np.asarray(tf.image.resize(pool, (self.size, self.size), "area"))
-        best = np.argmax(text @ self.encode_images(pool).T, axis=1)
-        return np.clip(pool[best], 0.0, 1.0)

@@ -110,12 +110,11 @@ TEXT_ENCODER_SPEC = ModelSpec(
     name="stackgan-text-encoder",
     builder="genzoo_stackgan.encoders:ContrastiveTextEncoder",
     description="StackGAN's text encoder with a grid image encoder, trained contrastively "
-    "(InfoNCE, hard negatives) on captioned images; sample retrieves the best-matching "
-    "render of a fresh pool (it draws no images); stage 'text-encoder' of stackgan/shapes",
+    "(InfoNCE, hard negatives) on captioned images; stage 'text-encoder' of stackgan/shapes",
     components=("text_encoder", "image_encoder", "logit_scale"),
     condition="text",
-    # The core asks every model for 'sample': here it is retrieval (genzoo_stackgan.encoders).
-    capabilities=("sample",),
+    capabilities=(),
+    auxiliary="stackgan",
     default_config={
         "image_shape": [64, 64, 3],
         "vocabulary": vocabulary(),

@@ -74,13 +74,13 @@ def test_with_the_text_encoder_frozen_only_the_image_encoder_learns(tmp_path):
     assert not _same(before["image_encoder"], _values(model, "image_encoder"))
 
 
-def test_text_encoder_model_samples_by_retrieval(encoders):
-    images = encoders.sample(3, condition="a large red circle in the centre", seed=0)
-    assert images.shape == (3, 64, 64, 3) and images.dtype == np.float32
-    np.testing.assert_array_equal(images, encoders.sample(3, condition="a large red circle "
-                                                          "in the centre", seed=0))
-    with pytest.raises(ConfigError, match="no word the text encoder knows"):
-        encoders.sample(1, condition="zzz", seed=0)
+def test_text_encoder_model_is_an_auxiliary_network_that_draws_nothing(encoders):
+    assert encoders.spec.auxiliary == "stackgan" and not encoders.capabilities
+    with pytest.raises(genzoo_core.GenzooError, match="auxiliary network of 'stackgan'"):
+        encoders.sample(1, condition="a large red circle in the centre", seed=0)
+    embedded = encoders.encode_text(["a large red circle in the centre"])
+    assert embedded.shape == (1, encoders.config["embedding_dim"])
+    np.testing.assert_allclose(np.linalg.norm(embedded, axis=1), 1.0, rtol=1e-5)
 
 
 def test_recipe_spells_out_the_shipped_files_config(recipe):
