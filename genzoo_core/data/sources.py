@@ -76,6 +76,21 @@ def _shuffled(dataset: Any, count: int, shuffle: bool, seed: int | None) -> Any:
     return dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
 
 
+def _seeded(dataset: Any, seed: int | None) -> Any:
+    """Pair each element with a stateless random seed that is new on every pass.
+
+    Random ops inside a ``tf.data`` map draw the same numbers on every pass once a
+    global seed is set (``keras.utils.set_random_seed``, as a recipe run does), so
+    dynamic binarization and jitter would repeat each epoch. Stateless draws from
+    these per-element seeds, re-drawn each iteration, do not; ``seed`` makes the
+    sequence reproducible.
+    """
+    import tensorflow as tf
+
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    return tf.data.Dataset.zip(dataset, seeds)
+
+
 def _batched(dataset: Any, batch_size: int | None) -> Any:
     """Full batches of ``batch_size`` (the remainder dropped); ``dataset`` itself without one."""
     return dataset.batch(batch_size, drop_remainder=True) if batch_size else dataset
@@ -135,16 +150,16 @@ class DataSource(_ArraySource):
         # shuffle the uint8 examples, before they grow 4x as floats
         dataset = _batched(_shuffled(dataset, len(self), shuffle, seed), batch_size)
 
-        binarize_dynamically = self.dynamic_binarization
-
         def to_float(example: dict[str, Any]) -> dict[str, Any]:
-            example = dict(example)
-            images = _to_unit(example["images"])
-            if binarize_dynamically:
-                images = tf.cast(tf.random.uniform(tf.shape(images)) < images, tf.float32)
-            example["images"] = images
-            return example
+            return {**example, "images": _to_unit(example["images"])}
 
+        def binarized(example: dict[str, Any], key: Any) -> dict[str, Any]:
+            images = _to_unit(example["images"])
+            draws = tf.random.stateless_uniform(tf.shape(images), seed=key)
+            return {**example, "images": tf.cast(draws < images, tf.float32)}
+
+        if self.dynamic_binarization:  # fresh bits on every pass over the data
+            return _seeded(dataset, seed).map(binarized, num_parallel_calls=tf.data.AUTOTUNE)
         return dataset.map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
 
 
@@ -213,13 +228,13 @@ class PairedDataSource(_ArraySource):
         import tensorflow as tf
 
         dataset = tf.data.Dataset.from_tensor_slices((self.inputs, self.targets))
-        dataset = _shuffled(dataset, len(self), shuffle, seed)
+        dataset = _seeded(_shuffled(dataset, len(self), shuffle, seed), seed)
         height, _, channels = self.image_shape
         jitter, mirror = self.jitter, self.mirror
 
-        def to_example(inputs: Any, targets: Any) -> dict[str, Any]:
-            both = _to_unit(tf.concat([inputs, targets], axis=-1))
-            both = _jitter(both, height, jitter, mirror)
+        def to_example(pair: Any, key: Any) -> dict[str, Any]:
+            both = _to_unit(tf.concat(list(pair), axis=-1))
+            both = _jitter(both, height, jitter, mirror, key)
             return {"inputs": both[..., :channels], "images": both[..., channels:]}
 
         dataset = dataset.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
@@ -293,9 +308,10 @@ class UnpairedDataSource(_ArraySource):
 
         def domain(images: np.ndarray, offset: int) -> Any:
             part = tf.data.Dataset.from_tensor_slices(images)
-            part = _shuffled(part, len(images), shuffle, None if seed is None else seed + offset)
-            return part.repeat().map(
-                lambda x: _jitter(_to_unit(x), size, jitter, mirror),
+            part_seed = None if seed is None else seed + offset
+            part = _shuffled(part, len(images), shuffle, part_seed)
+            return _seeded(part.repeat(), part_seed).map(
+                lambda x, key: _jitter(_to_unit(x), size, jitter, mirror, key),
                 num_parallel_calls=tf.data.AUTOTUNE,
             )
 

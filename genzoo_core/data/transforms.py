@@ -25,20 +25,23 @@ def _resize_uint8(images: np.ndarray, size: int) -> np.ndarray:
     return np.clip(np.round(resized.numpy()), 0, 255).astype(np.uint8)
 
 
-def _jitter(images: Any, size: int, jitter: bool, mirror: bool) -> Any:
+def _jitter(images: Any, size: int, jitter: bool, mirror: bool, key: Any) -> Any:
     """Random jitter and mirroring of one example (channels may stack several images).
 
     Stacking an input and its target along the channels gives both the same crop
-    and the same flip.
+    and the same flip. ``key`` is the example's stateless seed (shape (2,)), new
+    on every pass over the data.
     """
     import tensorflow as tf
 
+    crop_key, flip_key = tf.unstack(tf.random.experimental.stateless_split(key, 2))
     if jitter:
         larger = int(round(size * JITTER_SCALE))
         images = tf.image.resize(images, (larger, larger))
-        images = tf.image.random_crop(images, (size, size, images.shape[-1]))
+        images = tf.image.stateless_random_crop(images, (size, size, images.shape[-1]),
+                                                seed=crop_key)
     if mirror:
-        images = tf.image.random_flip_left_right(images)
+        images = tf.image.stateless_random_flip_left_right(images, seed=flip_key)
     return images
 
 
