@@ -22,6 +22,7 @@ GROUPS = (
     ("likelihood", "Likelihood models"),
     ("image-to-image", "Image-to-image translation"),
     ("text-to-image", "Text-to-image"),
+    ("auxiliary", "Auxiliary networks (they serve or score a model and draw no images)"),
 )
 HIDDEN = ("nll_count", "count", "n")
 
@@ -31,6 +32,8 @@ def _kind(spec: Any) -> str:
 
     if spec is None:
         return "images"
+    if spec.auxiliary:
+        return "auxiliary"
     if spec.condition in (Condition.PAIRED_IMAGE, Condition.UNPAIRED_DOMAINS):
         return "image-to-image"
     if spec.condition == Condition.TEXT:
@@ -60,7 +63,7 @@ def metric_cells(metrics: Mapping[str, Any]) -> dict[str, str]:
         text = _number(value)
         std = metrics.get(f"{key}_std")
         if isinstance(std, (int, float)) and not isinstance(std, bool):
-            text += f" ± {_number(std)}"
+            text += f" ± {std:.2g}"  # two significant digits: the spread is itself uncertain
         cells[key] = text
     return cells
 

@@ -424,6 +424,7 @@ def test_make_results_text_comes_from_the_manifests():
              "evaluation": {"n": 1000, "split": "test"}}
     block = card_block(entry)
     assert "| fid | 12.35 |" in block and "| kid | 1.5 ± 0.25 |" in block
+    assert "± 0.043" in card_block({**entry, "metrics": {"is": 7.8, "is_std": 0.04321}})
     assert "10.0 CPU min" in block and "genzoo train --recipe m/w" in block
     page = render_results([entry])
     assert "| `m/w` | n 1000, split test | 12.35 | 1.5 ± 0.25 |" in page

@@ -118,8 +118,9 @@ def test_pretrained_weights_load_by_name_and_path():
     np.testing.assert_array_equal(reference, by_path.sample(16, seed=0))
     header = genzoo_core.read_header(path)
     assert header.metadata["dataset"].startswith("mnist:train")
-    assert "train_mnist.py" in header.metadata["training_command"]
-    assert header.metadata["metrics"]["epochs"] >= 1
+    assert "--recipe gan/mnist" in header.metadata["training_command"]
+    assert header.metadata["recipe"]["name"] == "gan/mnist"  # the file says how to rebuild it
+    assert len(header.metadata["epoch_seconds"]) == header.metadata["metrics"]["epochs"] == 50
 
 
 def test_pretrained_samples_look_like_mnist():
