@@ -118,7 +118,7 @@ def numeric_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
             if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
-def published_weights(package: str, model: str) -> tuple[Any, ...]:
+def published_weights(package: str | None, model: str) -> tuple[Any, ...]:
     """The :class:`~genzoo_core.WeightsSpec` entries of ``model`` in ``package``'s manifest.
 
     In the order the manifest lists them (the first is the model's default).
@@ -126,6 +126,8 @@ def published_weights(package: str, model: str) -> tuple[Any, ...]:
     """
     from genzoo_core.spec import WeightsSpec
 
+    if not package:  # a module outside any package (run as a script) has no weights folder
+        return ()
     path = manifest_path(package_dir(package))
     specs = []
     for entry in read_manifest(path):

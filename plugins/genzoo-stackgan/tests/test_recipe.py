@@ -8,8 +8,7 @@ from genzoo_stackgan import captions
 from genzoo_stackgan.plugin import SPEC, TEXT_ENCODER_SPEC
 
 import genzoo_core
-from genzoo_core import ConfigError, Trainer
-from genzoo_core.recipes import get_recipe
+from genzoo_core import ConfigError, Trainer, get_recipe
 
 SHIPPED = "stackgan/shapes"
 ARCHITECTURE = {"word_dim": 8, "text_units": 8, "embedding_dim": 16}
