@@ -128,7 +128,7 @@ def test_an_auxiliary_network_trains_without_grids_and_refuses_to_sample(scorer_
     assert code == 1 and one_error_line(err) and "draws no images" in err
 
 
-@pytest.mark.parametrize("check", ["check_sample", "check_weights_roundtrip",
+@pytest.mark.parametrize("check", ["check_sample", "check_weights_roundtrip", "check_train_step",
                                    "check_capabilities", "check_load_by_name", "check_spec"])
 def test_the_kit_checks_an_auxiliary_network(scorer_registry, check):
     from genzoo_core import testing

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from genzoo_core.errors import GenzooError
-from genzoo_core.spec import Condition
+from genzoo_core.spec import Capability, Condition
 
 SAMPLE_COUNT = 3
 TRAIN_BATCH = 8
@@ -177,7 +177,10 @@ def _default_train_data(model: Any, options: KitOptions) -> Any:
     from genzoo_core.data import DataSource, PairedDataSource, UnpairedDataSource
 
     n = TRAIN_BATCH * 2
-    shape = model.sample(1, condition=_condition(model, 1, options), seed=0).shape[1:]
+    if Capability.SAMPLE in model.capabilities:
+        shape = model.sample(1, condition=_condition(model, 1, options), seed=0).shape[1:]
+    else:  # an auxiliary network draws nothing: the images it reads
+        shape = _image_shape(model)
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (n, *shape), dtype=np.uint8)
     if model.spec.condition == Condition.PAIRED_IMAGE:
