@@ -20,7 +20,8 @@ from genzoo_core._files import atomic_path
 GROUPS = (
     ("images", "Unconditional and class-conditional image models"),
     ("likelihood", "Likelihood models"),
-    ("image-to-image", "Image-to-image translation"),
+    ("paired", "Paired image-to-image translation"),
+    ("unpaired", "Unpaired image-to-image translation"),
     ("text-to-image", "Text-to-image"),
     ("auxiliary", "Auxiliary networks (they serve or score a model and draw no images)"),
 )
@@ -34,8 +35,10 @@ def _kind(spec: Any) -> str:
         return "images"
     if spec.auxiliary:
         return "auxiliary"
-    if spec.condition in (Condition.PAIRED_IMAGE, Condition.UNPAIRED_DOMAINS):
-        return "image-to-image"
+    if spec.condition == Condition.PAIRED_IMAGE:
+        return "paired"
+    if spec.condition == Condition.UNPAIRED_DOMAINS:
+        return "unpaired"
     if spec.condition == Condition.TEXT:
         return "text-to-image"
     if Capability.LOG_PROB in spec.capabilities:
@@ -63,7 +66,7 @@ def metric_cells(metrics: Mapping[str, Any]) -> dict[str, str]:
         text = _number(value)
         std = metrics.get(f"{key}_std")
         if isinstance(std, (int, float)) and not isinstance(std, bool):
-            text += f" ± {std:.2g}"  # two significant digits: the spread is itself uncertain
+            text += f" ± {std:#.2g}"  # two significant digits: the spread is itself uncertain
         cells[key] = text
     return cells
 
@@ -73,6 +76,8 @@ def _protocol(entry: Mapping[str, Any]) -> str:
     parts = []
     for key in ("n", "split", "seed", "features", "protocol"):
         value = settings.get(key)
+        if isinstance(value, Mapping):  # one count per domain, say
+            value = ", ".join(f"{k} {v}" for k, v in value.items())
         if value not in (None, "", {}):
             parts.append(f"{key} {value}" if key != "protocol" else str(value))
     real = settings.get("real")
@@ -174,6 +179,14 @@ def render_results(entries: list[Mapping[str, Any]]) -> str:
         "`weights/manifest.json`. Each model card gives the protocol, the file and how it "
         "was made; `genzoo info MODEL/WEIGHTS` shows its recipe.",
         "",
+        "",
+        "Each dataset names the network whose features score it (the protocol's "
+        "`features`): the dataset's own classifier where it has one, so these FIDs compare "
+        "models on the same dataset, not with published Inception-feature FIDs. KID is the "
+        "mean ± std over subsets, IS over splits, precision/recall use k = 3; likelihoods "
+        "are in nats per image on held-out data. `results.json` beside this page holds every "
+        "setting.",
+        "",
         "<!-- This page is generated from the manifests: do not edit it by hand. -->",
     ]
     for kind, title in GROUPS:
@@ -185,6 +198,15 @@ def render_results(entries: list[Mapping[str, Any]]) -> str:
             for key in metric_cells(entry.get("metrics") or {}):
                 if key not in columns:
                     columns.append(key)
+        if not columns:  # networks scored in their model cards, not here
+            lines += ["", f"## {title}", "", "| weights | file | made by |", "|---|---|---|"]
+            for entry in rows:
+                size = entry.get("size")
+                shown = f"{size / 1e6:.2f} MB" if isinstance(size, int) else "–"
+                recipe = f"recipe `{entry['recipe']}`" if entry.get("recipe") else "–"
+                lines.append(f"| `{entry['model']}/{entry['name']}` | {shown}, "
+                             f"{entry.get('precision') or '–'} | {recipe} |")
+            continue
         lines += ["", f"## {title}", "",
                   "| weights | protocol | " + " | ".join(columns) + " |",
                   "|---|---|" + "---|" * len(columns)]

@@ -72,7 +72,8 @@ def test_maps_recipe_is_what_the_shipped_file_was_made_with(info):
     assert stage["seed"] == 0
     # Stored in half precision, as the shipped file (every number of the card is its own).
     assert recipe["publish"]["precision"] == header.metadata["precision"] == "float16"
-    assert recipe["evaluate"] == {"n": 50, "split": "val", "seed": 0}
+    assert recipe["evaluate"] == {"metrics": ["fid", "l1", "ssim", "sharpness"], "n": 50,
+                                  "split": "val", "seed": 0}
 
 
 def test_l1_only_baseline_is_the_maps_run_without_the_gan_term(info):

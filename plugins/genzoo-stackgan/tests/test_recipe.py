@@ -99,7 +99,8 @@ def test_recipe_spells_out_the_shipped_files_config(recipe):
     assert built["contrast_words"] == stored["contrast_words"] == captions.contrast_word_groups()
     assert built["hard_negatives"] is True and built["image_layout"] == "grid"
     assert built["train_text_encoder"] is True
-    assert recipe.evaluate == {"n": 2000, "split": "test", "seed": 0}
+    assert recipe.evaluate == {"metrics": ["fid", "pr", "attribute_accuracy"], "n": 2000,
+                               "split": "test", "seed": 0}
     assert "continued earlier runs" in recipe.notes
 
 
