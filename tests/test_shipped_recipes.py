@@ -59,3 +59,46 @@ def test_every_recipe_runs_all_its_stages_on_real_data(name, tmp_path, capsys, g
     assert len(metadata["epoch_seconds"]) == 1
     assert [s["name"] for s in metadata.get("earlier_stages", [])] == \
         [s.name for s in recipe.stages[:-1]]
+
+
+def test_a_short_recipe_run_published_into_a_copy_of_its_plugin_loads_by_name(
+    tmp_path, capsys, genzoo_data
+):
+    """gan/mnist end to end: recipe run, publish into a copy of genzoo-gan, load by name.
+
+    The copy's package is put first on the path of a fresh process, so its
+    plugin module (the same entry point) reads the manifest publish wrote.
+    """
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    genzoo_data(".")
+    registry = installed()
+    out = tmp_path / "run"
+    code, _, err = run_cli(["train", "--recipe", "gan/mnist", "--out", str(out), "--epochs",
+                            "1", "--steps-per-epoch", "2", "-q"], registry, capsys)
+    assert code == 0, err
+    source = Path(__file__).resolve().parents[1] / "plugins" / "genzoo-gan"
+    copy = tmp_path / "genzoo-gan"
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("build", "*.egg-info",
+                                                                "__pycache__", "tests"))
+    code, printed, err = run_cli(["publish", str(out), "--as", "gan/mnist", "--into", str(copy),
+                                  "-n", "200", "-q"], registry, capsys)
+    assert code == 0, err
+    (entry,) = json.loads((copy / "genzoo_gan" / "weights" / "manifest.json").read_text())[
+        "weights"]
+    probe = ("import genzoo_core, json; spec = genzoo_core.get_spec('gan'); "
+             "model = genzoo_core.load('gan/mnist'); "
+             "print(json.dumps([spec.weights[0].sha256, spec.weights[0].size, "
+             "model.sample(2, seed=0).shape[1:]]))")
+    env = {**os.environ, "PYTHONPATH": str(copy), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    sha256, size, shape = json.loads(result.stdout.strip().splitlines()[-1])
+    assert sha256 == entry["sha256"] and size == entry["size"] and shape == [28, 28, 1]
+    assert entry["recipe"] == "gan/mnist" and "fid" in entry["metrics"]
