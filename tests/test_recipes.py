@@ -488,3 +488,18 @@ def test_two_models_weights_of_one_name_get_their_own_files(recipe_registry, fin
     assert code == 0, err
     entries = json.loads((package / "weights" / "manifest.json").read_text())["weights"]
     assert [e["file"] for e in entries] == ["weights/toy.h5", "weights/rtoy-toy.h5"]
+
+
+def test_the_kit_checks_that_a_recipe_spells_out_its_files_config(recipe_registry,
+                                                                 finished_run, capsys):
+    from genzoo_core.testing import check_recipe
+
+    package = package_of(recipe_registry)
+    code, _, err = run_cli(["publish", str(finished_run), "--as", "rtoy/toy", "--into",
+                            str(package.parent), "--no-eval"], recipe_registry, capsys)
+    assert code == 0, err
+    registry = fresh_registry(recipe_registry)
+    assert check_recipe("rtoy/toy", registry=registry).name == "rtoy/toy"
+    (package / "recipes" / "toy.toml").write_text(RECIPE.replace("units = 8", "units = 6"))
+    with pytest.raises(AssertionError, match="units: recipe 6, file 8"):
+        check_recipe("rtoy/toy", registry=fresh_registry(recipe_registry))

@@ -28,6 +28,8 @@ returning a data source or a ``tf.data.Dataset`` of the dicts its
 
 The checks live in :mod:`genzoo_core.testing.checks`, the runner in
 :mod:`genzoo_core.testing.kit`; every name is importable from here.
+``check_recipe("MODEL/WEIGHTS")`` (:mod:`genzoo_core.testing.recipes`) checks
+that a shipped weight's recipe spells out the config its file stores.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from genzoo_core.testing.checks import _check_images as _check_images
 from genzoo_core.testing.kit import _run_check as _run_check
 from genzoo_core.testing.kit import bound_checks as bound_checks
 from genzoo_core.testing.kit import check_model, parametrize_with_checks
+from genzoo_core.testing.recipes import check_recipe
 
 if TYPE_CHECKING:  # at run time through __getattr__, so that the kit needs no pytest
     from genzoo_core.testing.pytest_plugin import require_data
@@ -70,6 +73,7 @@ __all__ = [
     "check_load_by_name",
     "check_model",
     "check_pretrained_weights",
+    "check_recipe",
     "check_roles",
     "check_sample",
     "check_spec",
