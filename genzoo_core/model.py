@@ -335,6 +335,25 @@ class GenerativeModel(keras.Model):
         gradients = tape.gradient(scaled, variables)
         self.optimizers[name].apply_gradients(zip(gradients, variables, strict=True))
 
+    def finalize_weights(self) -> list[str]:
+        """Put each optimizer's moving average of its variables into the weights.
+
+        An optimizer made with ``use_ema=True`` keeps an exponential moving average
+        of the variables it updates; as Keras' ``fit`` does when training ends,
+        this overwrites those variables with their averages. The trainer calls it
+        just before writing a finished run's ``model.h5`` (checkpoints keep the
+        raw weights and the averages, so a resumed run goes on exactly).
+
+        Returns:
+            The names of the optimizers whose averages were applied.
+        """
+        applied = []
+        for name, optimizer in self.optimizers.items():
+            if getattr(optimizer, "use_ema", False) and optimizer.built:
+                optimizer.finalize_variable_values(self.optimizer_variables(name))
+                applied.append(name)
+        return applied
+
     @property
     def optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
         """The named optimizers created by :meth:`compile`."""

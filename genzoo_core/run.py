@@ -408,9 +408,16 @@ class Run:
     ) -> None:
         """Write ``model.h5``: the weights, ``metadata``, the final ``metrics`` and the time.
 
-        ``seconds`` is this call's training time, default :meth:`seconds`.
+        ``seconds`` is this call's training time, default :meth:`seconds`. First
+        the optimizers' moving averages, if any, become the weights
+        (:meth:`~genzoo_core.GenerativeModel.finalize_weights`); the file's
+        ``averaged_weights`` metadata names those optimizers.
         """
         metadata = dict(metadata)
+        finalize = getattr(model, "finalize_weights", None)
+        averaged = finalize() if callable(finalize) else []
+        if averaged:  # the file holds averaged weights; say of which optimizers
+            metadata["averaged_weights"] = list(averaged)
         # The per-epoch times of the whole run (resumes included), from log.csv.
         per_epoch = epoch_seconds(self.out_dir)
         metadata["epoch_seconds"] = per_epoch

@@ -23,6 +23,8 @@ SPEC = ModelSpec(
         "discriminator_filters": 64,
         "loss": "non-saturating",
         "critic_steps": 1,
+        "discriminator_dropout": 0.0,
+        "generator_ema": 0.0,
         "learning_rate": 2e-4,
         "beta_1": 0.5,
         "beta_2": 0.999,
@@ -40,6 +42,12 @@ SPEC = ModelSpec(
         "discriminator_filters": schema.Int(min=1, max=256),
         "loss": schema.Choice(*GAN_LOSSES),
         "critic_steps": schema.Int(min=1, max=100, training=True),
+        "discriminator_dropout": schema.Float(min=0, max=0.9,
+                                              description="dropout after each critic layer"),
+        # Not a training key: the average is optimizer state a checkpoint must match.
+        "generator_ema": schema.Float(min=0, max=0.99999,
+                                      description="momentum of the generator's weight "
+                                                  "average (0: none)"),
         "learning_rate": schema.Float(min=0, max=1, min_inclusive=False, training=True),
         "beta_1": schema.Float(min=0, max=0.9999, training=True),
         "beta_2": schema.Float(min=0, max=0.9999, training=True),
