@@ -102,16 +102,26 @@ def domain_accuracy(context: EvaluationContext) -> dict[str, float]:
     """The share of translated images the ``domain`` classifier assigns to the target domain.
 
     The classifier says 0 for domain A and 1 for domain B; ``domain_accuracy_ab``
-    is the share of A-to-B translations it calls B, ``_ba`` the reverse.
+    is the share of A-to-B translations it calls B, ``_ba`` the reverse. Its
+    baseline, ``domain_baseline_ab`` (``_ba``), is the share of the same photos,
+    untranslated, that it calls the target domain: what a translator that
+    changed nothing would score, the classifier's error on the source domain.
     """
     context.settings["classifiers"] = {**context.settings.get("classifiers", {}),
                                        "domain": context.classifier_name("domain")}
+    classifier = context.classifier("domain")
     results = {}
     for s in context.image_sets():
         if s.target_domain is None:
             raise ConfigError("domain_accuracy scores unpaired translations only")
         predicted = context.classified(s, "domain").argmax(axis=1)
         results[f"domain_accuracy{s.suffix}"] = float(np.mean(predicted == s.target_domain))
+        if s.inputs is not None:
+            _, probabilities = classifier.extract(fit_to(np.asarray(s.inputs, np.float32),
+                                                         classifier))
+            untranslated = np.asarray(probabilities).argmax(axis=1)
+            results[f"domain_baseline{s.suffix}"] = float(
+                np.mean(untranslated == s.target_domain))
     return results
 
 

@@ -420,3 +420,21 @@ def test_cli_translates_a_real_test_image(tmp_path, direction):
     assert written.shape == expected.shape == (64, 64, 3)
     assert np.abs(written - expected).max() <= 1.0  # the PNG rounds to 8 bits
     assert np.abs(written - model.translate(image[None], direction=other)[0] * 255).mean() > 5
+
+
+def test_domain_accuracy_reports_the_untranslated_photos_as_its_baseline():
+    """domain_baseline_ab is the share of the untranslated test photos called the target."""
+    folder = summer2winter_folder()
+    n = 6
+    report = genzoo_core.evaluate("cyclegan/summer2winter", "summer2winter",
+                                  metrics=["domain_accuracy"], n=n, verbose=0)
+    metrics = report["metrics"]
+    model = genzoo_core.load("cyclegan/summer2winter")
+    size = model.config["image_shape"][0]
+    test = genzoo_core.load_unpaired_folders(folder, "test").resized(size)
+    classifier = genzoo_core.get_feature_extractor(report["settings"]["classifiers"]["domain"])
+    for suffix, images, target in (("_ab", test.images_a, 1), ("_ba", test.images_b, 0)):
+        _, probabilities = classifier.extract(images[:n].astype(np.float32) / 255.0)
+        expected = float(np.mean(np.asarray(probabilities).argmax(axis=1) == target))
+        assert metrics[f"domain_baseline{suffix}"] == pytest.approx(expected)
+        assert 0.0 <= metrics[f"domain_accuracy{suffix}"] <= 1.0
