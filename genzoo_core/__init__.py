@@ -9,7 +9,8 @@ Models by name:
     ``list_models``, ``get_spec``, ``resolve_weights``, ``load``, ``create``.
 
 Training:
-    ``train``, ``Trainer``.
+    ``train``, ``Trainer``, and ``precision`` (mixed-precision training:
+    ``precision.precision_scope``, ``precision.TRAINING_PRECISIONS``).
 
 Recipes and publishing (how every pretrained weight is made):
     ``get_recipe``, ``run_recipe``, ``Recipe``, ``RecipeError``, ``publish``.
@@ -80,6 +81,7 @@ _LAZY = {
     "read_header": "genzoo_core.weights",
     "sha256_file": "genzoo_core._files",
     "metrics": "genzoo_core.metrics",
+    "precision": "genzoo_core.precision",
     "get_feature_extractor": "genzoo_core.features",
     "evaluate": "genzoo_core.evaluation",
     "evaluate_folders": "genzoo_core.evaluation",
@@ -89,6 +91,9 @@ _LAZY = {
     "run_recipe": "genzoo_core.recipes",
     "publish": "genzoo_core.publishing",
 }
+
+# The lazy names that are modules themselves.
+_MODULES = frozenset({"metrics", "precision"})
 
 # Author names exported here up to API 1.1, now in genzoo_core.plugin: they still resolve,
 # with a DeprecationWarning, until the next minor release removes them.
@@ -134,7 +139,7 @@ def __getattr__(name: str) -> Any:
     """Import TensorFlow-backed names on first access; warn for the moved author names."""
     if name in _LAZY:
         module = importlib.import_module(_LAZY[name])
-        value = module if name == "metrics" else getattr(module, name)
+        value = module if name in _MODULES else getattr(module, name)
         globals()[name] = value
         return value
     if name in DEPRECATED_AUTHOR_NAMES:

@@ -25,9 +25,13 @@ def check_images(
 
     Values beyond rounding outside [0, 1] are an error, not a silent clip: a
     generator that returns [-1, 1] (tanh) or 0-255 would otherwise give images
-    that are half black or all white.
+    that are half black or all white. Floats of any width (bfloat16 and
+    float16 from a model that computes in mixed precision, float64) come back
+    as float32.
     """
     images = np.asarray(images)
+    if images.dtype.name == "bfloat16":  # a model computing in mixed_bfloat16
+        images = images.astype(np.float32)
     if images.dtype.kind not in "f":
         raise GenzooError(
             f"{what} returned {images.dtype} values; genzoo images are floats in [0, 1] "

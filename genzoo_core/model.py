@@ -48,6 +48,13 @@ def replica_scale(loss: Any) -> tf.Tensor:
     return loss / tf.cast(replicas, loss.dtype)
 
 
+def _float32_if_narrow(array: np.ndarray) -> np.ndarray:
+    """``array`` as float32 when it holds floats narrower than that (bfloat16, float16)."""
+    dtype = array.dtype
+    narrow = dtype == np.float16 or dtype.name == "bfloat16"
+    return array.astype(np.float32) if narrow else array
+
+
 def _read_only(value: Any) -> Any:
     """A copy of JSON-like ``value`` that cannot be changed: proxies for dicts, tuples for lists."""
     if isinstance(value, Mapping):
@@ -321,6 +328,14 @@ class GenerativeModel(keras.Model):
         ``tf.distribute`` strategy, and unchanged on a single device. The
         gradients are taken with respect to :meth:`optimizer_variables` and
         applied by ``self.optimizers[name]``.
+
+        Mixed precision (see :mod:`genzoo_core.precision`) needs nothing of the
+        caller but a float32 loss: a loss in another float dtype is cast to
+        float32 here. Under ``mixed_float16`` the loss is also scaled
+        dynamically on the tape and the gradients unscaled before they are
+        applied (``keras.optimizers.LossScaleOptimizer`` around the optimizer,
+        see :meth:`loss_scale_optimizer`); a step whose gradients overflow is
+        skipped and the scale halved.
         """
         if getattr(tape, "_recording", False):
             raise GenzooError(
@@ -329,11 +344,31 @@ class GenerativeModel(keras.Model):
             )
         # Re-entering the tape records the division, so it is differentiated like a
         # loss scaled inside the block; ops outside any 'with tape' would be invisible.
+        scaler = self.loss_scale_optimizer(name)
         with tape:
+            loss = tf.convert_to_tensor(loss)
+            if loss.dtype.is_floating and loss.dtype != tf.float32:
+                loss = tf.cast(loss, tf.float32)
             scaled = replica_scale(loss)
+            if scaler is not None:
+                scaled = scaler.scale_loss(scaled)
         variables = self.optimizer_variables(name)
         gradients = tape.gradient(scaled, variables)
-        self.optimizers[name].apply_gradients(zip(gradients, variables, strict=True))
+        optimizer = scaler if scaler is not None else self.optimizers[name]
+        optimizer.apply_gradients(zip(gradients, variables, strict=True))
+
+    def loss_scale_optimizer(self, name: str) -> keras.optimizers.LossScaleOptimizer | None:
+        """The loss-scaling wrapper of optimizer ``name`` under ``mixed_float16``, else ``None``.
+
+        :meth:`compile` wraps each optimizer of a model built under the
+        ``mixed_float16`` policy in a ``keras.optimizers.LossScaleOptimizer``
+        (a dynamic scale, starting at 32768); :meth:`minimize` scales the
+        loss with it and applies the gradients through it, which unscales them
+        and updates the wrapped optimizer. :attr:`optimizers` stays the
+        wrapped ones: checkpoints hold their state, not the loss scale, which
+        a resumed run finds again within a few steps.
+        """
+        return getattr(self, "_genzoo_loss_scalers", {}).get(name)
 
     def finalize_weights(self) -> list[str]:
         """Put each optimizer's moving average of its variables into the weights.
@@ -369,12 +404,20 @@ class GenerativeModel(keras.Model):
         """
         super().compile(**kwargs)
         self._genzoo_optimizers = dict(self.make_optimizers())
+        # float16 gradients underflow without loss scaling; bfloat16 has float32's range.
+        self._genzoo_loss_scalers = {
+            name: keras.optimizers.LossScaleOptimizer(optimizer, name=f"{name}_loss_scale")
+            for name, optimizer in self._genzoo_optimizers.items()
+        } if self.dtype_policy.name == "mixed_float16" else {}
 
     def build_optimizers(self) -> None:
         """Create every optimizer's slot variables now (needed before restoring them)."""
         for name, optimizer in self.optimizers.items():
             if not optimizer.built:
                 optimizer.build(self.optimizer_variables(name))
+            scaler = self.loss_scale_optimizer(name)
+            if scaler is not None and not scaler.built:
+                scaler.build(self.optimizer_variables(name))
 
     # -- weights ---------------------------------------------------------------
 
@@ -450,10 +493,14 @@ class GenerativeModel(keras.Model):
     def predict_in_batches(
         fn: Callable[..., Any], *inputs: np.ndarray, batch_size: int = 256
     ) -> np.ndarray:
-        """Apply a (compiled) function to numpy inputs batch by batch; concatenate."""
+        """Apply a (compiled) function to numpy inputs batch by batch; concatenate.
+
+        Floats of less than 32 bits (a model built under a mixed-precision
+        policy computes in bfloat16 or float16) come back as float32.
+        """
         n = len(inputs[0])
         outputs = [
             np.asarray(fn(*(x[start : start + batch_size] for x in inputs)))
             for start in range(0, n, batch_size)
         ]
-        return np.concatenate(outputs, axis=0)
+        return _float32_if_narrow(np.concatenate(outputs, axis=0))
