@@ -138,7 +138,9 @@ def create(
     """Build an untrained model: ``create("gan", latent_dim=64)``.
 
     The config is checked against the spec's schema first (a
-    :class:`~genzoo_core.ConfigError` names the key).
+    :class:`~genzoo_core.ConfigError` names the key). The model takes Keras'
+    current dtype policy: build it inside
+    :func:`~genzoo_core.precision.precision_scope` to train it in mixed precision.
     """
     spec = _registry(registry).get_model(name)
     config = spec.resolve_config(config, **overrides)
@@ -186,6 +188,7 @@ def _load_resolved(spec: ModelSpec, path: Path, header: WeightsHeader) -> Any:
     dataset it records), so the file's header is read once in all.
     """
     from genzoo_core.errors import WeightsError
+    from genzoo_core.precision import precision_scope
     from genzoo_core.weights import check_fits, config_error_in_file, load_weights
 
     if header.model != spec.name:
@@ -197,10 +200,13 @@ def _load_resolved(spec: ModelSpec, path: Path, header: WeightsHeader) -> Any:
         config = spec.resolve_config(header.config)
     except ConfigError as exc:
         raise config_error_in_file(path, exc) from None
-    # Compare the stored shapes with a model built abstractly (no memory) before the real one.
-    check_fits(header, spec, config)
-    model = build_model(spec, config, f"'{spec.name}' from the config stored in {path}",
-                        WeightsError)
+    # Inference in float32, whatever precision the weights were trained in (they are float32
+    # either way) and whatever Keras' global dtype policy is.
+    with precision_scope("float32"):
+        # Compare the stored shapes with a model built abstractly (no memory) before the real one.
+        check_fits(header, spec, config)
+        model = build_model(spec, config, f"'{spec.name}' from the config stored in {path}",
+                            WeightsError)
     load_weights(model, path, header=header)
     return model
 
@@ -218,6 +224,7 @@ def train(
     callbacks: Sequence[Any] = (),
     metadata: Mapping[str, Any] | None = None,
     registry: Registry | None = None,
+    precision: str | None = None,
     **trainer_options: Any,
 ) -> Any:
     """Train a model (by name, or an instance) and return it; resumes from ``out_dir``.
@@ -236,14 +243,36 @@ def train(
         callbacks: extra Keras callbacks.
         metadata: stored in the checkpoint and final weights (e.g. ``training_command``).
         registry: where to look the model and dataset up (default: installed plugins).
+        precision: ``"float32"``, ``"mixed_bfloat16"`` or ``"mixed_float16"`` (GPU
+            only), see :mod:`genzoo_core.precision`: a model given by name is built
+            in it. ``None``: the checkpoint's precision when the run resumes, else
+            float32. A resumed run may change it (recorded as ``trainer.precision``).
+            A model instance trains in the precision it was built in; naming
+            another is an error.
+        jit_compile: compile the train step with XLA: ``True``, ``False`` or
+            ``"auto"`` (measured on the first batch, the decision cached; see
+            :mod:`genzoo_core.jit`); ``None`` follows ``GENZOO_JIT``, else ``"auto"``.
         **trainer_options: passed to :class:`~genzoo_core.Trainer`.
+
+    Raises:
+        ConfigError: an unknown precision, ``mixed_float16`` without a GPU, or a
+            model instance built in another precision than ``precision``.
     """
     import tensorflow as tf
 
     from genzoo_core.data import is_data_source, load_data
+    from genzoo_core.precision import check_device, model_precision, precision_scope
     from genzoo_core.run import Run
     from genzoo_core.trainer import Trainer
 
+    if precision is not None:
+        check_device(precision)  # before the data are loaded
+        if not isinstance(model, str) and model_precision(model) != precision:
+            raise ConfigError(
+                f"the model was built in {model_precision(model)}, not {precision}: build it "
+                f"inside genzoo_core.precision.precision_scope({precision!r}), or pass the "
+                f"model's name"
+            )
     registry = _registry(registry)
     strategy = strategy or tf.distribute.get_strategy()
     condition = registry.get_model(model).condition if isinstance(model, str) else (
@@ -258,7 +287,8 @@ def train(
     run = Run(out_dir)
     if isinstance(model, str):
         spec = registry.get_model(model)
-        with strategy.scope():
+        precision = check_device(precision or _run_precision(run))
+        with strategy.scope(), precision_scope(precision):
             model = spec.build(run.config_for(spec, config))
     trainer = Trainer(
         model,
@@ -271,3 +301,12 @@ def train(
     )
     trainer.fit(source, epochs=epochs, steps_per_epoch=steps_per_epoch)
     return model
+
+
+def _run_precision(run: Any) -> str:
+    """The precision the checkpoint in ``run``'s folder trained in; float32 for a new run."""
+    from genzoo_core.precision import DEFAULT_PRECISION, TRAINING_PRECISIONS
+
+    header = run.header()
+    recorded = header.training_state.get("precision") if header is not None else None
+    return recorded if recorded in TRAINING_PRECISIONS else DEFAULT_PRECISION

@@ -66,6 +66,8 @@ from pathlib import Path
 from typing import Any
 
 from genzoo_core.errors import ConfigError, GenzooError
+from genzoo_core.precision import DEFAULT_PRECISION, check_precision
+from genzoo_core.precision import TRAINING_PRECISIONS as _TRAINING_PRECISIONS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -81,8 +83,9 @@ RECIPE_FILE = "recipe.json"
 SCHEDULE_KINDS = ("constant", "linear-decay", "step", "cosine")
 """Learning-rate schedules: a multiplier of each optimizer's configured rate, per epoch."""
 
-TRAINING_PRECISIONS = ("float32",)
-"""Precisions a stage may train in."""
+TRAINING_PRECISIONS = _TRAINING_PRECISIONS
+"""Precisions a stage may train in: ``float32`` (the default), ``mixed_bfloat16`` and
+``mixed_float16`` (on a GPU); see :mod:`genzoo_core.precision`."""
 
 STORAGE_PRECISIONS = ("auto", "float32", "float16")
 """How ``genzoo publish`` stores the weights (``auto``: float16 where measured harmless)."""
@@ -216,7 +219,7 @@ class Stage:
     batch_size: int | None = None
     steps_per_epoch: int | None = None
     seed: int = 0
-    precision: str = "float32"
+    precision: str = DEFAULT_PRECISION
     learning_rate_schedule: LearningRateSchedule = field(default_factory=LearningRateSchedule)
     init: tuple[Init, ...] = ()
 
@@ -317,17 +320,22 @@ class Recipe:
         batch_size: int | None = None,
         steps_per_epoch: int | None = None,
         seed: int | None = None,
+        precision: str | None = None,
     ) -> Recipe:
         """A copy with single values changed, the change recorded in ``overrides``.
 
         ``config`` keys apply to the stages that train the recipe's own model;
-        the trainer options apply to every stage.
+        the trainer options (``precision`` among them, one of
+        :data:`TRAINING_PRECISIONS`) apply to every stage.
         """
+        if precision is not None:
+            check_precision(precision)
         changes: dict[str, Any] = {}
         if config:
             changes["config"] = dict(config)
         for key, value in (("epochs", epochs), ("batch_size", batch_size),
-                           ("steps_per_epoch", steps_per_epoch), ("seed", seed)):
+                           ("steps_per_epoch", steps_per_epoch), ("seed", seed),
+                           ("precision", precision)):
             if value is not None:
                 changes[key] = value
         if not changes:
@@ -393,7 +401,7 @@ def _stage(raw: Mapping[str, Any], defaults: Mapping[str, Any], model: str,
     config = _table(raw.get("config"), "config", where)
     if stage_model == model:
         config = {**base_config, **config}
-    precision = merged.get("precision", "float32")
+    precision = merged.get("precision", DEFAULT_PRECISION)
     if precision not in TRAINING_PRECISIONS:
         raise RecipeError(f"{where}: precision must be one of {', '.join(TRAINING_PRECISIONS)}, "
                           f"got {precision!r}")
@@ -638,6 +646,7 @@ def run_recipe(
 
     from genzoo_core.api import _registry, load
     from genzoo_core.data import load_data
+    from genzoo_core.precision import check_device, precision_scope
     from genzoo_core.run import Run
     from genzoo_core.trainer import Trainer
 
@@ -646,6 +655,7 @@ def run_recipe(
     for stage in recipe.stages:  # unknown models and datasets, before any training
         registry.get_model(stage.model)
         registry.get_dataset(stage.dataset)
+        check_device(stage.precision)  # mixed_float16 without a GPU
     _check_recipe_dir(recipe, out)
     strategy = strategy or tf.distribute.get_strategy()
     model = None
@@ -663,7 +673,8 @@ def run_recipe(
         run = Run(folder)
         fresh = run.header() is None
         keras.utils.set_random_seed(stage.seed)  # the same initial weights on every rebuild
-        with strategy.scope():
+        # The layers take the stage's precision as they are built (and keep it).
+        with strategy.scope(), precision_scope(stage.precision):
             model = spec.build(run.config_for(spec, stage.config))
         # Also when the stage resumes: what init sets and the checkpoint does not hold (a
         # frozen network a model keeps outside its components) must be set again; the

@@ -24,12 +24,14 @@ Resume rules (a new ``fit`` in a folder that holds ``checkpoint.h5``):
   the model's schema, see ``ModelSpec.training_keys``) must equal the
   checkpoint's, or the run is refused naming the key and both values;
 - training keys (learning rates, loss weights, ``batch_size``, ...) and the
-  trainer's ``batch_size``, ``epochs`` and ``steps_per_epoch`` may change. Each
-  change is printed, appended to ``resume.log`` and recorded in the metadata
-  of ``checkpoint.h5`` and ``model.h5`` as ``config_changes``: a list of
+  trainer's ``batch_size``, ``epochs``, ``steps_per_epoch`` and ``precision``
+  (see :mod:`genzoo_core.precision`; the weights are float32 in each) may
+  change. Each change is printed, appended to ``resume.log`` and recorded in
+  the metadata of ``checkpoint.h5`` and ``model.h5`` as ``config_changes``: a list of
   ``{"epoch", "key", "from", "to"}`` where ``epoch`` is the number of epochs
   completed when the change took effect and trainer options are keyed
-  ``trainer.batch_size``, ``trainer.epochs`` and ``trainer.steps_per_epoch``;
+  ``trainer.batch_size``, ``trainer.epochs``, ``trainer.steps_per_epoch`` and
+  ``trainer.precision``;
   a new learning rate takes effect although the optimizer state is restored;
 - ``epochs`` below the checkpoint's epoch is refused; ``epochs`` equal to it
   finishes the run (writes ``model.h5`` if a kill came before it);
@@ -250,8 +252,9 @@ class Run:
         Args:
             spec: the model's :class:`~genzoo_core.ModelSpec`.
             config: the model's config.
-            options: the trainer's ``batch_size``, ``epochs`` and ``steps_per_epoch``
-                for this run; their changes are recorded and ``epochs`` is checked.
+            options: the trainer's ``batch_size``, ``epochs``, ``steps_per_epoch``
+                and ``precision`` for this run; their changes are recorded and
+                ``epochs`` is checked.
                 Without them only the config is decided on.
 
         Returns:
@@ -306,6 +309,8 @@ class Run:
         for key in TRAINER_KEYS:
             if key not in state or state[key] == options.get(key):
                 continue  # checkpoints of older versions do not store the options
+            if key not in options:
+                continue  # a caller that does not say (the precision, say) changes nothing
             if (key, _show(state[key]), _show(options.get(key))) in config_moves:
                 continue  # the config key of the same name already says it
             changes.append({"epoch": epoch, "key": f"trainer.{key}", "from": state[key],

@@ -21,7 +21,7 @@ LOG_NAME = "log.csv"
 SAMPLES_DIR = "samples"
 RESUME_LOG_NAME = "resume.log"
 TENSORBOARD_DIR = "tensorboard"
-TRAINER_KEYS = ("batch_size", "epochs", "steps_per_epoch")
+TRAINER_KEYS = ("batch_size", "epochs", "steps_per_epoch", "precision")
 """Trainer options that may change on resume, recorded as ``trainer.<name>``."""
 
 # The temporary files _files.atomic_path makes: '.<target>.<mkstemp suffix>.tmp'.

@@ -39,6 +39,7 @@ from genzoo_core.callbacks import (
 )
 from genzoo_core.data import DataSource, is_data_source
 from genzoo_core.errors import DataError, GenzooError, TrainingDiverged
+from genzoo_core.precision import training_precision
 from genzoo_core.run import (
     CHECKPOINT_NAME,
     FINAL_NAME,
@@ -103,6 +104,13 @@ class Trainer:
         learning_rate_schedule: a per-epoch factor of every optimizer's configured
             rate: a :class:`~genzoo_core.recipes.LearningRateSchedule`, its kind
             name (``"linear-decay"``) or its table; default constant.
+
+    The precision is the model's own: a model built under
+    :func:`~genzoo_core.precision.precision_scope` (as :func:`genzoo_core.train`
+    with ``precision=`` builds it) trains in that precision (:attr:`precision`),
+    which the checkpoint records, and a resumed run records a change of it as
+    ``trainer.precision``; ``model.h5`` records it as ``training_precision``.
+    A model built under ``mixed_float16`` is refused on a machine without a GPU.
     """
 
     def __init__(
@@ -157,6 +165,8 @@ class Trainer:
                     "pip install 'genzoo-core[tensorboard]'"
                 ) from None
         self.chief = is_chief(self.strategy)
+        # The layers took their dtype policy when the model was built: that is the precision.
+        self.precision = training_precision(model)
         self._check_scope()
         with self.strategy.scope():
             if not model._genzoo_optimizers:
@@ -322,12 +332,12 @@ class Trainer:
         if steps_per_epoch:
             steps = min(steps, steps_per_epoch) if steps > 0 else steps_per_epoch
         state = {"batch_size": self.batch_size, "epochs": epochs,
-                 "steps_per_epoch": steps_per_epoch}
+                 "steps_per_epoch": steps_per_epoch, "precision": self.precision}
         resume = self._restore(state)
         initial_epoch = resume.epoch if resume is not None else 0
         if self.chief:
             run.prepare(initial_epoch)
-        metadata = dict(self.metadata)
+        metadata = {**self.metadata, "training_precision": self.precision}
         if resume is not None and initial_epoch:
             if resume.history:
                 metadata["config_changes"] = resume.history

@@ -41,7 +41,7 @@ def test_fit_writes_checkpoint_grids_log_and_final_weights(toy_model, toy_data, 
     assert set(history.history) >= {"d_loss", "g_loss"} and len(history.history["d_loss"]) == 2
     checkpoint = read_header(out / "checkpoint.h5")
     assert checkpoint.training_state == {"epoch": 2, "epochs": 2, "batch_size": 8,
-                                         "steps_per_epoch": None}
+                                         "steps_per_epoch": None, "precision": "float32"}
     assert checkpoint.has_optimizers
     final = read_header(out / "model.h5")
     assert not final.has_optimizers and final.metadata["metrics"]["epochs"] == 2

@@ -10,6 +10,7 @@ from genzoo_core.cli.new_plugin import cmd_new_plugin
 from genzoo_core.cli.publish import cmd_publish
 from genzoo_core.cli.sample import SAMPLE_OUTPUT, cmd_sample
 from genzoo_core.cli.train import cmd_train
+from genzoo_core.precision import TRAINING_PRECISIONS
 from genzoo_core.version import __version__
 
 CROPS = ("center", "left", "right", "top", "bottom")
@@ -101,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for checkpoints, grids, log, model.h5")
     p.add_argument("--batch-size", type=int, default=None, help="global batch size")
     p.add_argument("--steps-per-epoch", type=int, default=None, help="cap on steps per epoch")
+    p.add_argument("--precision", choices=TRAINING_PRECISIONS, default=None,
+                   help="float32, mixed_bfloat16 (fast on CPUs with bfloat16 instructions) "
+                        "or mixed_float16 (GPU only); default float32, or what a resumed run "
+                        "trained in; with --recipe, overrides the recipe's [train] precision")
     p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key (JSON value); repeatable")
     p.add_argument("--strategy", choices=["default", "mirrored"], default="default",

@@ -70,6 +70,7 @@ def cmd_train(args: argparse.Namespace, registry: Registry) -> int:
         steps_per_epoch=args.steps_per_epoch,
         metadata={"training_command": command},
         registry=registry,
+        precision=args.precision,
         verbose=0 if args.quiet else "auto",
         tensorboard=args.tensorboard,
     )
@@ -94,7 +95,8 @@ def _train_recipe(args: argparse.Namespace, registry: Registry) -> int:
     config = _parse_config(args.config) or None
     recipe = recipe.with_overrides(config=config, epochs=args.epochs,
                                    batch_size=args.batch_size,
-                                   steps_per_epoch=args.steps_per_epoch, seed=args.seed)
+                                   steps_per_epoch=args.steps_per_epoch, seed=args.seed,
+                                   precision=args.precision)
     for stage in recipe.stages:  # unknown keys and bad values, before TensorFlow loads
         registry.get_model(stage.model).resolve_config(stage.config)
     command = "genzoo " + " ".join(shlex.quote(a) for a in args.argv)
