@@ -136,7 +136,7 @@ class DomainClassifierModel(GenerativeModel):
         labels = tf.concat([tf.zeros(tf.shape(batch["images_a"])[:1], tf.int32),
                             tf.ones(tf.shape(batch["images_b"])[:1], tf.int32)], axis=0)
         with tf.GradientTape() as tape:
-            logits = self.classifier(images, training=True)
+            logits = tf.cast(self.classifier(images, training=True), tf.float32)
             loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
                 labels=labels, logits=logits))
         self.minimize(tape, loss, "classifier")

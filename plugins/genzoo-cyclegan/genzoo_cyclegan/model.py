@@ -153,6 +153,8 @@ class HistoryPool(keras.layers.Layer):
 
     def __init__(self, size: int, image_shape: list[int], seed: int | None = None,
                  **kwargs: Any) -> None:
+        # A float32 buffer under any dtype policy: its images are data, not computation.
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.size = int(size)
         self.image_shape = tuple(int(d) for d in image_shape)

@@ -69,7 +69,9 @@ class HorizontalMaskedConv(keras.layers.Layer):
 
     def call(self, x: Any) -> Any:
         """Convolve with the masked kernel ('same' padding)."""
-        return tf.nn.conv2d(x, self.kernel * self.mask, 1, "SAME") + self.bias
+        # The mask in the kernel's dtype: the compute dtype under a mixed-precision policy.
+        kernel = self.kernel * tf.cast(self.mask, self.kernel.dtype)
+        return tf.nn.conv2d(x, kernel, 1, "SAME") + self.bias
 
 
 class VerticalConv(keras.layers.Layer):
@@ -418,7 +420,7 @@ class PixelCNN(GenerativeModel):
         return tf.cast(tf.round(images * 255.0), tf.int32)
 
     def _log_prob_tensor(self, images: Any, labels: Any = None) -> Any:
-        logits = self(images, labels)
+        logits = tf.cast(self(images, labels), tf.float32)  # the likelihood in float32
         if self.settings["output"] == "bernoulli":
             per_pixel = -tf.nn.sigmoid_cross_entropy_with_logits(labels=images,
                                                                   logits=logits[..., 0])

@@ -346,10 +346,11 @@ class RBM(GenerativeModel):
         """One CD-k or PCD-k update of W, b and c."""
         rbm, c = self.rbm, self.settings
         positive = tf.reshape(batch["images"], (-1, self.visible_units))
-        positive_hidden = rbm(positive)
+        # p(h | v) in float32 under any dtype policy: the gradients below are made of them.
+        positive_hidden = tf.cast(rbm(positive), tf.float32)
         start = rbm.persistent_chains if c["persistent"] else positive
         negative = self._gibbs(start, int(c["gibbs_steps"]))
-        negative_hidden = rbm(negative)
+        negative_hidden = tf.cast(rbm(negative), tf.float32)
         n_pos = tf.cast(tf.shape(positive)[0], tf.float32)
         n_neg = tf.cast(tf.shape(negative)[0], tf.float32)
         # minus the log-likelihood gradient, plus L2 weight decay on W

@@ -61,7 +61,7 @@ def masked_cross_entropy(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
     labels = tf.cast(labels, tf.int32)
     valid = labels >= 0
     losses = tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.where(valid, labels, 0), logits=logits)
+        labels=tf.where(valid, labels, 0), logits=tf.cast(logits, tf.float32))
     weights = tf.cast(valid, losses.dtype)
     return tf.reduce_sum(losses * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
 

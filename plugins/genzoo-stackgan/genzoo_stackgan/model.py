@@ -331,8 +331,11 @@ def matching_aware_discriminator_loss(
 
     ``real``: real image, right text, target 1. ``wrong``: real image,
     mismatched text, target 0. ``fake``: generated image, right text, target 0.
-    Total = real + (wrong + fake) / 2, all binary cross-entropies on logits.
+    Total = real + (wrong + fake) / 2, all binary cross-entropies on logits
+    (in float32, whatever dtype the discriminator computes in).
     """
+    real_logits, wrong_logits, fake_logits = (
+        losses.as_float32(x) for x in (real_logits, wrong_logits, fake_logits))
     real = tf.reduce_mean(
         tf.nn.sigmoid_cross_entropy_with_logits(tf.ones_like(real_logits), real_logits)
     )

@@ -176,7 +176,13 @@ def info_nce(
     (Yuksekgonul et al. 2023): a caption with one colour or shape swapped keeps
     the layout, so the encoder cannot pass them by layout alone, as it can
     with the batch's other captions.
+
+    The loss is computed in float32, whatever dtype the encoders compute in.
     """
+    text, images = tf.cast(text, tf.float32), tf.cast(images, tf.float32)
+    log_scale = tf.cast(log_scale, tf.float32)
+    if hard_texts is not None:
+        hard_texts = tf.cast(hard_texts, tf.float32)
     logits = tf.exp(log_scale) * tf.matmul(text, images, transpose_b=True)
     if scenes is None:
         targets = tf.eye(tf.shape(logits)[0])

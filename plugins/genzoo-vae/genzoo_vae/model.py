@@ -140,18 +140,21 @@ class VAE(GenerativeModel):
     # -- the distributions ------------------------------------------------------------
 
     def _posterior_parameters(self, images: Any, training: bool = False) -> tuple[Any, Any]:
-        mean, log_variance = tf.split(self.encoder(images, training=training), 2, axis=-1)
+        # float32 whatever the layers compute in: the sampled z, the KL and log q(z | x) need it
+        stats = tf.cast(self.encoder(images, training=training), tf.float32)
+        mean, log_variance = tf.split(stats, 2, axis=-1)
         return mean, log_variance
 
     def _mean_image(self, z: Any) -> Any:
         """E[x | z] in [0, 1]."""
-        out = self.decoder(z, training=False)
+        out = tf.cast(self.decoder(z, training=False), tf.float32)
         if self.likelihood == "bernoulli":
             return tf.sigmoid(out)
         return out[..., : self.image_shape[-1]]
 
     def _log_likelihood(self, images: Any, out: Any) -> Any:
-        """Log p(x | z) summed over pixels, one value per image."""
+        """Log p(x | z) summed over pixels, one value per image (float32)."""
+        out = tf.cast(out, tf.float32)
         if self.likelihood == "bernoulli":
             per_pixel = -tf.nn.sigmoid_cross_entropy_with_logits(labels=images, logits=out)
         else:
