@@ -249,9 +249,6 @@ def train(
             float32. A resumed run may change it (recorded as ``trainer.precision``).
             A model instance trains in the precision it was built in; naming
             another is an error.
-        jit_compile: compile the train step with XLA: ``True``, ``False`` or
-            ``"auto"`` (measured on the first batch, the decision cached; see
-            :mod:`genzoo_core.jit`); ``None`` follows ``GENZOO_JIT``, else ``"auto"``.
         **trainer_options: passed to :class:`~genzoo_core.Trainer`.
 
     Raises:
