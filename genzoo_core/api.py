@@ -225,6 +225,7 @@ def train(
     metadata: Mapping[str, Any] | None = None,
     registry: Registry | None = None,
     precision: str | None = None,
+    jit_compile: bool | str | None = None,
     **trainer_options: Any,
 ) -> Any:
     """Train a model (by name, or an instance) and return it; resumes from ``out_dir``.
@@ -249,6 +250,9 @@ def train(
             float32. A resumed run may change it (recorded as ``trainer.precision``).
             A model instance trains in the precision it was built in; naming
             another is an error.
+        jit_compile: compile the train step with XLA: ``True``, ``False`` or
+            ``"auto"`` (measured on the first batch, the decision cached; see
+            :mod:`genzoo_core.jit`); ``None`` follows ``GENZOO_JIT``, else ``"auto"``.
         **trainer_options: passed to :class:`~genzoo_core.Trainer`.
 
     Raises:
@@ -294,6 +298,7 @@ def train(
         batch_size=batch_size,
         callbacks=callbacks,
         metadata=metadata,
+        jit_compile=jit_compile,
         **trainer_options,
     )
     trainer.fit(source, epochs=epochs, steps_per_epoch=steps_per_epoch)

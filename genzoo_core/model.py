@@ -116,13 +116,6 @@ class GenerativeModel(keras.Model):
 
     spec: ClassVar[ModelSpec]
 
-    jit_compile: ClassVar[bool] = False
-    """Whether the Trainer compiles this model's train step with XLA by default.
-
-    Decide by measurement (``make bench``): on a 2-core CPU, XLA made the MLP GAN's
-    step faster but a convolutional DCGAN's step slower.
-    """
-
     def __init__(self, config: Mapping[str, Any] | None = None, **overrides: Any) -> None:
         """Resolve ``config`` and ``overrides`` against the spec (see :meth:`ModelSpec.build`).
 

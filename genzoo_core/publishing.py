@@ -193,7 +193,7 @@ def publish(
     model = load(str(final), registry=registry)
     metadata = {k: v for k, v in header.metadata.items() if k in (
         "dataset", "training_command", "metrics", "recipe", "recipe_stage", "epoch_seconds",
-        "earlier_stages", "config_changes")}
+        "earlier_stages", "config_changes", "jit_compile")}
     if recipe is not None:
         metadata["recipe"] = recipe.to_dict()
     metadata["published_from"] = str(Path(run_dir))

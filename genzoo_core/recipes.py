@@ -633,8 +633,12 @@ def run_recipe(
     verbose: int | str = "auto",
     tensorboard: bool = False,
     strategy: Any = None,
+    jit_compile: bool | str | None = None,
 ) -> Any:
     """Run every stage of ``recipe`` into ``out_dir`` and return the final model.
+
+    ``jit_compile`` is each stage's :class:`~genzoo_core.Trainer` option
+    (``True``, ``False``, ``"auto"``; ``None`` follows ``GENZOO_JIT``, else ``"auto"``).
 
     Resumable: a stage whose ``model.h5`` is complete is skipped, an interrupted
     one resumes from its checkpoint. Each stage's weights store the recipe, the
@@ -697,7 +701,8 @@ def run_recipe(
             metadata["earlier_stages"] = records
         trainer = Trainer(model, run, strategy=strategy, batch_size=stage.batch_size,
                           seed=stage.seed, learning_rate_schedule=stage.learning_rate_schedule,
-                          verbose=verbose, tensorboard=tensorboard, metadata=metadata)
+                          verbose=verbose, tensorboard=tensorboard, metadata=metadata,
+                          jit_compile=jit_compile)
         if verbose:
             print(f"recipe {recipe.name}: stage '{stage.name}' ({stage.model} on "
                   f"{stage.dataset}, {stage.epochs} epochs) -> {folder}")

@@ -21,11 +21,12 @@ The names of the run folder and the callbacks stay importable from here.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import keras
 import tensorflow as tf
@@ -39,6 +40,7 @@ from genzoo_core.callbacks import (
 )
 from genzoo_core.data import DataSource, is_data_source
 from genzoo_core.errors import DataError, GenzooError, TrainingDiverged
+from genzoo_core.jit import JitDecision, decide, parse_setting
 from genzoo_core.precision import training_precision
 from genzoo_core.run import (
     CHECKPOINT_NAME,
@@ -92,9 +94,12 @@ class Trainer:
         preview_count: images in each epoch's sample grid (0 disables the grids).
         preview_seed: seed of the grids, fixed so epochs are comparable.
         seed: shuffling seed; workers of one multi-worker job must share it.
-        jit_compile: compile each replica's step with XLA. ``None`` follows the
-            model's ``jit_compile`` attribute (chosen by measurement per model) on
-            a single replica, and is off under multi-replica strategies.
+        jit_compile: compile each replica's step with XLA: ``True``, ``False`` or
+            ``"auto"`` (measure at the start of :meth:`fit` on the model, the
+            run's data and device, and cache the decision; see
+            :mod:`genzoo_core.jit`). ``None`` follows the environment variable
+            ``GENZOO_JIT`` (``on``, ``off`` or ``auto``) and is ``"auto"`` when it is
+            unset. ``"auto"`` is off under a multi-replica strategy.
         verbose: 0 silent, 1 progress bar, 2 one line per epoch, ``"auto"``: 1 on
             a terminal, else 2.
         tensorboard: also write TensorBoard logs to ``out_dir/tensorboard``
@@ -124,7 +129,7 @@ class Trainer:
         preview_count: int = 64,
         preview_seed: int = 0,
         seed: int = 0,
-        jit_compile: bool | None = None,
+        jit_compile: bool | Literal["auto", "on", "off"] | None = None,
         verbose: int | str = "auto",
         tensorboard: bool = False,
         metadata: Mapping[str, Any] | None = None,
@@ -147,10 +152,14 @@ class Trainer:
         self.preview_count = preview_count if drawn else 0
         self.preview_seed = preview_seed
         self.seed = seed
-        if jit_compile is None:
-            single = self.strategy.num_replicas_in_sync == 1
-            jit_compile = bool(getattr(model, "jit_compile", False)) and single
-        self.jit_compile = jit_compile
+        setting, source = parse_setting(jit_compile)
+        self.jit_probe: dict[str, Any] | None = None
+        """The measured decision (:meth:`JitDecision.metadata`) once ``fit`` made it."""
+        self._jit: JitDecision | None = None
+        if setting == "auto" and self.strategy.num_replicas_in_sync > 1:
+            self._jit = JitDecision(False, "multi-replica")
+        elif setting != "auto":
+            self._jit = JitDecision(bool(setting), source or "explicit")
         if verbose == "auto":
             verbose = 1 if sys.stdout.isatty() else 2
         self.verbose = int(verbose)
@@ -176,7 +185,17 @@ class Trainer:
         # Before any restore: the configured rates the schedule multiplies.
         self._base_rates = {name: float(keras.ops.convert_to_numpy(opt.learning_rate))
                             for name, opt in model.optimizers.items()}
-        self._step = self._make_step()
+        self._step = self._make_step(self._jit.choice) if self._jit is not None else None
+
+    @property
+    def jit_compile(self) -> bool | None:
+        """Whether the step is compiled with XLA; ``None`` until ``fit`` resolves ``"auto"``."""
+        return self._jit.choice if self._jit is not None else None
+
+    @property
+    def jit_decision(self) -> JitDecision | None:
+        """Whether the step is compiled with XLA and why; ``None`` until ``fit`` decides."""
+        return self._jit
 
     @property
     def out_dir(self) -> Path:
@@ -203,10 +222,11 @@ class Trainer:
                 "'with strategy.scope():' (genzoo_core.train does this for you)"
             )
 
-    def _make_step(self) -> Any:
+    def _make_step(self, jit_compile: bool) -> Any:
+        """The compiled training step: ``model.train_step`` on each replica, losses averaged."""
         model, strategy = self.model, self.strategy
         replica_step = model.train_step
-        if self.jit_compile:  # XLA compiles the per-replica step, as Keras' own fit does
+        if jit_compile:  # XLA compiles the per-replica step, as Keras' own fit does
             replica_step = tf.function(model.train_step, jit_compile=True, reduce_retracing=True)
 
         def step(batch: Any) -> dict[str, tf.Tensor]:
@@ -357,6 +377,27 @@ class Trainer:
                       f"({self.final_path})")
             return keras.callbacks.History()
 
+        # "auto": measure XLA on the first batch, which the first epoch then trains on first.
+        first: list[Any] = []
+        iterator: Any = None
+        if self._jit is None:
+            iterator = iter(dataset)
+
+            def first_batch() -> Any:
+                try:
+                    first.append(next(iterator))
+                except StopIteration:
+                    raise DataError(f"the data gave no batch of {self.batch_size} examples: "
+                                    f"lower --batch-size") from None
+                return first[0]
+
+            self._jit, self._step = decide(self.model, self.batch_size, self._make_step,
+                                           first_batch)
+            self.jit_probe = self._jit.metadata()
+            if self.verbose:
+                print(self._jit.describe())
+        metadata["jit_compile"] = self._jit.metadata()
+
         guard = NaNGuard()
         history = keras.callbacks.History()
         # Order matters: the progress bar's epoch line before the (slow) grid, so its ms/step
@@ -402,7 +443,11 @@ class Trainer:
             run.start_epoch()
             totals: dict[str, float] = {}
             count = 0
-            for batch_index, batch in enumerate(dataset):
+            batches = dataset
+            if iterator is not None:  # the first epoch goes on with the probe's iterator
+                batches = itertools.chain(first, iterator) if first else iterator
+                iterator = None
+            for batch_index, batch in enumerate(batches):
                 callback_list.on_train_batch_begin(batch_index)
                 logs = {k: float(v) for k, v in self._step(batch).items()}
                 count += 1

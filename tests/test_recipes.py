@@ -273,6 +273,18 @@ def test_overrides_are_recorded_in_the_weights(recipe_registry, capsys, tmp_path
     assert header.config["learning_rate"] == 0.005
 
 
+def test_jit_reaches_every_stage_of_a_recipe(recipe_registry, capsys, tmp_path):
+    from genzoo_core.weights import read_header
+
+    out = tmp_path / "run"
+    code, _, err = run_cli(["train", "--recipe", "rtoy/toy", "--out", str(out), "--epochs", "1",
+                            "--jit", "off", "-q"], recipe_registry, capsys)
+    assert code == 0, err
+    for stage in ("warmup", "main"):  # "explicit": not the test session's GENZOO_JIT=off
+        assert read_header(out / stage / "model.h5").metadata["jit_compile"] == {
+            "choice": False, "source": "explicit"}
+
+
 def test_a_folder_of_another_recipe_is_refused(recipe_registry, capsys, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
@@ -358,6 +370,8 @@ def test_publish_writes_checks_scores_and_records_the_weights(recipe_registry, f
     assert model.sample(2, seed=0).shape == (2, 4, 4, 1)
     stored = genzoo_core.read_header(target).metadata
     assert stored["recipe"]["name"] == "rtoy/toy" and stored["precision"] == "float16"
+    run = genzoo_core.read_header(finished_run / "main" / "model.h5").metadata
+    assert stored["jit_compile"] == run["jit_compile"]  # how its epoch_seconds were timed
 
 
 def test_publish_keeps_float32_where_float16_moves_samples_too_far(recipe_registry, capsys,

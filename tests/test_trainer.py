@@ -200,14 +200,22 @@ def test_tensorboard_missing_is_a_clear_error(toy_model, tmp_path, monkeypatch):
         Trainer(toy_model, tmp_path / "run", tensorboard=True)
 
 
-def test_xla_follows_the_model_preference(toy_model, toy_data, tmp_path, monkeypatch):
-    assert Trainer(toy_model, tmp_path / "a", verbose=0).jit_compile is False
-    monkeypatch.setattr(type(toy_model), "jit_compile", True)
-    trainer = Trainer(toy_model, tmp_path / "b", verbose=0, preview_count=0)
-    assert trainer.jit_compile is True
+def test_xla_is_explicit_or_follows_genzoo_jit(toy_model, toy_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("GENZOO_JIT", "off")  # as the kit's pytest plugin sets it for tests
+    default = Trainer(toy_model, tmp_path / "a", verbose=0)
+    assert default.jit_compile is False and default.jit_decision.source == "environment"
+    trainer = Trainer(toy_model, tmp_path / "b", verbose=0, preview_count=0, jit_compile=True)
+    assert trainer.jit_compile is True and trainer.jit_probe is None
     history = trainer.fit(toy_data, epochs=1)
     assert np.isfinite(history.history["d_loss"][0])
+    assert read_header(tmp_path / "b" / "model.h5").metadata["jit_compile"] == {
+        "choice": True, "source": "explicit"}
     assert Trainer(toy_model, tmp_path / "c", verbose=0, jit_compile=False).jit_compile is False
+    monkeypatch.setenv("GENZOO_JIT", "on")
+    assert Trainer(toy_model, tmp_path / "d", verbose=0).jit_compile is True
+    assert Trainer(toy_model, tmp_path / "e", verbose=0, jit_compile="off").jit_compile is False
+    auto = Trainer(toy_model, tmp_path / "f", verbose=0, jit_compile="auto")
+    assert auto.jit_compile is None and auto.jit_decision is None  # decided by fit
 
 
 # -- hardening: interrupted runs, resume rules, clear errors ------------------------------

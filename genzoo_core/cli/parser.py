@@ -112,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="'mirrored' uses tf.distribute.MirroredStrategy over local devices")
     p.add_argument("--tensorboard", action="store_true",
                    help="also write TensorBoard logs to OUT/tensorboard")
+    p.add_argument("--jit", choices=["auto", "on", "off"], default=None,
+                   help="compile the train step with XLA: 'auto' (default, or GENZOO_JIT when "
+                        "set) measures both ways on the first batch and caches the decision "
+                        "in GENZOO_HOME/jit")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_train)
 

@@ -73,6 +73,7 @@ def cmd_train(args: argparse.Namespace, registry: Registry) -> int:
         precision=args.precision,
         verbose=0 if args.quiet else "auto",
         tensorboard=args.tensorboard,
+        jit_compile=args.jit,
     )
     print(f"trained weights: {(Path(args.out) / FINAL_NAME).resolve()}")
     return 0
@@ -101,7 +102,8 @@ def _train_recipe(args: argparse.Namespace, registry: Registry) -> int:
         registry.get_model(stage.model).resolve_config(stage.config)
     command = "genzoo " + " ".join(shlex.quote(a) for a in args.argv)
     run_recipe(recipe, args.out, registry=registry, command=command,
-               verbose=0 if args.quiet else "auto", tensorboard=args.tensorboard)
+               verbose=0 if args.quiet else "auto", tensorboard=args.tensorboard,
+               jit_compile=args.jit)
     final = recipe.stage_dir(args.out, recipe.final_stage) / "model.h5"
     print(f"trained weights: {final.resolve()}")
     print(f"publish them with: genzoo publish {args.out} --as {recipe.name}")

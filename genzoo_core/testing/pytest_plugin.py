@@ -35,6 +35,11 @@ reason when it is absent::
 
 :func:`require_data` does the same where no fixture reaches (a helper function,
 a module-scoped fixture).
+
+XLA: a session runs with ``GENZOO_JIT=off`` unless ``GENZOO_JIT`` is set, so
+that a test that trains does not first measure the step with and without XLA
+(every test has its own, empty cache of decisions); a test of the measurement
+passes ``jit_compile="auto"``.
 """
 
 from __future__ import annotations
@@ -47,8 +52,10 @@ from typing import Any
 import pytest
 
 DATA_ENV = "GENZOO_DATA"
+JIT_ENV = "GENZOO_JIT"
 SHARED_DATA = Path("shared") / "data"
 _SET_DATA = pytest.StashKey[bool]()
+_SET_JIT = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -65,18 +72,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Declare the kit's marker; point an unset ``GENZOO_DATA`` at the shared data folder."""
+    """Declare the kit's marker; point an unset ``GENZOO_DATA`` at the shared data folder.
+
+    An unset ``GENZOO_JIT`` becomes ``off``: tests train without measuring XLA first.
+    """
     config.addinivalue_line("markers", "genzoo_kit: a genzoo conformance-kit check")
     shared = config.rootpath.parent / SHARED_DATA
     config.stash[_SET_DATA] = not os.environ.get(DATA_ENV) and shared.is_dir()
     if config.stash[_SET_DATA]:  # set for subprocesses too, as `make test` does
         os.environ[DATA_ENV] = str(shared)
+    config.stash[_SET_JIT] = not os.environ.get(JIT_ENV)
+    if config.stash[_SET_JIT]:
+        os.environ[JIT_ENV] = "off"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Unset ``GENZOO_DATA`` again if :func:`pytest_configure` set it."""
+    """Unset ``GENZOO_DATA`` and ``GENZOO_JIT`` again if :func:`pytest_configure` set them."""
     if config.stash.get(_SET_DATA, False):
         os.environ.pop(DATA_ENV, None)
+    if config.stash.get(_SET_JIT, False):
+        os.environ.pop(JIT_ENV, None)
 
 
 def require_data(relative: str) -> Path:
