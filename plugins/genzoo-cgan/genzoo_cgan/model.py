@@ -112,12 +112,6 @@ class ConditionalGAN(GenerativeModel):
     """
 
     spec = SPEC
-    # Measured with benchmarks/bench_cgan_xla.py on a 2-core CPU, one real
-    # MNIST batch of 128, median of 20 steps after 5 warm-up steps: 170 ms/step without
-    # XLA against 225 ms with it. (Under load from another training job: 329 against
-    # 425 ms. With 4x4 kernels XLA won, 594 against 756 ms, but was still slower than
-    # these 3x3 kernels without it.)
-    jit_compile = False
 
     def __init__(self, config: dict[str, Any] | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)

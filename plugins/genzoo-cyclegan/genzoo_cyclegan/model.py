@@ -278,9 +278,6 @@ class CycleGAN(GenerativeModel):
     """
 
     spec = SPEC
-    # benchmarks/bench_cyclegan.py at 64x64, batch 1, on the shared 2-core CPU: 319 ms per step
-    # without XLA; with XLA, 13 steps (compilation included) did not finish in 10 min.
-    jit_compile = False
 
     def __init__(self, config: dict[str, Any] | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)

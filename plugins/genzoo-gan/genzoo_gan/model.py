@@ -61,9 +61,6 @@ class VanillaGAN(GenerativeModel):
     """
 
     spec = SPEC
-    # Measured with benchmarks/bench_train_step.py on a 2-core CPU, batch 128:
-    # 53 ms/step with XLA against 67 ms without.
-    jit_compile = True
 
     def __init__(self, config: dict[str, Any] | None = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
