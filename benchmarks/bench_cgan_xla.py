@@ -1,4 +1,4 @@
-"""Time the cgan train step with and without XLA, to choose ``jit_compile``.
+"""Time the cgan train step with and without XLA.
 
     GENZOO_DATA=../shared/data .venv/bin/python benchmarks/bench_cgan_xla.py
 
@@ -8,8 +8,10 @@ Compiles ``model.train_step`` with ``tf.function(jit_compile=False)`` and
 ``--warmup`` warm-up steps for each. The two variants alternate in rounds, so a
 change in background load hits both alike.
 
-A benchmark, not a recipe: it makes no weights, it times a train step to
-choose ``CGAN.jit_compile`` (the measurement is quoted in genzoo_cgan/model.py).
+A benchmark, not a recipe: it makes no weights. The Trainer makes the same
+comparison itself on every new setup (``jit_compile="auto"``, see
+:mod:`genzoo_core.jit`); this script measures longer, for the model page
+(docs/models/cgan.md).
 """
 
 from __future__ import annotations

@@ -205,7 +205,7 @@ def main() -> None:
 
     eager = seconds["seed chapter loop, eager"]
     trainer_key = next(k for k in seconds if k.startswith("genzoo Trainer"))
-    # the Trainer against the bare step it compiles (with XLA when the model asks for it)
+    # the Trainer against the bare step it compiles (with XLA when its probe chose it)
     same_step = "genzoo step, tf.function" + ("+XLA" if trainer.jit_compile else "")
     overhead = seconds[trainer_key] / seconds[same_step] - 1
     report = {

@@ -8,8 +8,8 @@ images when GENZOO_DATA is unset): eagerly, in ``tf.function``, in
 compiled ``strategy.run`` step and the callbacks around each step, timed inside
 a long epoch; the end-of-epoch work is reported separately). Reports the median ms/step after
 warm-up and the generator's images/s (``sample``, batches of 256), prints a table and writes
-``bench-results/train_step.json``. The Trainer's ``jit_compile`` default follows
-from these numbers.
+``bench-results/train_step.json``. The Trainer's own choice of XLA (measured by its
+probe, or cached) is in the Trainer row's name.
 """
 
 from __future__ import annotations
