@@ -272,8 +272,10 @@ class Run:
         path, epoch = self.checkpoint_path, int(header.training_state.get("epoch", 0))
         training = spec.training_keys
         changes = []
-        for key in sorted(set(config) | set(header.config)):
-            here, there = config.get(key), header.config.get(key)
+        # A key the model gained after the checkpoint was written had its default then.
+        stored = {**spec.default_config, **header.config}
+        for key in sorted(set(config) | set(stored)):
+            here, there = config.get(key), stored.get(key)
             if here == there:
                 continue
             if key not in training:

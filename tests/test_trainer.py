@@ -530,3 +530,21 @@ def test_run_refuses_another_models_checkpoint_before_building(toy_registry, toy
                    lambda: Run(out).resume(spec, spec.resolve_config())):
         with pytest.raises(GenzooError, match="checkpoint of model 'othergan', not 'toygan'"):
             decide()
+
+
+def test_resume_takes_a_key_added_since_the_checkpoint_at_its_default(toy_registry, toy_data,
+                                                                      tmp_path):
+    """A plugin release that adds a config key (default: the old behaviour) resumes old runs."""
+    import dataclasses
+
+    from genzoo_core.run import Run
+
+    out = tmp_path / "run"
+    Trainer(genzoo_core.create("toygan"), out, verbose=0, preview_count=0).fit(toy_data,
+                                                                              epochs=1)
+    spec = genzoo_core.get_spec("toygan")
+    newer = dataclasses.replace(spec, default_config={**spec.default_config, "gained": 3})
+    config = {**Run(out).header().config, "gained": 3}
+    assert Run(out).resume(newer, config).changes == []
+    with pytest.raises(GenzooError, match="'gained' is 4 here but 3"):
+        Run(out).resume(newer, {**config, "gained": 4})
