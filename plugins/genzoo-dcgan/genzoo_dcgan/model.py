@@ -102,7 +102,8 @@ class DCGAN(GenerativeModel):
     ([28, 28, C], [32, 32, C] or [64, 64, C]), ``latent_dim``,
     ``generator_filters``, ``discriminator_filters``, ``loss`` (any name in
     ``genzoo_core.losses.GAN_LOSSES``), ``critic_steps``, ``learning_rate``,
-    ``discriminator_dropout``, ``generator_ema``, ``beta_1``, ``beta_2``,
+    ``discriminator_batch_norm``, ``discriminator_dropout``, ``generator_ema``,
+    ``beta_1``, ``beta_2``,
     ``batch_size``.
     """
 
@@ -120,7 +121,8 @@ class DCGAN(GenerativeModel):
                                          c["generator_filters"])
         self.discriminator = build_discriminator(
             c["image_shape"], c["discriminator_filters"],
-            batch_norm=not self.adversarial_loss.gradient_penalty_weight,
+            batch_norm=bool(c["discriminator_batch_norm"])
+            and not self.adversarial_loss.gradient_penalty_weight,
             dropout=float(c["discriminator_dropout"]),
         )
         self._generate_images = tf.function(

@@ -23,6 +23,7 @@ SPEC = ModelSpec(
         "discriminator_filters": 64,
         "loss": "non-saturating",
         "critic_steps": 1,
+        "discriminator_batch_norm": True,
         "discriminator_dropout": 0.0,
         "generator_ema": 0.0,
         "learning_rate": 2e-4,
@@ -42,6 +43,8 @@ SPEC = ModelSpec(
         "discriminator_filters": schema.Int(min=1, max=256),
         "loss": schema.Choice(*GAN_LOSSES),
         "critic_steps": schema.Int(min=1, max=100, training=True),
+        "discriminator_batch_norm": schema.Bool(
+            description="batch norm after each critic layer but the first (the paper's)"),
         "discriminator_dropout": schema.Float(min=0, max=0.9,
                                               description="dropout after each critic layer"),
         # Not a training key: the average is optimizer state a checkpoint must match.

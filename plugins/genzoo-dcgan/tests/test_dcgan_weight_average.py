@@ -8,7 +8,7 @@ import pytest
 import genzoo_core
 from genzoo_core import Trainer
 from genzoo_core.plugin import DataSource
-from genzoo_core.weights import read_header
+from genzoo_core import read_header
 
 TINY = {"generator_filters": 4, "discriminator_filters": 4}
 
