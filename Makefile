@@ -32,11 +32,19 @@ test: install
 docs: install
 	$(BIN)/python -m mkdocs build --strict --site-dir site
 
+# Results go to bench-results/; the time-to-quality runs (three MNIST recipes, FID after
+# every epoch, 15 training minutes each) take about an hour on 2 cores and draw
+# docs/images/time-to-quality.png (matplotlib, the [bench] extra).
 bench: install
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/bench_train_step.py
 	$(BIN)/python benchmarks/bench_dcgan.py
 	$(BIN)/python benchmarks/bench_pixelcnn.py
 	$(BIN)/python benchmarks/bench_fid.py
+	$(BIN)/python benchmarks/bench_compile.py
+	$(BIN)/python benchmarks/bench_precision.py
+	$(BIN)/python benchmarks/bench_time_to_quality.py --entry dcgan --entry reference \
+	    --entry gan --minutes 15 --runs bench-results/runs --plot
 
 results: install
 	$(BIN)/python scripts/make_results.py

@@ -633,9 +633,13 @@ def run_recipe(
     verbose: int | str = "auto",
     tensorboard: bool = False,
     strategy: Any = None,
+    callbacks: Any = (),
     jit_compile: bool | str | None = None,
 ) -> Any:
     """Run every stage of ``recipe`` into ``out_dir`` and return the final model.
+
+    ``callbacks`` (Keras callbacks) are passed to every stage's trainer: a
+    benchmark's per-epoch evaluation, say.
 
     ``jit_compile`` is each stage's :class:`~genzoo_core.Trainer` option
     (``True``, ``False``, ``"auto"``; ``None`` follows ``GENZOO_JIT``, else ``"auto"``).
@@ -702,7 +706,7 @@ def run_recipe(
         trainer = Trainer(model, run, strategy=strategy, batch_size=stage.batch_size,
                           seed=stage.seed, learning_rate_schedule=stage.learning_rate_schedule,
                           verbose=verbose, tensorboard=tensorboard, metadata=metadata,
-                          jit_compile=jit_compile)
+                          callbacks=list(callbacks), jit_compile=jit_compile)
         if verbose:
             print(f"recipe {recipe.name}: stage '{stage.name}' ({stage.model} on "
                   f"{stage.dataset}, {stage.epochs} epochs) -> {folder}")

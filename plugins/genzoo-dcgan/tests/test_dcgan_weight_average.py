@@ -1,4 +1,4 @@
-"""dcgan's generator_ema: a finished run holds the weight average (Keras' use_ema), checkpoints the raw weights."""
+"""dcgan's generator_ema: the finished file holds the weight average, checkpoints the raw ones."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 import genzoo_core
-from genzoo_core import Trainer
+from genzoo_core import Trainer, read_header
 from genzoo_core.plugin import DataSource
-from genzoo_core import read_header
 
 TINY = {"generator_filters": 4, "discriminator_filters": 4}
 
