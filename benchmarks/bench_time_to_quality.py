@@ -193,8 +193,9 @@ def main() -> None:
                  else run_recipe_entry(entry, args.runs, args.n, args.minutes))
         found["minutes_to_target"] = minutes_to(found["points"], args.target)
         found["best_fid"] = min((p["fid"] for p in found["points"]), default=None)
-        results["entries"][entry] = found
-        results["target"] = args.target
+        # Re-read first: another entry may have finished meanwhile in another process.
+        results = {**results, "entries": {**load_results().get("entries", {}),
+                                          entry: found}, "target": args.target}
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")
         print(f"{entry}: FID <= {args.target:g} after "
