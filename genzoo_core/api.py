@@ -211,6 +211,20 @@ def _load_resolved(spec: ModelSpec, path: Path, header: WeightsHeader) -> Any:
     return model
 
 
+def with_batch_size(
+    spec: ModelSpec, config: Mapping[str, Any] | None, batch_size: int | None
+) -> dict[str, Any]:
+    """``config`` with its ``batch_size`` set to the trainer's, where the model has that key.
+
+    A model whose config holds ``batch_size`` (the default batch of its runs)
+    then stores the batch it was actually trained with.
+    """
+    config = dict(config or {})
+    if batch_size is not None and "batch_size" in spec.default_config:
+        config["batch_size"] = batch_size
+    return config
+
+
 def train(
     model: str | Any,
     data: Any,
@@ -290,7 +304,7 @@ def train(
         spec = registry.get_model(model)
         precision = check_device(precision or _run_precision(run))
         with strategy.scope(), precision_scope(precision):
-            model = spec.build(run.config_for(spec, config))
+            model = spec.build(run.config_for(spec, with_batch_size(spec, config, batch_size)))
     trainer = Trainer(
         model,
         run,

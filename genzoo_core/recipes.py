@@ -652,7 +652,7 @@ def run_recipe(
     import keras
     import tensorflow as tf
 
-    from genzoo_core.api import _registry, load
+    from genzoo_core.api import _registry, load, with_batch_size
     from genzoo_core.data import load_data
     from genzoo_core.precision import check_device, precision_scope
     from genzoo_core.run import Run
@@ -683,7 +683,8 @@ def run_recipe(
         keras.utils.set_random_seed(stage.seed)  # the same initial weights on every rebuild
         # The layers take the stage's precision as they are built (and keep it).
         with strategy.scope(), precision_scope(stage.precision):
-            model = spec.build(run.config_for(spec, stage.config))
+            model = spec.build(run.config_for(
+                spec, with_batch_size(spec, stage.config, stage.batch_size)))
         # Also when the stage resumes: what init sets and the checkpoint does not hold (a
         # frozen network a model keeps outside its components) must be set again; the
         # checkpoint then restores everything it holds over the init.

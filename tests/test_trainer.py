@@ -548,3 +548,12 @@ def test_resume_takes_a_key_added_since_the_checkpoint_at_its_default(toy_regist
     assert Run(out).resume(newer, config).changes == []
     with pytest.raises(GenzooError, match="'gained' is 4 here but 3"):
         Run(out).resume(newer, {**config, "gained": 4})
+
+
+def test_train_stores_the_batch_size_it_trained_with_in_the_config(toy_registry, toy_data,
+                                                                   tmp_path):
+    """A model whose config holds batch_size records the trainer's batch, not its default."""
+    model = genzoo_core.train("toygan", toy_data, tmp_path, epochs=1, batch_size=16,
+                              verbose=0)
+    assert model.config["batch_size"] == 16
+    assert genzoo_core.read_header(tmp_path / "model.h5").config["batch_size"] == 16
