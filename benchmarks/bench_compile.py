@@ -46,6 +46,19 @@ from genzoo_core.spec_enums import Capability, Condition
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def selected_models(names: str) -> list[Any]:
+    """The first-party models named in ``names`` ("a,b"), or all of them when it is empty."""
+    wanted = [m for m in names.split(",") if m]
+    return [s for s in first_party_models() if not wanted or s.name in wanted]
+
+
+def machine_record() -> dict[str, str]:
+    """What the figures were measured on: the CPUs or GPU, TensorFlow and Keras."""
+    return {"machine": f"{os.cpu_count()}-core {platform.machine()}, "
+                       f"{'GPU' if tf.config.list_physical_devices('GPU') else 'CPU only'}",
+            "tensorflow": tf.__version__, "keras": keras.__version__}
+
+
 def first_party_models() -> list[Any]:
     """Registered models whose plugin lives in this repository's plugins/ folder."""
     found = []
@@ -181,14 +194,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=12, help="timed steps per way")
     parser.add_argument("--precision", default="float32")
     args = parser.parse_args()
-    wanted = [m for m in args.models.split(",") if m]
-    specs = [s for s in first_party_models() if not wanted or s.name in wanted]
-    report: dict[str, Any] = {
-        "machine": f"{os.cpu_count()}-core {platform.machine()}, "
-                   f"{'GPU' if tf.config.list_physical_devices('GPU') else 'CPU only'}",
-        "tensorflow": tf.__version__, "keras": keras.__version__,
-        "precision": args.precision, "steps": args.steps, "models": {},
-    }
+    specs = selected_models(args.models)
+    report: dict[str, Any] = {**machine_record(), "precision": args.precision,
+                              "steps": args.steps, "models": {}}
     out = ROOT / "bench-results" / (
         "compile.json" if args.precision == "float32" else f"compile-{args.precision}.json")
     out.parent.mkdir(exist_ok=True)

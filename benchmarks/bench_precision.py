@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -32,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import keras
-import tensorflow as tf
 
 import genzoo_core
 from genzoo_core.precision import check_device, precision_scope
@@ -40,8 +37,9 @@ from genzoo_core.precision import check_device, precision_scope
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_compile import (  # noqa: E402 - the sibling benchmark's helpers
     first_batch,
-    first_party_models,
+    machine_record,
     recipe_setup,
+    selected_models,
     time_ways,
 )
 
@@ -98,13 +96,9 @@ def main() -> None:
     args = parser.parse_args()
     check_device(args.precision)
     wanted = [m for m in args.models.split(",") if m]
-    specs = [s for s in first_party_models() if not wanted or s.name in wanted]
-    report: dict[str, Any] = {
-        "machine": f"{os.cpu_count()}-core {platform.machine()}, "
-                   f"{'GPU' if tf.config.list_physical_devices('GPU') else 'CPU only'}",
-        "tensorflow": tf.__version__, "keras": keras.__version__,
-        "precision": args.precision, "speed": {}, "quality": {},
-    }
+    specs = selected_models(args.models)
+    report: dict[str, Any] = {**machine_record(), "precision": args.precision,
+                              "speed": {}, "quality": {}}
     out = ROOT / "bench-results" / "precision.json"
     out.parent.mkdir(exist_ok=True)
     print(f"{'model':32} {'batch':>5} {'float32':>9} {args.precision:>15} {'speedup':>8}")
