@@ -16,6 +16,7 @@ its own compiled loop, which also works under ``MultiWorkerMirroredStrategy``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import warnings
@@ -34,6 +35,7 @@ from genzoo_core.image_checks import (  # noqa: F401 - public through genzoo_cor
     input_images,
     resized_images,
 )
+from genzoo_core.progress import active as active_progress
 from genzoo_core.spec import Capability, ModelSpec, spec_being_built
 
 
@@ -181,7 +183,7 @@ class GenerativeModel(keras.Model):
         return {name: getattr(self, name) for name in self.spec.components}
 
     def sample(
-        self, n: int, *, condition: Any = None, seed: int | None = None
+        self, n: int, *, condition: Any = None, seed: int | None = None, **options: Any
     ) -> np.ndarray:
         """Draw ``n`` images: float32, NHWC, values in [0, 1].
 
@@ -190,6 +192,10 @@ class GenerativeModel(keras.Model):
             condition: what the model is conditioned on (class labels, input
                 images, captions); ``None`` picks the model's default.
             seed: the same seed gives the same images; ``None`` is random.
+            **options: the sampling options the spec declares
+                (:attr:`~genzoo_core.plugin.ModelSpec.sample_options`, e.g. an
+                iterative sampler's ``steps``), checked and handed to
+                ``generate``; ``None`` means the model's default.
         """
         if Capability.SAMPLE not in self.spec.capabilities:
             raise GenzooError(
@@ -202,11 +208,23 @@ class GenerativeModel(keras.Model):
             isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
         ):
             raise GenzooError(f"seed must be a non-negative integer or None, got {seed!r}")
+        options = self.spec.check_sample_options(options)
         rng = np.random.default_rng(seed)
-        return check_images(
-            self.generate(int(n), condition=condition, rng=rng), n,
-            f"{type(self).__name__}.generate", self.sample_shape,
-        )
+        progress = active_progress()
+        with progress.call(int(n)) if progress is not None else contextlib.nullcontext():
+            images = self.generate(int(n), condition=condition, rng=rng, **options)
+        return check_images(images, n, f"{type(self).__name__}.generate", self.sample_shape)
+
+    def report_progress(self, done: int, total: int) -> None:
+        """Tell whoever shows progress that ``done`` of ``total`` sampling steps are finished.
+
+        An iterative sampler calls this after each step of ``generate``; inside
+        :func:`genzoo_core.progress.sampling_progress` (``genzoo sample`` and
+        ``genzoo eval`` open one) it moves the progress bar, elsewhere it does nothing.
+        """
+        progress = active_progress()
+        if progress is not None:
+            progress.step(done, total)
 
     @property
     def sample_shape(self) -> tuple[int, ...] | None:
@@ -218,8 +236,14 @@ class GenerativeModel(keras.Model):
         shape = self._config_values.get("image_shape")
         return tuple(int(d) for d in shape) if shape else None
 
-    def generate(self, n: int, *, condition: Any, rng: np.random.Generator) -> np.ndarray:
-        """Return ``n`` images in [0, 1], NHWC, drawing all randomness from ``rng``."""
+    def generate(
+        self, n: int, *, condition: Any, rng: np.random.Generator, **options: Any
+    ) -> np.ndarray:
+        """Return ``n`` images in [0, 1], NHWC, drawing all randomness from ``rng``.
+
+        ``options`` are the declared sampling options the caller set (checked
+        against the spec; options left unset are not passed).
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement generate()")
 
     def preview(self, n: int, *, seed: int) -> np.ndarray:

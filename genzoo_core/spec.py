@@ -44,11 +44,11 @@ URL_SCHEMES = ("https://", "http://")
 # GenerativeModel.__init__: an extra keyword would land among the config overrides.
 _BUILDING: ContextVar[tuple[type, ModelSpec] | None] = ContextVar("genzoo_building", default=None)
 
+COMPONENT_USES = ("inference", "training")
+"""The values of :attr:`ModelSpec.component_use`: a component only sampling needs, or
+only training needs. A component left out of ``component_use`` serves both."""
 
-
-
-
-
+SAMPLE_OPTION_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,17 @@ class ModelSpec:
             the name of the model it serves. It draws no images, so it need not
             declare ``sample``; it is trained with ``genzoo train`` like any
             model, usually as a stage of that model's recipe. Added in API 1.3.
+        sample_options: option name -> :mod:`genzoo_core.schema` field, the
+            keyword options ``sample`` accepts besides ``condition`` and
+            ``seed`` (an iterative sampler's ``steps``, a guidance weight); each
+            is checked against its field and handed to ``generate``. The CLI's
+            ``--steps``, ``--guidance`` and ``--sampler`` and ``evaluate``'s
+            ``sample_options`` pass only what a model declares. Added in API 1.4.
+        component_use: component name -> ``"inference"`` (only sampling needs
+            it: an averaged copy of the weights) or ``"training"`` (only
+            training needs it); components left out serve both. Published files
+            leave the training-only components out, and a weights file records
+            each component's use. Added in API 1.4.
         distribution: the installed distribution that registered it (set by the
             registry).
         version: that distribution's version (set by the registry).
@@ -143,6 +154,8 @@ class ModelSpec:
     config_schema: Mapping[str, _schema.Field] = field(default_factory=dict)
     roles: Mapping[str, Role] = field(default_factory=dict)
     auxiliary: str = ""
+    sample_options: Mapping[str, _schema.Field] = field(default_factory=dict)
+    component_use: Mapping[str, str] = field(default_factory=dict)
     distribution: str = ""
     version: str = ""
 
@@ -190,6 +203,20 @@ class ModelSpec:
             component: _enum(Role, role, f"{what}: role of component {component!r}")
             for component, role in self.roles.items()
         })
+        if not isinstance(self.sample_options, Mapping) or not all(
+            isinstance(option, str) and isinstance(rule, _schema.Field)
+            for option, rule in self.sample_options.items()
+        ):
+            raise PluginError(f"{what}: sample_options must map option names to "
+                              f"genzoo_core.schema fields, got {self.sample_options!r}")
+        object.__setattr__(self, "sample_options", dict(self.sample_options))
+        if not isinstance(self.component_use, Mapping) or not all(
+            isinstance(component, str) and use in COMPONENT_USES
+            for component, use in self.component_use.items()
+        ):
+            raise PluginError(f"{what}: component_use must map component names to "
+                              f"'inference' or 'training', got {self.component_use!r}")
+        object.__setattr__(self, "component_use", dict(self.component_use))
 
     def validate(self) -> None:
         """Raise :class:`PluginError` naming the first problem with this spec."""
@@ -210,6 +237,24 @@ class ModelSpec:
                 f"model '{self.name}': roles name component(s) {', '.join(unknown)} that "
                 f"components does not list ({', '.join(self.components)})"
             )
+        unknown = sorted(set(self.component_use) - set(self.components))
+        if unknown:
+            raise PluginError(
+                f"model '{self.name}': component_use names component(s) {', '.join(unknown)} "
+                f"that components does not list ({', '.join(self.components)})"
+            )
+        if self.component_use and all(
+            self.component_use.get(c) == "training" for c in self.components
+        ):
+            raise PluginError(f"model '{self.name}': component_use marks every component "
+                              f"'training'; sampling needs at least one")
+        reserved = {"n", "condition", "seed"}
+        for option in self.sample_options:
+            if not SAMPLE_OPTION_NAME.match(option) or option in reserved:
+                raise PluginError(
+                    f"model '{self.name}': sample option {option!r} must be a lowercase "
+                    f"identifier other than n, condition and seed"
+                )
         if self.auxiliary and not NAME_PATTERN.fullmatch(self.auxiliary):
             raise PluginError(f"model '{self.name}': auxiliary must name the model it serves, "
                               f"got {self.auxiliary!r}")
@@ -241,6 +286,37 @@ class ModelSpec:
             if w.name in seen:
                 raise PluginError(f"model '{self.name}': weights '{w.name}' listed twice")
             seen.add(w.name)
+
+    def components_for(self, use: str) -> tuple[str, ...]:
+        """The components that ``use`` (``"inference"`` or ``"training"``) needs, in order.
+
+        A component serves both unless :attr:`component_use` marks it for the other.
+        """
+        if use not in COMPONENT_USES:
+            raise ValueError(f"use must be one of {COMPONENT_USES}, got {use!r}")
+        return tuple(c for c in self.components if self.component_use.get(c, use) == use)
+
+    def check_sample_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """``options`` checked against :attr:`sample_options`; a ConfigError names the first fault.
+
+        ``None`` values are dropped (the model's default applies).
+        """
+        options = {k: v for k, v in options.items() if v is not None}
+        unknown = sorted(set(options) - set(self.sample_options))
+        if unknown:
+            declared = ", ".join(sorted(self.sample_options))
+            has = (f"it takes {declared}" if declared
+                   else "it draws in one pass and takes none")
+            raise ConfigError(
+                f"'{self.name}' has no sampling option(s) {', '.join(unknown)} ({has}): "
+                f"drop {', '.join(unknown)}"
+            )
+        for option, value in options.items():
+            try:
+                self.sample_options[option].check(option, value)
+            except ConfigError as exc:
+                raise ConfigError(str(exc).replace("config key", "sampling option", 1)) from None
+        return options
 
     @property
     def package(self) -> str:

@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-API_VERSION = "1.3"
+API_VERSION = "1.4"
 """The plugin API version. The major number changes on any breaking change to the
 hooks, the spec dataclasses or the model contract; plugins declare the range they
 support through the ``genzoo_api_range`` hook.
@@ -22,4 +22,11 @@ the weights manifest that ``genzoo publish`` writes and
 ``genzoo_register_metrics`` hook with :class:`~genzoo_core.plugin.MetricSpec`;
 and the ``DatasetSpec`` fields ``features``, ``classifiers``, ``compare_with``,
 ``folder`` and ``archive_*``. A plugin that uses any of them declares
-``>=1.3,<2``."""
+``>=1.3,<2``.
+
+1.4 added iterative samplers: ``ModelSpec.sample_options`` (options ``sample``
+checks and hands to ``generate``, passed by ``genzoo sample --steps`` and
+``evaluate(sample_options=...)``), ``GenerativeModel.report_progress``,
+``ModelSpec.component_use`` (components only sampling or only training needs,
+left out of published files) and ``GenerativeModel.restore_components``. A plugin
+that uses them declares ``>=1.4,<2``."""
