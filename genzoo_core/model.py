@@ -95,7 +95,10 @@ class GenerativeModel(keras.Model):
     The author contract, the methods a subclass implements or overrides (the
     class attribute ``spec`` links it to its :class:`~genzoo_core.plugin.ModelSpec`):
 
-    - ``generate(n, *, condition, rng)`` (required): the sampler behind ``sample``.
+    - ``generate(n, *, condition, rng, **options)`` (required): the sampler
+      behind ``sample``; ``options`` are the spec's declared ``sample_options``
+      the caller set. An iterative sampler calls :meth:`report_progress` after
+      each step.
     - ``train_step(data)`` (required, Keras' signature): one update, built on
       :meth:`minimize`, returning the losses to log.
     - ``make_optimizers()``: the named optimizers (default: one Adam per component).
@@ -105,7 +108,10 @@ class GenerativeModel(keras.Model):
       (default: :meth:`check_data`, then ``data`` unchanged).
     - ``check_data(data)``: refuse data it cannot train on (default: image shape,
       class labels).
-    - ``preview(n, *, seed)``: the per-epoch sample grid (default: ``sample``).
+    - ``preview(n, *, seed)``: the per-epoch sample grid (default: ``sample``);
+      an iterative sampler may draw it with fewer steps.
+    - ``restore_components(missing)``: fill in the training-only components a
+      published file leaves out (default: nothing).
     - ``example_data(n)``: a small data source of ``n`` examples, for the
       conformance kit's train step; required of models conditioned on anything
       but class labels or images (default: raises ``NotImplementedError``).
@@ -445,17 +451,22 @@ class GenerativeModel(keras.Model):
         *,
         metadata: Mapping[str, Any] | None = None,
         precision: str | None = None,
+        leave_out_training: bool = False,
     ) -> None:
         """Write every component, the config and ``metadata`` to one HDF5 file.
 
         The file is written to a temporary name and renamed, so an interrupted
-        save never leaves a half-written file. See :mod:`genzoo_core.weights`.
+        save never leaves a half-written file. ``leave_out_training=True``
+        writes only the components sampling needs (see
+        :attr:`~genzoo_core.plugin.ModelSpec.component_use`), as ``genzoo
+        publish`` does. See :mod:`genzoo_core.weights`.
         """
         from genzoo_core import weights
 
         if not overwrite and tf.io.gfile.exists(filepath):
             raise GenzooError(f"{filepath} exists; pass overwrite=True to replace it")
-        weights.save_weights(self, filepath, metadata=metadata, precision=precision)
+        weights.save_weights(self, filepath, metadata=metadata, precision=precision,
+                             leave_out_training=leave_out_training)
 
     def load_weights(self, filepath: str, skip_mismatch: bool = False, **kwargs: Any) -> None:
         """Load a genzoo weights file into this model, checking that it fits."""
@@ -464,6 +475,28 @@ class GenerativeModel(keras.Model):
         if skip_mismatch:
             raise ConfigError("genzoo weights never load partially; skip_mismatch is unsupported")
         weights.load_weights(self, filepath)
+
+    def restore_components(self, missing: list[str]) -> None:
+        """Fill in the training-only components a loaded file left out.
+
+        A published file leaves out the components the spec marks
+        ``"training"`` in :attr:`~genzoo_core.plugin.ModelSpec.component_use`.
+        Loading one assigns every component it holds, then calls this with the
+        names of those it lacks; they still hold the weights they were built
+        with. Override it so that fine-tuning can start from a published file:
+        a diffusion model copies its averaged network into its training one::
+
+            def restore_components(self, missing):
+                if "net" in missing:
+                    self.net.set_weights(self.ema.get_weights())
+
+        The default does nothing (sampling needs none of them). If this raises,
+        the load fails and the model is left as it was before it.
+
+        Args:
+            missing: the component names the file left out, in the spec's order.
+        """
+        return None
 
     def initialize_from(
         self, source: GenerativeModel, components: Mapping[str, str] | None = None

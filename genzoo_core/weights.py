@@ -30,17 +30,22 @@ from genzoo_core.weights_format import (
     CRC_ATTR,
     FORMAT_NAME,
     FORMAT_VERSION,
+    LEFT_OUT_ATTR,
     PRECISIONS,
     READABLE_FORMATS,
     SEED_STATE,
+    USE_ATTR,
+    USES,
     StoredVariable,
     WeightsHeader,
     _component_variables,
     _damaged,
     _decode,
     _open,
+    component_uses,
     read_header,
     save_weights,
+    training_only,
 )
 
 # The format's private helpers, importable from here as they always were
@@ -57,17 +62,22 @@ __all__ = [
     "CRC_ATTR",
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "LEFT_OUT_ATTR",
     "PRECISIONS",
     "READABLE_FORMATS",
     "SEED_STATE",
+    "USES",
+    "USE_ATTR",
     "StoredVariable",
     "WeightsHeader",
     "abstract_variables",
     "check_fits",
+    "component_uses",
     "config_error_in_file",
     "load_weights",
     "read_header",
     "save_weights",
+    "training_only",
 ]
 
 
@@ -90,16 +100,28 @@ def _config_hint(header: WeightsHeader, config: Mapping[str, Any]) -> str:
 
 
 def _compare(
-    header: WeightsHeader, expected: Mapping[str, Mapping[str, tuple[tuple[int, ...], str]]]
+    header: WeightsHeader,
+    expected: Mapping[str, Mapping[str, tuple[tuple[int, ...], str]]],
+    optional: tuple[str, ...] = (),
 ) -> list[str]:
-    """Problems between the file's stored variables and ``expected`` (shape, dtype) ones."""
+    """Problems between the file's stored variables and ``expected`` (shape, dtype) ones.
+
+    The components named in ``optional`` (those only training needs) may be
+    missing from the file.
+    """
     problems: list[str] = []
-    if set(header.variables) != set(expected):
+    missing = set(expected) - set(header.variables)
+    if set(header.variables) - set(expected) or missing - set(optional):
+        needed = sorted(missing - set(optional))
+        lacks = f" (it lacks {', '.join(needed)}, which sampling needs)" if needed and not (
+            set(header.variables) - set(expected)) else ""
         return [
             f"the file has components {sorted(header.variables)}, the model has "
-            f"{sorted(expected)}"
+            f"{sorted(expected)}{lacks}"
         ]
     for name, wanted in expected.items():
+        if name not in header.variables:
+            continue  # a training-only component the file leaves out
         stored = {
             k: v for k, v in header.variables[name].items() if k.rsplit("/", 1)[-1] != SEED_STATE
         }  # RNG state in files written before it was left out
@@ -197,7 +219,7 @@ def check_fits(
     expected = abstract_variables(spec, config, cls=cls)
     if expected is None:
         return
-    problems = _compare(header, expected)
+    problems = _compare(header, expected, training_only(spec))
     if problems:
         raise WeightsError(
             f"{header.path} does not fit the '{header.model}' model its own config describes: "
@@ -255,6 +277,13 @@ def load_weights(
     :class:`~genzoo_core.WeightsError` and leaves the model (and optimizers)
     exactly as they were.
 
+    A file may lack the components the spec marks ``"training"`` (a published
+    file leaves them out): the others are loaded, then
+    ``model.restore_components(missing)`` fills those in (see
+    :meth:`~genzoo_core.GenerativeModel.restore_components`); if it fails,
+    every variable is put back as it was. A file that lacks a component
+    sampling needs is refused.
+
     Args:
         model: the model to load into.
         path: a genzoo weights file.
@@ -270,7 +299,8 @@ def load_weights(
             f"Load it with genzoo_core.load('{path}') to get the right model."
         )
     variables = _model_variables(model)
-    problems = _compare(header, _expected(variables))
+    missing = [name for name in variables if name not in header.variables]
+    problems = _compare(header, _expected(variables), training_only(model.spec))
     if problems:
         raise _refuse(path, model.spec.name, problems, _config_hint(header, model.config))
     if not checked:
@@ -280,9 +310,14 @@ def load_weights(
         except ConfigError as exc:
             raise config_error_in_file(path, exc) from None
         check_fits(header, model.spec, config, cls=type(model))
+    if missing and optimizers is not None:
+        raise WeightsError(f"{path} leaves out component(s) {', '.join(missing)}: it is a "
+                           f"published file, not a training checkpoint with optimizer state")
     assignments: list[tuple[Any, np.ndarray]] = []
     with _open(path) as f:
         for name, found in variables.items():
+            if name in missing:
+                continue
             group = f["components"][name]
             for key, variable in found.items():
                 value = _read_value(group[key], path, f"variable {name}/{key}",
@@ -290,12 +325,35 @@ def load_weights(
                 assignments.append((variable, value.astype(variable.dtype)))
         if optimizers is not None:
             assignments.extend(_optimizer_assignments(f, optimizers, path, header))
-    _assign_all(assignments)
+    previous = _assign_all(assignments)
+    if missing:
+        _restore_missing(model, missing, variables, previous)
     return header
 
 
-def _assign_all(assignments: list[tuple[Any, np.ndarray]]) -> None:
-    """Assign every value, or (if one assignment fails) put back those already assigned."""
+def _restore_missing(model: Any, missing: list[str], variables: Mapping[str, Mapping[str, Any]],
+                     previous: list[tuple[Any, np.ndarray]]) -> None:
+    """``model.restore_components(missing)``; if it fails, every variable is put back."""
+    kept = [(v, np.array(v.numpy())) for name in missing for v in variables[name].values()]
+    restore = getattr(model, "restore_components", None)
+    if not callable(restore):
+        return
+    try:
+        restore(list(missing))
+    except Exception as exc:
+        for variable, value in [*reversed(previous), *kept]:
+            variable.assign(value)
+        raise WeightsError(
+            f"{type(model).__name__}.restore_components({missing}) failed "
+            f"({type(exc).__name__}: {exc}); the model is unchanged"
+        ) from exc
+
+
+def _assign_all(assignments: list[tuple[Any, np.ndarray]]) -> list[tuple[Any, np.ndarray]]:
+    """Assign every value, or (if one assignment fails) put back those already assigned.
+
+    Returns each assigned variable with the value it held before.
+    """
     previous: list[tuple[Any, np.ndarray]] = []
     try:
         for variable, value in assignments:
@@ -307,6 +365,7 @@ def _assign_all(assignments: list[tuple[Any, np.ndarray]]) -> None:
             variable.assign(value)
         raise WeightsError(f"assigning the loaded weights failed ({exc}); the model is "
                            f"unchanged") from exc
+    return previous
 
 
 def _optimizer_assignments(

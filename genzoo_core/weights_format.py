@@ -7,7 +7,10 @@ Layout::
                          tensorflow_version, created, precision, dataset,
                          training_command, metrics (JSON), and any other metadata
     /components/<name>/  one dataset per variable, named by its Keras variable path
-                         (without the component's own name); attribute 'path' is the full path
+                         (without the component's own name); attribute 'path' is the full path.
+                         Group attribute 'use': "inference", "training" or "both" (what
+                         ModelSpec.component_use says of it; files written before API 1.4
+                         have none, and every component of theirs serves both)
     /optimizers/<name>/  checkpoints only: the optimizer's variables, '000000', '000001', ...
     /training            checkpoints only: attribute 'state' (JSON: epoch, ...)
 
@@ -16,6 +19,14 @@ with every variable: HDF5's fletcher32 filter on every array, and a ``crc32``
 attribute on the few scalars (HDF5 cannot filter a scalar dataset), so a
 damaged byte inside a local file is detected when it is read, without an
 outside hash.
+
+A file may leave out the components only training needs (``save_weights(...,
+leave_out_training=True)``, as ``genzoo publish`` writes by default): its root
+attribute ``left_out_components`` (JSON list) names them. Such a file loads into
+a model for sampling; :meth:`~genzoo_core.GenerativeModel.restore_components`
+then fills the left-out components in (a diffusion model copies its averaged
+network into its training network), so fine-tuning can start from it. A file
+that lacks a component sampling needs is refused.
 
 This module writes the file (:func:`save_weights`) and reads and checks its
 header (:func:`read_header`); loading the values into a model lives in
@@ -75,6 +86,10 @@ class WeightsHeader:
 
     ``variables`` maps each component to its stored variables (path -> shape and
     dtype); ``optimizers`` likewise for a checkpoint's optimizer state.
+    ``component_use`` maps each stored component to its recorded use
+    (``"inference"``, ``"training"`` or ``"both"``; ``"both"`` in files written
+    before it was recorded), and ``left_out`` names the training-only components
+    the file leaves out.
     """
 
     path: str
@@ -86,6 +101,26 @@ class WeightsHeader:
     has_optimizers: bool = False
     training_state: dict[str, Any] = field(default_factory=dict)
     variables: dict[str, dict[str, StoredVariable]] = field(default_factory=dict)
+    component_use: dict[str, str] = field(default_factory=dict)
+    left_out: tuple[str, ...] = ()
+
+
+USE_ATTR = "use"
+"""The attribute of each component group saying what it serves: one of :data:`USES`."""
+USES = ("inference", "training", "both")
+LEFT_OUT_ATTR = "left_out_components"
+"""The root attribute (JSON list) naming the training-only components a file leaves out."""
+
+
+def component_uses(spec: Any) -> dict[str, str]:
+    """Component name -> ``"inference"``, ``"training"`` or ``"both"``, as ``spec`` declares."""
+    declared = getattr(spec, "component_use", {}) or {}
+    return {name: declared.get(name, "both") for name in spec.components}
+
+
+def training_only(spec: Any) -> tuple[str, ...]:
+    """The components of ``spec`` that only training needs (a file may leave them out)."""
+    return tuple(name for name, use in component_uses(spec).items() if use == "training")
 
 
 def _relative_path(component_name: str, variable_path: str) -> str:
@@ -136,8 +171,12 @@ def save_weights(
     precision: str | None = None,
     optimizers: Mapping[str, Any] | None = None,
     training_state: Mapping[str, Any] | None = None,
+    leave_out_training: bool = False,
 ) -> None:
     """Write ``model``'s components, config and metadata to ``path`` atomically.
+
+    Each component group records its use (attribute ``use``: ``inference``,
+    ``training`` or ``both``, from ``ModelSpec.component_use``).
 
     Args:
         model: a :class:`~genzoo_core.GenerativeModel`.
@@ -147,6 +186,11 @@ def save_weights(
             half precision (they are cast back on load); default ``"float32"``.
         optimizers: name -> optimizer, to include their state (checkpoints).
         training_state: JSON-able trainer state such as the completed epoch.
+        leave_out_training: write only the components sampling needs
+            (``spec.components_for("inference")``), leaving out those the spec marks
+            ``"training"``; the root attribute ``left_out_components`` names them.
+            For published files; checkpoints and a run's ``model.h5`` keep every
+            component. Refused together with ``optimizers``.
     """
     import keras
     import tensorflow as tf
@@ -156,6 +200,12 @@ def save_weights(
         raise WeightsError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     metadata = dict(metadata or {})
     spec = model.spec
+    uses = component_uses(spec)
+    left_out = training_only(spec) if leave_out_training else ()
+    if left_out and optimizers:
+        raise WeightsError("a checkpoint keeps every component: leave_out_training does not "
+                           "go with optimizers")
+    metadata.pop(LEFT_OUT_ATTR, None)  # said by this file alone, never copied from another
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         attrs = {
             "genzoo_format": FORMAT_NAME,
@@ -181,12 +231,18 @@ def save_weights(
             else:  # stored as JSON text; listed so that read_header decodes it again
                 attrs[key] = _json_attr(value)
                 structured.append(key)
+        if left_out:
+            attrs[LEFT_OUT_ATTR] = _json_attr(list(left_out))
+            structured.append(LEFT_OUT_ATTR)
         if structured:
             attrs["json_attrs"] = _json_attr(sorted(structured))
         f.attrs.update(attrs)
         components = f.create_group("components")
         for name, component in model.components.items():
+            if name in left_out:
+                continue
             group = components.create_group(name)
+            group.attrs[USE_ATTR] = uses.get(name, "both")
             for key, variable in _component_variables(name, component).items():
                 value = np.asarray(variable.numpy())
                 if precision == "float16" and np.issubdtype(value.dtype, np.floating):
@@ -361,6 +417,17 @@ def read_header(path: str | os.PathLike[str]) -> WeightsHeader:
         }
         if len(variables) != len(components_group):
             raise _damaged(path, "an entry of 'components' is not a group of variables")
+        component_use = {}
+        for name in variables:
+            use = _decode(components_group[name].attrs.get(USE_ATTR, "both"))
+            if use not in USES:
+                raise _damaged(path, f"component '{name}' has use {_short(use)}, not one of "
+                                     f"{', '.join(USES)}")
+            component_use[name] = use
+        left_out = attrs.get(LEFT_OUT_ATTR, [])
+        if not isinstance(left_out, list) or not all(isinstance(c, str) for c in left_out):
+            raise _damaged(path, f"its '{LEFT_OUT_ATTR}' attribute is {_short(left_out)}, not "
+                                 f"a list of component names")
         return WeightsHeader(
             path=str(path),
             model=model,
@@ -371,4 +438,6 @@ def read_header(path: str | os.PathLike[str]) -> WeightsHeader:
             has_optimizers="optimizers" in f,
             training_state=state,
             variables=variables,
+            component_use=component_use,
+            left_out=tuple(left_out),
         )
