@@ -25,6 +25,7 @@ A one-stage recipe::
 
     [evaluate]                # keyword arguments of genzoo_core.evaluate
     n = 10000
+    # sample_options = { steps = 50 }   # an iterative sampler's options, if it has any
 
     [publish]
     precision = "auto"        # float16 only where samples stay within tolerance
@@ -479,6 +480,8 @@ def recipe_from_dict(data: Mapping[str, Any], source: str = "") -> Recipe:
         raise RecipeError(f"{where}: the last stage trains '{stages[-1].model}', but the "
                           f"recipe makes '{name}': the last stage must train '{model}'")
     evaluate = _table(data.get("evaluate"), "evaluate", where)
+    if "sample_options" in evaluate:  # the model checks the values; the shape is checked here
+        _table(evaluate["sample_options"], "[evaluate] sample_options", where)
     publish = _table(data.get("publish"), "publish", where)
     _unknown(publish, PUBLISH_KEYS, f"{where} [publish]")
     if publish.get("precision", "auto") not in STORAGE_PRECISIONS:

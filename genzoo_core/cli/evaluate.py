@@ -10,7 +10,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from genzoo_core.cli.common import _at_least, _check_parent, _table
+from genzoo_core.cli.common import (
+    _at_least,
+    _check_parent,
+    _table,
+    check_sample_options,
+    model_spec,
+    sample_options,
+)
 from genzoo_core.errors import GenzooError
 from genzoo_core.registry import Registry
 
@@ -38,6 +45,7 @@ def cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
     if args.n is not None:
         _at_least(2, n=args.n)  # two images are the fewest any metric can compare
     _at_least(0, seed=args.seed)
+    options = sample_options(args)
     output = Path(args.output)
     if output.is_dir():
         raise GenzooError(f"-o {output} is a folder: name a .json file (e.g. {output}/eval.json)")
@@ -48,16 +56,21 @@ def cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
             raise GenzooError("score folders with both --real DIR and --fake DIR, and no model")
         if args.full or args.n is not None:
             raise GenzooError("-n and --full apply to models; folders are scored whole")
+        if options:
+            flags = ", ".join(f"--{option}" for option in options)
+            raise GenzooError(f"{flags} apply to models; folders are scored as they are")
         report = evaluate_folders(
             args.real, args.fake, metrics=args.metrics or "fid,kid,pr",
             features=args.features or "inception-v3", seed=args.seed, verbose=verbose,
             registry=registry,
         )
     elif args.name is not None:
+        if options:  # refused in the flags' own words before anything loads
+            check_sample_options(model_spec(args.name, registry), options)
         report = evaluate(
             args.name, args.data, metrics=args.metrics, n=args.n, features=args.features,
             seed=args.seed, split=args.split, full=args.full, verbose=verbose,
-            registry=registry,
+            registry=registry, sample_options=options or None,
         )
     else:
         raise GenzooError("name a model (genzoo eval gan/mnist) or give --real DIR --fake DIR")

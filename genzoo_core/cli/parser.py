@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from genzoo_core.cli.common import add_sample_option_flags
 from genzoo_core.cli.evaluate import cmd_eval, cmd_metrics
 from genzoo_core.cli.listing import cmd_datasets, cmd_features, cmd_info, cmd_list, cmd_plugins
 from genzoo_core.cli.new_plugin import cmd_new_plugin
@@ -63,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "the input half of a side-by-side pair); default: refuse to squash it")
     p.add_argument("--direction", choices=("AtoB", "BtoA"), default=None,
                    help="translation direction, for models that go both ways (CycleGAN)")
+    add_sample_option_flags(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("metrics", help="evaluation metrics for 'genzoo eval --metrics'")
@@ -87,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--real", default=None, help="folder of real images (with --fake)")
     p.add_argument("--fake", default=None, help="folder of generated images (with --real)")
     p.add_argument("-o", "--output", default="eval.json", help="JSON report (default eval.json)")
+    add_sample_option_flags(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_eval)
 
@@ -138,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", default=None, metavar="FILE",
                    help="results page to refresh (default: docs/results.md of the repository "
                         "holding the plugin, if any)")
+    p.add_argument("--keep-training-components", action="store_true",
+                   help="also store the components only training needs (left out by "
+                        "default; loading restores them from the others)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_publish)
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from genzoo_core.cli.common import _at_least, _check_parent
+from genzoo_core.cli.common import _at_least, _check_parent, check_sample_options, sample_options
 from genzoo_core.errors import GenzooError
 from genzoo_core.registry import Registry
 
@@ -31,16 +31,28 @@ def cmd_sample(args: argparse.Namespace, registry: Registry) -> int:
 
     Without ``-n``, a class-conditional model draws a class grid (one class per
     column, num_classes x num_classes images); other models draw 64 images.
+    ``--steps``, ``--guidance``, ``--sampler`` and ``--eta`` set the sampling
+    options a model declares (checked before the model loads); an iterative
+    sampler shows a progress bar with the time left unless ``-q`` is given.
     """
-    from genzoo_core.api import load
+    from genzoo_core.api import _load_resolved, _resolve_weights
     from genzoo_core.images import save_grid
+    from genzoo_core.progress import sampling_progress
     from genzoo_core.spec import Condition
+    from genzoo_core.weights import read_header
 
     _at_least(1, n=args.n, columns=args.columns)
     _at_least(0, seed=args.seed)
+    options = sample_options(args)
+    if args.input is not None and options:
+        flags = ", ".join(f"--{option}" for option in options)
+        raise GenzooError(f"{flags} apply to drawing images, not to translations: drop "
+                          f"{flags}")
     if args.input is None:
         _check_png_output(Path(args.output))  # before the model loads, not after it drew
-    model = load(args.name, registry=registry)
+    spec, path, header = _resolve_weights(args.name, registry=registry)
+    options = check_sample_options(spec, options)  # before the model loads, too
+    model = _load_resolved(spec, path, header or read_header(path))
     if args.input is not None:
         return _translate_files(model, args)
     for flag, value in (("--direction", args.direction), ("--crop", args.crop)):
@@ -69,7 +81,12 @@ def cmd_sample(args: argparse.Namespace, registry: Registry) -> int:
         if condition == Condition.CLASS_LABEL and args.label is None:
             n, columns = classes * classes, columns or classes
     _check_grid_size(model, n, columns)
-    images = model.sample(n, condition=_parse_condition(args, n), seed=args.seed)
+    condition = _parse_condition(args, n)
+    if model.spec.sample_options and not args.quiet:  # an iterative sampler: show the time left
+        with sampling_progress(n, label=f"drawing {n} images from {args.name}"):
+            images = model.sample(n, condition=condition, seed=args.seed, **options)
+    else:
+        images = model.sample(n, condition=condition, seed=args.seed, **options)
     path = save_grid(args.output, images, columns=columns)
     print(f"wrote {n} samples from {args.name} to {path.resolve()}")
     return 0

@@ -23,6 +23,7 @@ import numpy as np
 
 from genzoo_core.errors import ConfigError, DataError, GenzooError
 from genzoo_core.evaluation.stats import CHUNK, extract_all, progress_bar, real_features
+from genzoo_core.progress import sampling_progress
 from genzoo_core.spec import Capability, Condition
 
 __all__ = ["EvaluationContext", "ImageSet"]
@@ -100,6 +101,7 @@ class EvaluationContext:
         settings: the report's settings; scorers add what they used.
         verbose: 1 shows progress bars with the time left.
         registry: where extractor and dataset names are looked up.
+        sample_options: the checked sampling options every ``model.sample`` call gets.
     """
 
     def __init__(
@@ -119,6 +121,7 @@ class EvaluationContext:
         registry: Any,
         compare_with: Any = None,
         needs: tuple[str, ...] = (),
+        sample_options: dict[str, Any] | None = None,
     ) -> None:
         self.model = model
         self.data = data
@@ -130,6 +133,7 @@ class EvaluationContext:
         self.settings = settings
         self.verbose = verbose
         self.registry = registry
+        self.sample_options = dict(sample_options or {})
         self._features_name = features
         self._classifiers = dict(classifiers)
         self._compare_with = data if compare_with is None else compare_with
@@ -238,29 +242,27 @@ class EvaluationContext:
             for index, start in enumerate(range(0, self.n, CHUNK)):
                 size = min(CHUNK, self.n - start)
                 condition = None if labels is None else labels[start : start + size]
-                yield self.model.sample(size, condition=condition, seed=int(seeds[index]))
+                yield self.model.sample(size, condition=condition, seed=int(seeds[index]),
+                                        **self.sample_options)
 
         image_set = ImageSet(labels=labels, real_features=real)
         names = self._extractor_names()
-        if len(names) == 1:
-            feats, probs, _ = extract_all(extractor, batches(), self.n, self.verbose,
-                                          "generated")
-            image_set.outputs[names[0]] = (feats, probs)
-            return image_set
-        # Several extractors: each chunk goes through all of them, so nothing is kept.
-        collected: dict[str, tuple[list, list]] = {name: ([], []) for name in names}
-        bar = progress_bar(self.n, self.verbose, "generated")
-        done = 0
-        for batch in batches():
-            for name in names:
-                feats, probs = self._extractor(name).extract(
-                    fit_to(np.asarray(batch, np.float32), self._extractor(name)))
-                collected[name][0].append(np.asarray(feats, np.float32))
-                if probs is not None:
-                    collected[name][1].append(probs)
-            done += len(batch)
-            if bar is not None:
-                bar.update(done)
+        # One bar over the samples: each sample call moves it, and an iterative sampler
+        # moves it within its chunk as its steps finish (GenerativeModel.report_progress).
+        with sampling_progress(self.n, "generated", self.verbose):
+            if len(names) == 1:
+                feats, probs, _ = extract_all(extractor, batches(), self.n, 0, "generated")
+                image_set.outputs[names[0]] = (feats, probs)
+                return image_set
+            # Several extractors: each chunk goes through all of them, so nothing is kept.
+            collected: dict[str, tuple[list, list]] = {name: ([], []) for name in names}
+            for batch in batches():
+                for name in names:
+                    feats, probs = self._extractor(name).extract(
+                        fit_to(np.asarray(batch, np.float32), self._extractor(name)))
+                    collected[name][0].append(np.asarray(feats, np.float32))
+                    if probs is not None:
+                        collected[name][1].append(probs)
         for name, (feats, probs) in collected.items():
             image_set.outputs[name] = (np.concatenate(feats),
                                        np.concatenate(probs) if probs else None)
@@ -319,14 +321,13 @@ class EvaluationContext:
         real = _as_float(source.images)
         seeds = np.random.default_rng(self.seed).integers(
             0, 2**31 - 1, size=(len(captions) + CHUNK - 1) // CHUNK)
-        bar = progress_bar(len(captions), self.verbose, "generated for captions")
         out = []
-        for index, start in enumerate(range(0, len(captions), CHUNK)):
-            chunk = captions[start : start + CHUNK]
-            out.append(np.asarray(self.model.sample(len(chunk), condition=chunk,
-                                                    seed=int(seeds[index])), np.float32))
-            if bar is not None:
-                bar.update(start + len(chunk))
+        with sampling_progress(len(captions), "generated for captions", self.verbose):
+            for index, start in enumerate(range(0, len(captions), CHUNK)):
+                chunk = captions[start : start + CHUNK]
+                out.append(np.asarray(self.model.sample(
+                    len(chunk), condition=chunk, seed=int(seeds[index]), **self.sample_options),
+                    np.float32))
         self.settings["captions"] = "caption i % captions of held-out image i"
         return [ImageSet(real=real, generated=np.concatenate(out), reference=source)]
 

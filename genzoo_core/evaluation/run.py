@@ -134,6 +134,7 @@ def evaluate(
     pr_k: int = 3,
     verbose: int = 1,
     registry: Any = None,
+    sample_options: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Score a model against held-out real data; return the metrics and every setting used.
@@ -168,6 +169,11 @@ def evaluate(
         pr_k: the k of precision/recall.
         verbose: 1 shows progress bars with the time left, and notes on the protocol.
         registry: where names are looked up (default: installed plugins).
+        sample_options: the sampling options every ``model.sample`` call of the
+            evaluation gets (an iterative sampler's ``steps``, say); only those
+            the model declares (``ModelSpec.sample_options``), checked before any
+            work. Recorded in the settings; a recipe gives them as
+            ``sample_options = {steps = 50}`` in its ``[evaluate]`` table.
         **options: options of plugin metrics, handed to their scorers
             (``context.options``) and recorded in the settings.
 
@@ -189,7 +195,9 @@ def evaluate(
         # One read of the file's header serves both the load and the dataset it records.
         spec, path, header = _resolve_weights(model, registry=registry)
         header = header or read_header(path)
+        spec.check_sample_options(_options_table(sample_options))  # before the model loads
         model = _load_resolved(spec, path, header)
+    sample_options = model.spec.check_sample_options(_options_table(sample_options))
     if data is None:
         data = _trained_on(header)
         if not data:
@@ -241,6 +249,7 @@ def evaluate(
         "features": features,
         "features_sha256": extractor_spec.sha256,
         "metrics": names,
+        **({"sample_options": dict(sample_options)} if sample_options else {}),
         "genzoo_core": __version__,
         **{k: v for k, v in options.items()
            if k not in ("seed", "kid_subsets", "kid_subset_size", "is_splits", "pr_k", "nll_n")},
@@ -250,6 +259,7 @@ def evaluate(
         model, data, dataset=dataset, split=split, n=count, seed=seed, features=features,
         classifiers=classifiers, options=options, settings=settings, verbose=verbose,
         registry=registry, compare_with=compare_with, needs=needs,
+        sample_options=sample_options,
     )
     if "nll" in names and verbose:
         _note_nll(context, full, n)
@@ -261,6 +271,16 @@ def evaluate(
     settings.setdefault("real", {"dataset": str(data), "split": split})
     return {"metrics": results, "settings": settings,
             "seconds": round(time.perf_counter() - started, 2)}
+
+
+def _options_table(sample_options: Any) -> dict[str, Any]:
+    """``sample_options`` as a dict, or a ConfigError saying it must be a table."""
+    if sample_options is None:
+        return {}
+    if not isinstance(sample_options, Mapping):
+        raise ConfigError(f"sample_options must be a table of option = value (e.g. "
+                          f"{{steps = 50}}), got {sample_options!r}")
+    return dict(sample_options)
 
 
 def _check_applies(metric: Any, model: Any, name: str | None) -> None:
