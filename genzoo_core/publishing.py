@@ -4,19 +4,21 @@
 run) and, in order:
 
 1. reads its final ``model.h5`` (refusing an unfinished run or one of another model);
-2. chooses the storage precision by measuring: under ``auto`` the weights are
+2. leaves out the components only training needs (``ModelSpec.component_use``),
+   unless asked to keep them; the file's ``left_out_components`` names them;
+3. chooses the storage precision by measuring: under ``auto`` the weights are
    stored in float16 only when the model's preview images (64, seed 0) move by
    at most the recipe's tolerance from float32's;
-3. writes the file under a temporary name in the plugin's ``weights/`` folder and
+4. writes the file under a temporary name in the plugin's ``weights/`` folder and
    reloads it by the normal loading path, which checks every variable;
-4. runs the recipe's evaluation protocol on the written file;
-5. moves the file into place and records its sha256, size, precision, recipe and
+5. runs the recipe's evaluation protocol (its ``sample_options`` included) on the written file;
+6. moves the file into place and records its sha256, size, precision, recipe and
    metrics in ``weights/manifest.json`` (which the plugin's spec reads);
-6. refreshes the model card's results block in the plugin's ``README.md``, and,
+7. refreshes the model card's results block in the plugin's ``README.md``, and,
    inside a repository that keeps one, ``docs/results.md`` and the sample grid
    ``docs/images/MODEL-WEIGHTS.png``.
 
-A failure at any step before 5 leaves the plugin as it was.
+A failure at any step before 6 leaves the plugin as it was.
 """
 
 from __future__ import annotations
@@ -138,6 +140,7 @@ def publish(
     url: str | None = None,
     registry: Any = None,
     verbose: int = 1,
+    keep_training: bool = False,
 ) -> Published:
     """Publish a finished run as the packaged weight ``name`` (``MODEL/WEIGHTS``).
 
@@ -155,12 +158,15 @@ def publish(
             instead of packaging it; upload the written file there before release.
         registry: where models are looked up (default: installed plugins).
         verbose: 0 silent; 1 progress lines.
+        keep_training: also store the components the spec marks ``"training"``
+            (by default they are left out: sampling needs none of them, and
+            loading calls ``restore_components`` to fill them in).
     """
     from genzoo_core import manifest as manifests
     from genzoo_core._files import sha256_file
     from genzoo_core.api import _registry, _split_name, load
     from genzoo_core.recipes import STORAGE_PRECISIONS, final_weights, get_recipe
-    from genzoo_core.weights import read_header
+    from genzoo_core.weights import read_header, training_only
 
     registry = _registry(registry)
     model_name, weights_name = _split_name(name)
@@ -197,6 +203,10 @@ def publish(
     if recipe is not None:
         metadata["recipe"] = recipe.to_dict()
     metadata["published_from"] = str(Path(run_dir))
+    left_out = () if keep_training else training_only(model.spec)
+    if left_out:
+        say(f"leaving out the training-only component(s) {', '.join(left_out)} (sampling "
+            f"needs none of them; --keep-training-components keeps them)")
     reference = _preview(model)
     stamp = f"{time.time_ns()}"
     candidates = {p: weights_dir / f".{weights_name}.{p}.{stamp}.tmp.h5"
@@ -209,7 +219,7 @@ def publish(
         for option in order:
             path = candidates[option]
             model.save_weights(str(path), metadata={**metadata, "storage_precision": option},
-                               precision=option)
+                               precision=option, leave_out_training=bool(left_out))
             written.append(path)
             reloaded = load(str(path), registry=registry)  # the normal, checked load
             if option == "float16":

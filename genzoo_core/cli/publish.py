@@ -16,6 +16,7 @@ def cmd_publish(args: argparse.Namespace, registry: Registry) -> int:
     options = {} if args.n is None else {"n": args.n}
     done = publish(args.run_dir, args.as_name, into=args.into, precision=args.precision,
                    evaluate=not args.no_eval, evaluate_options=options, results=args.results,
-                   url=args.url, registry=registry, verbose=0 if args.quiet else 1)
+                   url=args.url, registry=registry, verbose=0 if args.quiet else 1,
+                   keep_training=args.keep_training_components)
     print(f"published {done.name}: {done.path} ({done.precision}, sha256 {done.sha256})")
     return 0
