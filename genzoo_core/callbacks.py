@@ -8,6 +8,8 @@ in any loop that drives a ``keras.callbacks.CallbackList``.
 from __future__ import annotations
 
 import math
+import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -41,20 +43,48 @@ class NaNGuard(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-class SampleGrid(keras.callbacks.Callback):
-    """Saves ``model.preview(n, seed=seed)`` as ``directory/epoch_NNNN.png`` each epoch."""
+SLOW_PREVIEW_SHARE = 0.1
+"""A preview that takes more than this share of its epoch's training time is warned about."""
 
-    def __init__(self, directory: str | Path, n: int = 64, seed: int = 0) -> None:
+
+class SampleGrid(keras.callbacks.Callback):
+    """Saves ``model.preview(n, seed=seed)`` as ``directory/epoch_NNNN.png`` each epoch.
+
+    Each preview is timed: its seconds go into the epoch's logs as
+    ``preview_seconds`` (a column of ``log.csv``) and into :attr:`seconds`. The
+    first preview that takes more than :data:`SLOW_PREVIEW_SHARE` of its epoch's
+    training time (the logs' ``seconds``) prints one warning line to stderr,
+    once per run (``verbose`` 0 keeps it quiet).
+    """
+
+    def __init__(self, directory: str | Path, n: int = 64, seed: int = 0,
+                 verbose: int = 1) -> None:
         super().__init__()
         self.directory = Path(directory)
         self.n = n
         self.seed = seed
+        self.verbose = verbose
+        self.seconds: list[float] = []
+        """The seconds each preview of this run took, in order."""
+        self.warned = False
 
-    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        """Write the grid for the epoch just completed."""
-        save_grid(self.directory / f"epoch_{epoch + 1:04d}.png", self.model.preview(
-            self.n, seed=self.seed
-        ))
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        """Write the grid for the epoch just completed, and time it."""
+        started = time.perf_counter()
+        images = self.model.preview(self.n, seed=self.seed)
+        seconds = time.perf_counter() - started
+        save_grid(self.directory / f"epoch_{epoch + 1:04d}.png", images)
+        self.seconds.append(seconds)
+        if logs is not None:
+            logs["preview_seconds"] = round(seconds, 3)
+        trained = (logs or {}).get("seconds")
+        if not self.warned and trained and seconds > SLOW_PREVIEW_SHARE * trained:
+            self.warned = True
+            if self.verbose:
+                print(f"warning: the epoch {epoch + 1} preview grid took {seconds:.1f} s, "
+                      f"{seconds / trained:.0%} of the epoch's {trained:.1f} s of training; "
+                      f"override {type(self.model).__name__}.preview() to draw it with fewer "
+                      f"steps (or train with fewer preview images)", file=sys.stderr)
 
 
 class Checkpoint(keras.callbacks.Callback):

@@ -5,7 +5,8 @@ What a run writes to its folder (``out_dir``):
 - ``checkpoint.h5``: components, optimizer state and the completed epoch, after
   every epoch, written atomically; a new ``fit`` in the same folder resumes from it;
 - ``samples/epoch_NNNN.png``: a sample grid per epoch, from a fixed seed;
-- ``log.csv``: the epoch-mean losses and the seconds per epoch;
+- ``log.csv``: the epoch-mean losses, the seconds per epoch and the seconds of
+  each epoch's sample grid (``preview_seconds``);
 - ``tensorboard/``: the same as TensorBoard events, if asked for;
 - ``model.h5``: the final weights with their metadata, when training completes;
 - ``resume.log``: one line per resume: when, at which epoch, and what changed.
@@ -428,8 +429,12 @@ class Run:
         # The per-epoch times of the whole run (resumes included), from log.csv.
         per_epoch = epoch_seconds(self.out_dir)
         metadata["epoch_seconds"] = per_epoch
+        previews = epoch_seconds(self.out_dir, "preview_seconds")
+        if previews:  # the sample grids' times, apart from the training they follow
+            metadata["preview_seconds"] = previews
         metadata["metrics"] = {
-            **{k: round(v, 6) for k, v in metrics.items() if k != "seconds"},
+            **{k: round(v, 6) for k, v in metrics.items()
+               if k not in ("seconds", "preview_seconds")},
             "epochs": epochs,
             "train_seconds": round(sum(per_epoch), 1),
             "train_seconds_this_run": round(self.seconds() if seconds is None else seconds, 1),

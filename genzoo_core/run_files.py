@@ -59,11 +59,12 @@ def _logged_epochs(path: Path) -> tuple[list[str], list[int]]:
     return lines, epochs
 
 
-def epoch_seconds(out_dir: str | Path) -> list[float]:
+def epoch_seconds(out_dir: str | Path, column: str = "seconds") -> list[float]:
     """The ``seconds`` column of a run's ``log.csv``: how long each epoch took, in order.
 
     A resumed run's log holds every epoch once (a re-run epoch replaces its row),
-    so this is the whole run's timing. Empty when there is no log.
+    so this is the whole run's timing. Empty when there is no log. ``column``
+    reads another timing column (``preview_seconds``: each epoch's sample grid).
     """
     import csv
 
@@ -76,7 +77,7 @@ def epoch_seconds(out_dir: str | Path) -> list[float]:
     seconds = []
     for row in rows:
         try:
-            seconds.append(round(float(row.get("seconds") or "nan"), 2))
+            seconds.append(round(float(row.get(column) or "nan"), 2))
         except ValueError:
             continue
     return [s for s in seconds if s == s]

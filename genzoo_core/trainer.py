@@ -414,7 +414,7 @@ class Trainer:
         if self.chief:
             if self.preview_count:
                 callbacks.append(SampleGrid(run.samples_dir, self.preview_count,
-                                            self.preview_seed))
+                                            self.preview_seed, verbose=self.verbose))
             callbacks.append(CSVLog(run.log_path, append=initial_epoch > 0))
             if self.tensorboard:
                 callbacks.append(keras.callbacks.TensorBoard(

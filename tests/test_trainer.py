@@ -36,7 +36,7 @@ def test_fit_writes_checkpoint_grids_log_and_final_weights(toy_model, toy_data, 
     grid = tf.io.decode_png(tf.io.read_file(str(out / "samples" / "epoch_0002.png")))
     assert grid.shape == (3 * (4 + 2) + 2, 3 * (4 + 2) + 2, 1)  # 3x3 grid of 4x4 images
     rows = (out / "log.csv").read_text().splitlines()
-    assert rows[0] == "epoch,d_loss,g_loss,seconds"
+    assert rows[0] == "epoch,d_loss,g_loss,seconds,preview_seconds"
     assert [r.split(",")[0] for r in rows[1:]] == ["1", "2"]
     assert set(history.history) >= {"d_loss", "g_loss"} and len(history.history["d_loss"]) == 2
     checkpoint = read_header(out / "checkpoint.h5")
