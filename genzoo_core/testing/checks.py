@@ -33,6 +33,7 @@ from genzoo_core.testing.support import (  # noqa: F401 - re-exported for the ki
     KitOptions,
     _absurd,
     _api,
+    _cheap_options,
     _check_images,
     _condition,
     _create,
@@ -43,6 +44,7 @@ from genzoo_core.testing.support import (  # noqa: F401 - re-exported for the ki
     _num_classes,
     _resolvable,
     _spec,
+    _valid_option,
     _variables,
 )
 
@@ -51,16 +53,21 @@ __all__ = [
     "CheckSkipped",
     "KitOptions",
     "check_capabilities",
+    "check_component_use",
     "check_config_roundtrip",
     "check_config_schema",
     "check_load_by_name",
     "check_pretrained_weights",
     "check_roles",
     "check_sample",
+    "check_sampling_options",
     "check_spec",
     "check_train_step",
     "check_weights_roundtrip",
 ]
+
+OPTIONS_COUNT = 2
+"""Images drawn per call by the checks of sampling options and component use."""
 
 
 def check_spec(name: str, options: KitOptions | None = None) -> None:
@@ -157,6 +164,52 @@ def check_sample(name: str, options: KitOptions | None = None) -> None:
     _expect_error(lambda: model.sample(0, condition=condition, seed=0), "sample(0)")
 
 
+def check_sampling_options(name: str, options: KitOptions | None = None) -> None:
+    """Each declared sampling option works, and an undeclared one is refused.
+
+    For a model whose spec declares ``sample_options``: ``sample`` with each
+    option set to a value its schema field allows (the smallest number, the
+    first choice) returns valid images, the same ones twice for one seed; a
+    value far over a field's maximum, and an option the spec does not declare,
+    are clear errors. A model that declares none has nothing to check.
+    """
+    options = options or KitOptions()
+    spec = _spec(name, options)
+    if not spec.sample_options or Capability.SAMPLE not in spec.capabilities:
+        return
+    model = _create(name, options)
+    n = OPTIONS_COUNT
+    condition = _condition(model, n, options)
+    cheap = _cheap_options(spec)
+    shape = _declared_shape(model)
+    for option, rule in spec.sample_options.items():
+        found, value = _valid_option(rule)
+        if not found:
+            continue  # a free string or list: only the model knows a valid value
+        chosen = {**cheap, option: value}
+        what = f"sample({n}, {', '.join(f'{k}={v!r}' for k, v in chosen.items())})"
+        try:
+            drawn = model.sample(n, condition=condition, seed=0, **chosen)
+        except Exception as error:  # noqa: BLE001 - reported as the contract it breaks
+            raise AssertionError(
+                f"{what} raised {type(error).__name__}: {error}; a declared option must be "
+                f"accepted (generate takes the options it declares as keyword arguments)"
+            ) from error
+        images = _check_images(drawn, n, what, shape)
+        again = model.sample(n, condition=condition, seed=0, **chosen)
+        if not np.array_equal(images, again):
+            raise AssertionError(f"sample with {option}={value!r} and the same seed gave "
+                                 f"different images")
+        absurd = _absurd(rule, value) if rule.kind in ("int", "float") else None
+        if absurd is not None:
+            _expect_error(lambda o=option, a=absurd: model.sample(
+                n, condition=condition, seed=0, **{**cheap, o: a}),
+                f"sample with {option}={absurd!r}, far over its maximum")
+    undeclared = next(f"kit_option_{i}" for i in range(100)
+                      if f"kit_option_{i}" not in spec.sample_options)
+    _expect_error(lambda: model.sample(n, condition=condition, seed=0, **cheap,
+                                       **{undeclared: 1}),
+                  f"sample with the undeclared option {undeclared}=1")
 
 
 def check_config_schema(name: str, options: KitOptions | None = None) -> None:
@@ -253,6 +306,55 @@ def check_weights_roundtrip(name: str, options: KitOptions | None = None) -> Non
         raise AssertionError("the reloaded model samples other images for the same seed")
 
 
+def check_component_use(name: str, options: KitOptions | None = None) -> None:
+    """The components ``component_use`` names exist, and a file without the training ones works.
+
+    Every component the spec marks is one of the model's Keras components. A
+    model with training-only components is saved with them left out (as
+    ``genzoo publish`` saves it): the file records each component's use and
+    names those left out, loads by path (``restore_components`` filling them
+    in), and the loaded model samples the same images for the same seed. A
+    spec that marks nothing has nothing to check.
+    """
+    options = options or KitOptions()
+    spec = _spec(name, options)
+    if not spec.component_use:
+        return
+    api = _api()
+    model = _create(name, options, seed=0)
+    components = model.components
+    for component in spec.component_use:
+        if component not in components or not hasattr(components[component], "weights"):
+            raise AssertionError(f"component_use names '{component}', which the model has "
+                                 f"not as a Keras component")
+    left_out = tuple(c for c in spec.components if spec.component_use.get(c) == "training")
+    if not left_out:
+        return
+    draws = Capability.SAMPLE in model.capabilities
+    n = OPTIONS_COUNT
+    cheap = _cheap_options(spec)
+    condition = _condition(model, n, options) if draws else None
+    expected = model.sample(n, condition=condition, seed=0, **cheap) if draws else None
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "inference.h5"
+        model.save_weights(str(path), leave_out_training=True)
+        header = api.read_header(path)
+        if set(header.components) & set(left_out) or tuple(header.left_out) != left_out:
+            raise AssertionError(f"a file saved with leave_out_training=True holds "
+                                 f"{list(header.components)} and names {list(header.left_out)} "
+                                 f"as left out; expected {list(left_out)} left out")
+        for component in header.components:
+            use = spec.component_use.get(component, "both")
+            if header.component_use.get(component) != use:
+                raise AssertionError(f"the file records component '{component}' as "
+                                     f"{header.component_use.get(component)!r}, not {use!r}")
+        loaded = api.load(str(path), registry=options.registry)
+    if not draws:
+        return
+    actual = loaded.sample(n, condition=condition, seed=0, **cheap)
+    if not np.allclose(expected, actual, atol=1e-6):
+        raise AssertionError("a model loaded from a file without its training-only components "
+                             "samples other images for the same seed")
 
 
 def check_train_step(name: str, options: KitOptions | None = None) -> None:
@@ -406,9 +508,11 @@ CHECKS: tuple[Callable[..., None], ...] = (
     check_spec,
     check_roles,
     check_sample,
+    check_sampling_options,
     check_config_roundtrip,
     check_config_schema,
     check_weights_roundtrip,
+    check_component_use,
     check_train_step,
     check_capabilities,
     check_pretrained_weights,

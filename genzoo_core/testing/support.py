@@ -208,6 +208,43 @@ def _default_train_data(model: Any, options: KitOptions) -> Any:
         ) from None
 
 
+def _valid_option(rule: Any) -> tuple[bool, Any]:
+    """A value a sampling option's schema field accepts: (found, value).
+
+    The smallest allowed number (the cheapest ``steps``), the first choice,
+    ``False``; ``(False, None)`` for a field that no value is known to suit
+    (a free string or list, which only the model knows).
+    """
+    kind = rule.kind
+    if kind == "choice" and rule.choices:
+        return True, rule.choices[0]
+    if kind == "bool":
+        return True, False
+    if kind == "int":
+        low = None if rule.min is None else int(np.ceil(rule.min))
+        if low is not None and not rule.min_inclusive and low == rule.min:
+            low += 1
+        value = low if low is not None else (int(rule.max) if rule.max is not None else 1)
+        return True, value
+    if kind == "float":
+        if rule.min is None:
+            return True, float(rule.max) if rule.max is not None else 0.0
+        if rule.min_inclusive:
+            return True, float(rule.min)
+        top = float(rule.max) if rule.max is not None else float(rule.min) + 2.0
+        return True, (float(rule.min) + top) / 2
+    return False, None
+
+
+def _cheap_options(spec: Any) -> dict[str, Any]:
+    """The fewest ``steps`` an iterative sampler allows, so the kit's draws stay cheap."""
+    rule = spec.sample_options.get("steps")
+    if rule is None or rule.kind != "int":
+        return {}
+    found, value = _valid_option(rule)
+    return {"steps": value} if found else {}
+
+
 def _resolvable(spec: Any, entry: Any) -> None:
     from genzoo_core import hub
 
