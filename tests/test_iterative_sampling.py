@@ -524,3 +524,17 @@ def test_the_kit_fails_a_model_that_samples_from_a_training_only_component(diffu
     monkeypatch.setitem(registry.load()._models, NAME, wrong)
     with pytest.raises(AssertionError, match="samples other images for the same seed"):
         testing.check_component_use(NAME, testing.KitOptions(registry=registry))
+
+
+def test_info_shows_the_options_and_what_a_file_left_out(diffuser, tmp_path, capsys):
+    registry, _ = diffuser
+    code, out, _ = run_cli(["info", NAME], registry, capsys)
+    info = json.loads(out)
+    assert info["sample_options"] == {"steps": "an integer in [1, 100]",
+                                      "sampler": "one of 'ddpm', 'ddim'"}
+    assert info["component_use"] == {"ema": "inference", "net": "training"}
+    path = tmp_path / "inference.h5"
+    genzoo_core.create(NAME, registry=registry).save_weights(str(path), leave_out_training=True)
+    code, out, _ = run_cli(["info", str(path)], registry, capsys)
+    info = json.loads(out)
+    assert info["left_out_components"] == ["net"] and info["component_use"] == {"ema": "inference"}

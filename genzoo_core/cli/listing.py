@@ -78,7 +78,8 @@ def cmd_info(args: argparse.Namespace, registry: Registry) -> int:
         header = read_header(_weights_file(target))
         print(json.dumps({
             "file": header.path, "model": header.model, "config": header.config,
-            "components": list(header.components), "metadata": header.metadata,
+            "components": list(header.components), "component_use": header.component_use,
+            "left_out_components": list(header.left_out), "metadata": header.metadata,
             "training_state": header.training_state,
         }, indent=2, default=str))
         return 0
@@ -102,6 +103,9 @@ def cmd_info(args: argparse.Namespace, registry: Registry) -> int:
         "plugin": f"{spec.distribution} {spec.version}",
         "class": spec.builder,
         "components": list(spec.components),
+        "component_use": dict(spec.component_use) or None,
+        "sample_options": {option: rule.describe()
+                           for option, rule in spec.sample_options.items()} or None,
         "condition": spec.condition.value,
         "capabilities": sorted(c.value for c in spec.capabilities),
         "auxiliary": spec.auxiliary or None,
