@@ -78,6 +78,8 @@ schema = importlib.import_module("genzoo_core.schema")
 # Names whose modules import TensorFlow: resolved on first access by __getattr__.
 _LAZY = {
     "GenerativeModel": "genzoo_core.model",
+    "update_average": "genzoo_core.averaging",
+    "average_decay": "genzoo_core.averaging",
     "replica_scale": "genzoo_core.model",
     "input_images": "genzoo_core.model",
     "resized_images": "genzoo_core.model",
