@@ -1,0 +1,6 @@
+"""genzoo-ddpm: denoising diffusion (Ho et al. 2020) as a genzoo plugin.
+
+Importing this package is cheap; the Keras model lives in :mod:`genzoo_ddpm.model`.
+"""
+
+__version__ = "0.1.0"
