@@ -386,18 +386,20 @@ class DDPM(GenerativeModel):
                 guidance: float = 1.0, keep: int = 0) -> Any:
         """Run the reverse process from noise ``x`` at step T; return images in [0, 1].
 
-        With ``keep`` > 0 it returns ``(images, trajectory)``, the trajectory being
-        ``keep`` snapshots of the predicted clean image, evenly spaced over the steps.
+        With ``keep`` > 0 it returns ``(images, trajectory)``: ``keep`` snapshots
+        of the image being denoised, x_t in [0, 1], shape ``(n, keep, h, w, c)``,
+        from the starting noise to the finished image, evenly spaced over the steps.
         """
         abar = self.schedule.alphas_cumprod
         path = sampling_timesteps(self.timesteps, steps)
-        snapshots = set(np.round(np.linspace(0, len(path) - 1, keep)).astype(int)) if keep else ()
+        # Snapshot i is taken before step i; the last one (len(path)) is the finished image.
+        snapshots = set(np.round(np.linspace(0, len(path), keep)).astype(int)) if keep else ()
         trajectory = []
         for index, t in enumerate(path):
             abar_prev = abar[path[index + 1]] if index + 1 < len(path) else 1.0
-            eps = self.noise_estimate(x, int(t), labels, guidance)
             if index in snapshots:
-                trajectory.append(predicted_x0(x, eps, abar[t]))
+                trajectory.append(x)
+            eps = self.noise_estimate(x, int(t), labels, guidance)
             last = index + 1 == len(path)
             noise = None if last or rng is None else rng.standard_normal(x.shape).astype(
                 np.float32)
@@ -407,6 +409,8 @@ class DDPM(GenerativeModel):
                 x = ancestral_step(x, eps, abar[t], abar_prev, noise)
             self.report_progress(index + 1, len(path))
         images = np.clip((x + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+        if len(path) in snapshots:
+            trajectory.append(x)
         if keep:
             return images, np.clip((np.stack(trajectory, 1) + 1.0) / 2.0, 0.0, 1.0)
         return images
@@ -448,15 +452,7 @@ class DDPM(GenerativeModel):
         x0 = np.round(np.clip(x, 0, 1) * 255.0) / 127.5 - 1.0
         s = self.schedule
         total = self._prior_kl(x0)
-        middle = np.arange(1, self.timesteps)
-        if count < self.timesteps:
-            edges = np.linspace(1, self.timesteps, count + 1)
-            picks = [int(rng.integers(int(lo), max(int(lo) + 1, int(hi))))
-                     for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
-            weights = np.diff(np.floor(edges))
-            middle = np.asarray(picks)
-        else:
-            weights = np.ones(len(middle))
+        middle, weights = bound_timesteps(self.timesteps, count, rng)
         labels = None  # the unconditional network (a guided model's "no label")
         for t, weight in zip(middle, weights, strict=True):
             eps = rng.standard_normal(x0.shape)
@@ -484,6 +480,21 @@ class DDPM(GenerativeModel):
         mean, variance = math.sqrt(abar) * x0, 1.0 - abar
         kl = 0.5 * (-1.0 - math.log(variance) + variance + mean**2)
         return kl.reshape(len(x0), -1).sum(1)
+
+
+def bound_timesteps(timesteps: int, count: int, rng: np.random.Generator
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The middle terms t = 1..T-1 of the bound to evaluate, and the weight of each.
+
+    All of them with weight 1 when ``count`` >= T - 1; otherwise ``count``
+    equal strata, one t drawn uniformly in each and weighted by its stratum's
+    size, so the weighted sum is an unbiased estimate of the full sum.
+    """
+    if count >= timesteps - 1:
+        return np.arange(1, timesteps), np.ones(timesteps - 1)
+    edges = np.floor(np.linspace(1, timesteps, count + 1)).astype(np.int64)
+    picks = np.array([rng.integers(lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)])
+    return picks, np.diff(edges).astype(np.float64)
 
 
 def _standard_normal_cdf(x: np.ndarray) -> np.ndarray:
