@@ -299,3 +299,18 @@ def test_image_stats_are_channel_and_gradient_moments():
     assert features[1, :3] == pytest.approx([0.5] * 3) and features[1, 3:6] == pytest.approx(
         [0.5] * 3)
     assert features[1, 6:9] == pytest.approx([0.5] * 3)  # (|dx| = 1 + |dy| = 0) / 2
+
+
+def test_nll_n_sets_the_nll_count_apart_from_the_samples(toy_registry):
+    model = genzoo_core.create("toylik")
+    images = np.random.default_rng(4).integers(0, 256, (40, 4, 4, 1), np.uint8)
+    report = evaluate(model, DataSource("real", images), metrics="nll", n=30, nll_n=12,
+                      verbose=0)
+    assert report["metrics"]["nll_count"] == 12
+    per_image = images[:12].reshape(12, -1).sum(axis=1) / 255.0
+    assert report["metrics"]["nll_nats"] == pytest.approx(per_image.mean())
+    # Without nll_n, n sets both, as before.
+    assert evaluate(model, DataSource("real", images), metrics="nll", n=30,
+                    verbose=0)["metrics"]["nll_count"] == 30
+    with pytest.raises(ConfigError, match="nll_n must be an integer of at least 2"):
+        evaluate(model, DataSource("real", images), metrics="nll", nll_n=1, verbose=0)

@@ -54,8 +54,9 @@ def cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
     if args.real or args.fake:
         if not (args.real and args.fake) or args.name is not None:
             raise GenzooError("score folders with both --real DIR and --fake DIR, and no model")
-        if args.full or args.n is not None:
-            raise GenzooError("-n and --full apply to models; folders are scored whole")
+        if args.full or args.n is not None or args.nll_n is not None:
+            raise GenzooError("-n, --nll-n and --full apply to models; folders are scored "
+                              "whole")
         if options:
             flags = ", ".join(f"--{option}" for option in options)
             raise GenzooError(f"{flags} apply to models; folders are scored as they are")
@@ -69,8 +70,8 @@ def cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
             check_sample_options(model_spec(args.name, registry), options)
         report = evaluate(
             args.name, args.data, metrics=args.metrics, n=args.n, features=args.features,
-            seed=args.seed, split=args.split, full=args.full, verbose=verbose,
-            registry=registry, sample_options=options or None,
+            seed=args.seed, split=args.split, full=args.full, nll_n=args.nll_n,
+            verbose=verbose, registry=registry, sample_options=options or None,
         )
     else:
         raise GenzooError("name a model (genzoo eval gan/mnist) or give --real DIR --fake DIR")

@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "input of translation and text models; 500 images for NLL)")
     p.add_argument("--full", action="store_true",
                    help="the full protocol: NLL on every held-out image (can take hours)")
+    p.add_argument("--nll-n", type=int, default=None, metavar="N",
+                   help="held-out images for NLL, when it should differ from -n")
     p.add_argument("--features", default=None,
                    help="feature extractor (default: the dataset's; inception-v3 for folders)")
     p.add_argument("--seed", type=int, default=0, help="seed of the samples and KID subsets")

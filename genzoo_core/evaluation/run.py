@@ -128,6 +128,7 @@ def evaluate(
     seed: int = 0,
     features: str | None = None,
     full: bool = False,
+    nll_n: int | None = None,
     kid_subsets: int = 100,
     kid_subset_size: int = 1000,
     is_splits: int = 10,
@@ -163,6 +164,9 @@ def evaluate(
         features: the feature extractor of FID, KID, IS and precision/recall
             (default: the dataset's ``features``, else ``inception-v3``).
         full: the full protocol: NLL on every held-out image (it can take hours).
+        nll_n: how many held-out images the NLL uses, when it should differ from
+            ``n`` (a diffusion model scores 2,000 samples but bounds the
+            likelihood of 500 images, each costing a network pass per term).
         kid_subsets: how many random subsets KID averages over.
         kid_subset_size: the size of each subset (capped at the sample counts).
         is_splits: the Inception Score's splits.
@@ -235,7 +239,8 @@ def evaluate(
         count = DEFAULT_SAMPLES if condition in _SAMPLED else 10**9
     else:
         count = n
-    nll_count = 10**9 if full else (n or NLL_COUNT)
+    nll_n = _check_count("nll_n", nll_n)
+    nll_count = 10**9 if full else (nll_n or n or NLL_COUNT)
     options = {**options, "seed": seed, "kid_subsets": kid_subsets,
                "kid_subset_size": kid_subset_size, "is_splits": is_splits, "pr_k": pr_k,
                "nll_n": nll_count}
