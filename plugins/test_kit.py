@@ -8,7 +8,24 @@ plugin points an unset ``GENZOO_DATA`` at ``shared/data`` beside the checkout.
 
 from __future__ import annotations
 
+import pytest
+
 
 def test_plugin_passes_the_conformance_kit(genzoo_model, genzoo_check):
     """One kit check on one installed model."""
     genzoo_check(genzoo_model)
+
+
+# A diffusion model runs its network once per sampling step: the kit checks it at
+# half its width and 5 steps, so its sampling checks cost seconds, not minutes.
+SMALL_DIFFUSION = {"channels": [16, 32, 32], "timesteps": 200, "sampling_steps": 5,
+                   "preview_steps": 3, "likelihood_timesteps": 5}
+
+
+@pytest.fixture
+def genzoo_kit_options():
+    """Every model as its plugin ships it, the diffusion models at a smaller size."""
+    from genzoo_core.testing import KitOptions
+
+    small = KitOptions(config=SMALL_DIFFUSION)
+    return lambda name: small if name in ("ddpm", "ddpm-guided") else KitOptions()
