@@ -242,6 +242,35 @@ class GenerativeModel(keras.Model):
         shape = self._config_values.get("image_shape")
         return tuple(int(d) for d in shape) if shape else None
 
+    def class_labels(self, n: int, condition: Any) -> np.ndarray:
+        """``condition`` as int32 class labels of shape ``(n,)`` in ``[0, num_classes)``.
+
+        For class-conditional models (the config's ``num_classes``): ``None``
+        gives the class grid ``arange(n) % num_classes``; anything else must
+        already be integer labels of that shape, or a ConfigError says what to pass.
+        """
+        k = int(self._config_values["num_classes"])
+        name = self.spec.name
+        if condition is None:
+            return (np.arange(n) % k).astype(np.int32)
+        labels = np.asarray(condition)
+        if labels.dtype == bool or labels.dtype.kind not in "iu":
+            raise ConfigError(
+                f"{name} labels must be integers in [0, {k}), got an array of dtype "
+                f"{labels.dtype}: pass e.g. condition=np.full(n, 7)"
+            )
+        if labels.shape != (n,):
+            raise ConfigError(
+                f"{name} needs one label per image: shape ({n},) for n={n}, got shape "
+                f"{labels.shape}"
+            )
+        if labels.min() < 0 or labels.max() >= k:
+            bad = labels[(labels < 0) | (labels >= k)]
+            raise ConfigError(
+                f"{name} labels must lie in [0, {k}) (the model has {k} classes), got {bad[0]}"
+            )
+        return labels.astype(np.int32)
+
     def generate(
         self, n: int, *, condition: Any, rng: np.random.Generator, **options: Any
     ) -> np.ndarray:

@@ -172,36 +172,9 @@ class ConditionalGAN(GenerativeModel):
 
     # -- sampling ------------------------------------------------------------------------
 
-    def check_labels(self, n: int, condition: Any) -> np.ndarray:
-        """``condition`` as int32 labels of shape ``(n,)`` in ``[0, num_classes)``.
-
-        ``None`` gives the class grid ``arange(n) % num_classes``; anything else
-        must already be integer labels of that shape, or a ConfigError says so.
-        """
-        k = self.num_classes
-        if condition is None:
-            return (np.arange(n) % k).astype(np.int32)
-        labels = np.asarray(condition)
-        if labels.dtype == bool or labels.dtype.kind not in "iu":
-            raise ConfigError(
-                f"cgan labels must be integers in [0, {k}), got an array of dtype "
-                f"{labels.dtype}: pass e.g. condition=np.full(n, 7)"
-            )
-        if labels.shape != (n,):
-            raise ConfigError(
-                f"cgan needs one label per image: shape ({n},) for n={n}, got shape "
-                f"{labels.shape}"
-            )
-        if labels.min() < 0 or labels.max() >= k:
-            bad = labels[(labels < 0) | (labels >= k)]
-            raise ConfigError(
-                f"cgan labels must lie in [0, {k}) (the model has {k} classes), got {bad[0]}"
-            )
-        return labels.astype(np.int32)
-
     def generate(self, n: int, *, condition: Any, rng: np.random.Generator) -> np.ndarray:
         """Draw z ~ N(0, I) from ``rng`` and map it, with the labels, through the generator."""
-        labels = self.check_labels(n, condition)
+        labels = self.class_labels(n, condition)
         z = rng.standard_normal((n, self.latent_dim)).astype(np.float32)
         return self.predict_in_batches(self._generate_images, z, labels)
 

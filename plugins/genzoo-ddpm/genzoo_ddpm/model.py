@@ -555,20 +555,7 @@ class GuidedDDPM(DDPM):
 
     def check_labels(self, n: int, condition: Any) -> np.ndarray:
         """``condition`` as int32 labels of shape ``(n,)``; ``None`` gives the class grid."""
-        k = self.num_classes
-        if condition is None:
-            return (np.arange(n) % k).astype(np.int32)
-        labels = np.asarray(condition)
-        if labels.dtype == bool or labels.dtype.kind not in "iu":
-            raise ConfigError(f"ddpm-guided labels must be integers in [0, {k}), got an array "
-                              f"of dtype {labels.dtype}: pass e.g. condition=np.full(n, 7)")
-        if labels.shape != (n,):
-            raise ConfigError(f"ddpm-guided needs one label per image: shape ({n},) for n={n}, "
-                              f"got shape {labels.shape}")
-        if labels.min() < 0 or labels.max() >= k:
-            raise ConfigError(f"ddpm-guided labels must lie in [0, {k}), got "
-                              f"{labels[(labels < 0) | (labels >= k)][0]}")
-        return labels.astype(np.int32)
+        return self.class_labels(n, condition)
 
     def preview(self, n: int, *, seed: int) -> np.ndarray:
         """A class grid: ``num_classes**2`` images, one class per column, default guidance."""
