@@ -32,7 +32,8 @@ test: install
 docs: install
 	$(BIN)/python -m mkdocs build --strict --site-dir site
 
-# Results go to bench-results/; the time-to-quality runs (three MNIST recipes, FID after
+# Results go to bench-results/; the ddpm sampler comparison runs ancestral sampling over
+# all 1,000 steps for 500 images (about half an hour on 2 cores); the time-to-quality runs (three MNIST recipes, FID after
 # every epoch, 15 training minutes each) take about an hour on 2 cores and draw
 # docs/images/time-to-quality.png (matplotlib, the [bench] extra).
 bench: install
@@ -43,6 +44,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_fid.py
 	$(BIN)/python benchmarks/bench_compile.py
 	$(BIN)/python benchmarks/bench_precision.py
+	$(BIN)/python benchmarks/bench_ddpm_samplers.py -n 500
 	$(BIN)/python benchmarks/bench_time_to_quality.py --entry dcgan --entry reference \
 	    --entry gan --minutes 15 --runs bench-results/runs --plot
 
