@@ -99,16 +99,23 @@ def write_manifest(path: str | Path, entries: list[Mapping[str, Any]]) -> None:
 
 
 def record(path: str | Path, entry: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Add or replace (same model and name) one entry of a manifest; return all entries."""
-    entries = read_manifest(path)
-    key = (entry["model"], entry["name"])
-    for index, old in enumerate(entries):
-        if (old["model"], old["name"]) == key:
-            entries[index] = dict(entry)
-            break
-    else:
-        entries.append(dict(entry))
-    write_manifest(path, entries)
+    """Add or replace (same model and name) one entry of a manifest; return all entries.
+
+    Two publishes into one plugin at the same time both land: the read and the
+    write happen under a lock (``manifest.json.lock``).
+    """
+    from genzoo_core._files import exclusive
+
+    with exclusive(path):
+        entries = read_manifest(path)
+        key = (entry["model"], entry["name"])
+        for index, old in enumerate(entries):
+            if (old["model"], old["name"]) == key:
+                entries[index] = dict(entry)
+                break
+        else:
+            entries.append(dict(entry))
+        write_manifest(path, entries)
     return entries
 
 

@@ -276,6 +276,7 @@ def publish(
         say(f"upload {target} to {url} before releasing: the plugin downloads it from there")
 
     from genzoo_core import results as results_io
+    from genzoo_core._files import exclusive
 
     outcome = Published(name, target, digest, size, chosen, deviation,
                         dict(report.get("metrics", {})), manifest_file)
@@ -286,8 +287,9 @@ def publish(
         say(f"refreshed the results block of {card}")
     results_md = Path(results) if results is not None else _find_results(package.parent)
     if results_md is not None:
-        results_io.write_results(results_md, results_io.collect_entries(
-            registry, extra={manifest_file}))
+        with exclusive(results_md):  # collected and written as one, against other publishes
+            results_io.write_results(results_md, results_io.collect_entries(
+                registry, extra={manifest_file}))
         grid = results_md.parent / "images" / f"{model_name}-{weights_name}.png"
         if reference is not None:
             from genzoo_core.images import save_grid
@@ -318,6 +320,7 @@ def rescore(
     """
     from genzoo_core import manifest as manifests
     from genzoo_core import results as results_io
+    from genzoo_core._files import exclusive
     from genzoo_core.api import _registry, _split_name
     from genzoo_core.evaluation import evaluate as run_evaluation
     from genzoo_core.recipes import get_recipe, spec_package
@@ -350,7 +353,8 @@ def rescore(
         results_io.update_card(card, entry)
     results_md = Path(results) if results is not None else _find_results(package.parent)
     if results_md is not None:
-        results_io.write_results(results_md, results_io.collect_entries(registry))
+        with exclusive(results_md):
+            results_io.write_results(results_md, results_io.collect_entries(registry))
     if verbose:
         cells = results_io.metric_cells(entry["metrics"])
         print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in cells.items()))

@@ -127,17 +127,20 @@ def card_block(entry: Mapping[str, Any]) -> str:
 
 def update_card(card: str | Path, entry: Mapping[str, Any]) -> None:
     """Replace (or add, under "## Results") the weight's block in a model card."""
+    from genzoo_core._files import exclusive
+
     card = Path(card)
     name = f"{entry['model']}/{entry['name']}"
     block = card_block(entry)
-    text = card.read_text(encoding="utf-8")
     pattern = re.compile(rf"<!-- results:{re.escape(name)} -->.*?<!-- /results -->", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    else:
-        text = text.rstrip("\n") + f"\n\n## Results: `{name}`\n\n{block}\n"
-    with atomic_path(card) as tmp:
-        Path(tmp).write_text(text, encoding="utf-8")
+    with exclusive(card):  # another publish into the plugin may be editing it too
+        text = card.read_text(encoding="utf-8")
+        if pattern.search(text):
+            text = pattern.sub(lambda _: block, text)
+        else:
+            text = text.rstrip("\n") + f"\n\n## Results: `{name}`\n\n{block}\n"
+        with atomic_path(card) as tmp:
+            Path(tmp).write_text(text, encoding="utf-8")
 
 
 def collect_entries(registry: Any = None, extra: Iterable[str | Path] = ()) -> list[dict[str, Any]]:
