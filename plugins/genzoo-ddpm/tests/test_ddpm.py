@@ -22,7 +22,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def guided():
-    m = genzoo_core.create("ddpm-guided", **SMALL)
+    m = genzoo_core.create("ddpm-guided", **SMALL, label_dropout=0.25)
     # Non-zero output weights, so the label changes the noise estimate.
     rng = np.random.default_rng(1)
     m.ema_denoiser.set_weights([rng.normal(0, 0.05, w.shape).astype("float32")
@@ -88,10 +88,12 @@ def test_posterior_coefficients_invert_the_forward_step():
 # -- the loss and the train step -------------------------------------------------------------
 
 
-def test_the_untrained_network_predicts_no_noise_so_the_loss_is_the_noise_power(model):
+def test_the_untrained_network_predicts_no_noise_so_the_loss_is_the_noise_power():
     """The last convolution starts at zero, so the first loss is E[eps^2] = 1."""
     fresh = genzoo_core.create("ddpm", **SMALL)
     fresh.compile()
+    assert list(fresh.optimizers) == ["denoiser"]  # the average is not optimized
+    assert not fresh.ema_denoiser.trainable_variables
     images = tf.random.uniform((64, 28, 28, 1), seed=0)
     loss = float(fresh.train_step({"images": images})["loss"])
     assert loss == pytest.approx(1.0, abs=0.02)
@@ -115,13 +117,6 @@ def test_training_lowers_the_loss_and_moves_the_average():
     # The average lags the trained weights: it is not a copy of them.
     assert not all(np.allclose(a, b) for a, b in
                    zip(m.ema_denoiser.get_weights(), m.denoiser.get_weights(), strict=True))
-
-
-def test_only_the_trained_network_has_an_optimizer(model):
-    fresh = genzoo_core.create("ddpm", **SMALL)
-    fresh.compile()
-    assert list(fresh.optimizers) == ["denoiser"]
-    assert not fresh.ema_denoiser.trainable_variables
 
 
 # -- the samplers ------------------------------------------------------------------------------
@@ -235,9 +230,8 @@ def test_guided_labels_are_checked(guided):
         guided.sample(2, steps=2, condition=np.array([1]))
 
 
-def test_training_drops_the_label_for_the_asked_share():
-    m = genzoo_core.create("ddpm-guided", **SMALL, label_dropout=0.25)
-    labels = m.training_labels({"labels": tf.zeros((20_000,), tf.int32)}, 20_000).numpy()
+def test_training_drops_the_label_for_the_asked_share(guided):
+    labels = guided.training_labels({"labels": tf.zeros((20_000,), tf.int32)}, 20_000).numpy()
     assert set(np.unique(labels)) == {0, 10}
     assert (labels == 10).mean() == pytest.approx(0.25, abs=0.015)
 
