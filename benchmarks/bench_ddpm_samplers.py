@@ -26,6 +26,8 @@ def main() -> None:
     """Run every sampler, print the table and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default="ddpm/mnist", help="a ddpm weights name or file")
+    parser.add_argument("--data", default=None,
+                        help="real data to compare with (default: what the weights trained on)")
     parser.add_argument("-n", type=int, default=1000, help="images per sampler")
     parser.add_argument("--samplers", default="ddim:50,ddim:20,ddpm:50,ddpm:1000",
                         help="SAMPLER:STEPS pairs; ddpm:1000 is the full ancestral sampler")
@@ -34,6 +36,8 @@ def main() -> None:
     import genzoo_core
 
     model = genzoo_core.load(args.weights)
+    _, path = genzoo_core.resolve_weights(args.weights)
+    data = args.data or str(genzoo_core.read_header(path).metadata["dataset"]).split(":")[0]
     draw = model.sample
     spent = [0.0]
 
@@ -50,7 +54,7 @@ def main() -> None:
         sampler, steps = pair.split(":")
         steps = min(int(steps), model.timesteps)
         spent[0] = 0.0
-        report = genzoo_core.evaluate(model, metrics=["fid"], n=args.n, seed=0, verbose=0,
+        report = genzoo_core.evaluate(model, data, metrics=["fid"], n=args.n, seed=0, verbose=0,
                                       sample_options={"sampler": sampler, "steps": steps})
         rows.append({"sampler": sampler, "steps": steps, "n": args.n,
                      "sampling_seconds": round(spent[0], 1),
@@ -63,7 +67,7 @@ def main() -> None:
         for row in rows:
             row["speed_vs_full"] = round(row["images_per_second"] / full["images_per_second"], 2)
             row["fid_vs_full"] = round(row["fid"] / full["fid"], 3)
-    result = {"weights": args.weights, "timesteps": model.timesteps, "rows": rows,
+    result = {"weights": args.weights, "data": data, "timesteps": model.timesteps, "rows": rows,
               "cpus": os.cpu_count()}
     OUT.parent.mkdir(exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2) + "\n")
