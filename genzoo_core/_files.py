@@ -49,20 +49,24 @@ def _umask() -> int:
 
 @contextlib.contextmanager
 def exclusive(path: str | os.PathLike[str]) -> Iterator[None]:
-    """Hold an exclusive lock beside ``path`` (``PATH.lock``) while the block runs.
+    """Hold an exclusive lock on ``path`` while the block runs.
 
     A read-modify-write of a shared file (a plugin's weights manifest, its
     model card) inside this block cannot lose another process's write made at
-    the same time. POSIX ``flock``; where that is missing, the block runs unlocked.
+    the same time. The lock is a POSIX ``flock`` on a file in the system's
+    temporary folder named after ``path``, so nothing is added beside ``path``
+    (a plugin's folders stay as they are); where ``flock`` is missing, the
+    block runs unlocked.
     """
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
         yield
         return
-    lock_path = Path(f"{os.fspath(path)}.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
+    key = hashlib.sha256(os.fsencode(os.path.abspath(path))).hexdigest()[:32]
+    folder = Path(tempfile.gettempdir()) / "genzoo-locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{key}.lock", "a+") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield

@@ -102,7 +102,7 @@ def record(path: str | Path, entry: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Add or replace (same model and name) one entry of a manifest; return all entries.
 
     Two publishes into one plugin at the same time both land: the read and the
-    write happen under a lock (``manifest.json.lock``).
+    write happen under a lock.
     """
     from genzoo_core._files import exclusive
 

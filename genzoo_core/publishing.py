@@ -23,6 +23,7 @@ A failure at any step before 6 leaves the plugin as it was.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -163,7 +164,7 @@ def publish(
             loading calls ``restore_components`` to fill them in).
     """
     from genzoo_core import manifest as manifests
-    from genzoo_core._files import sha256_file
+    from genzoo_core._files import exclusive, sha256_file
     from genzoo_core.api import _registry, _split_name, load
     from genzoo_core.recipes import STORAGE_PRECISIONS, final_weights, get_recipe
     from genzoo_core.weights import read_header, training_only
@@ -193,7 +194,6 @@ def publish(
     package = _target_package(spec, into)
     weights_dir = package / "weights"
     weights_dir.mkdir(parents=True, exist_ok=True)
-    target = weights_dir / _file_name(package, spec, model_name, weights_name)
     say = print if verbose else (lambda *a, **k: None)
 
     model = load(str(final), registry=registry)
@@ -214,6 +214,7 @@ def publish(
     chosen = "float32" if precision == "float32" else "float16"
     deviation: float | None = None
     written: list[Path] = []
+    claim = contextlib.ExitStack()
     try:
         order = ["float16", "float32"] if precision == "auto" else [chosen]
         for option in order:
@@ -244,7 +245,15 @@ def publish(
             shown = ", ".join(f"{k}={v}" for k, v in options.items()) or "defaults"
             say(f"evaluating {name} ({shown})")
             report = run_evaluation(str(path), registry=registry, verbose=verbose, **options)
+        # The file name is chosen, taken and recorded as one step under a lock: another
+        # publish into this plugin (a second model's weight of the same name, say) may
+        # be finishing at the same moment.
+        claim.enter_context(exclusive(weights_dir / ".publish"))
+        target = weights_dir / _file_name(package, spec, model_name, weights_name)
         path.replace(target)
+    except BaseException:
+        claim.close()
+        raise
     finally:
         for leftover in written:
             leftover.unlink(missing_ok=True)
@@ -269,14 +278,14 @@ def publish(
         "published": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     manifest_file = manifests.manifest_path(package)
-    manifests.record(manifest_file, entry)
+    with claim:
+        manifests.record(manifest_file, entry)
     say(f"wrote {target} ({size / 1e6:.2f} MB, {chosen}), sha256 {digest}")
     say(f"recorded in {manifest_file}")
     if url:
         say(f"upload {target} to {url} before releasing: the plugin downloads it from there")
 
     from genzoo_core import results as results_io
-    from genzoo_core._files import exclusive
 
     outcome = Published(name, target, digest, size, chosen, deviation,
                         dict(report.get("metrics", {})), manifest_file)

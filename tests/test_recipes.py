@@ -517,3 +517,33 @@ def test_the_kit_checks_that_a_recipe_spells_out_its_files_config(recipe_registr
     (package / "recipes" / "toy.toml").write_text(RECIPE.replace("units = 8", "units = 6"))
     with pytest.raises(AssertionError, match="units: recipe 6, file 8"):
         check_recipe("rtoy/toy", registry=fresh_registry(recipe_registry))
+
+
+def test_a_publish_finishing_meanwhile_keeps_its_file(recipe_registry, finished_run, capsys,
+                                                      monkeypatch):
+    """Another model's weight of the same name, published while this one is scored, keeps its file.
+
+    The file name is chosen when the file is written, not before the evaluation.
+    """
+    from genzoo_core import evaluation
+    from genzoo_core.manifest import manifest_path, record
+
+    package = package_of(recipe_registry)
+    weights = package / "weights"
+    scored = evaluation.evaluate
+
+    def evaluate_while_another_publishes(*args, **kwargs):
+        weights.mkdir(exist_ok=True)
+        (weights / "toy.h5").write_bytes(b"the other model's file")
+        record(manifest_path(package), {"model": "other", "name": "toy",
+                                        "file": "weights/toy.h5", "sha256": "0" * 64})
+        return scored(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "evaluate", evaluate_while_another_publishes)
+    code, _, err = run_cli(["publish", str(finished_run), "--as", "rtoy/toy", "--into",
+                            str(package.parent), "-q"], recipe_registry, capsys)
+    assert code == 0, err
+    assert (weights / "toy.h5").read_bytes() == b"the other model's file"
+    entries = {e["model"]: e for e in json.loads((weights / "manifest.json").read_text())[
+        "weights"]}
+    assert entries["rtoy"]["file"] == "weights/rtoy-toy.h5" and (weights / "rtoy-toy.h5").is_file()
