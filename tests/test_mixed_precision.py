@@ -59,6 +59,10 @@ TINY = {
                  "stage2_discriminator_filters": [4, 4, 4, 4]},
     "stackgan-attribute-classifier": {"extra_renders": 0},
     "stackgan-text-encoder": {"word_dim": 4, "text_units": 4, "embedding_dim": 16},
+    "ddpm": {"channels": [4, 8], "groups": 2, "attention_levels": [1], "timesteps": 10,
+             "sampling_steps": 2, "likelihood_timesteps": 2},
+    "ddpm-guided": {"channels": [4, 8], "groups": 2, "attention_levels": [1], "timesteps": 10,
+                    "sampling_steps": 2, "num_classes": 3},
 }
 BATCH = 4
 

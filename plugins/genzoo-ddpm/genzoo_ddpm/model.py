@@ -53,12 +53,15 @@ def beta_schedule(name: str, timesteps: int) -> np.ndarray:
     """The variances beta_1..beta_T of the forward process, float64.
 
     ``linear``: Ho et al.'s 1e-4 to 0.02 for T = 1000, scaled by 1000 / T so
-    other lengths add the same total noise. ``cosine``: Nichol & Dhariwal's
+    other lengths add the same total noise (capped at 0.999, which only short
+    schedules reach). ``cosine``: Nichol & Dhariwal's
     abar(t) = cos^2(((t / T + s) / (1 + s)) pi / 2), s = 0.008, betas capped at 0.999.
     """
     if name == "linear":
         scale = 1000.0 / timesteps
-        return np.linspace(scale * 1e-4, scale * 0.02, timesteps, dtype=np.float64)
+        # Below T = 50 the scaled betas pass 1, which no variance can be: cap them as cosine's.
+        return np.minimum(np.linspace(scale * 1e-4, scale * 0.02, timesteps, dtype=np.float64),
+                          0.999)
     if name == "cosine":
         s = 0.008
         t = np.arange(timesteps + 1, dtype=np.float64) / timesteps

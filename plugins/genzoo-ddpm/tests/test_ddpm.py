@@ -43,8 +43,10 @@ def test_linear_schedule_is_ho_et_al_for_1000_steps():
     m = _model_module()
     betas = m.beta_schedule("linear", 1000)
     assert betas[0] == pytest.approx(1e-4) and betas[-1] == pytest.approx(0.02)
-    # Scaled for other lengths: the same endpoints times 1000 / T.
+    # Scaled for other lengths: the same endpoints times 1000 / T, and never past 0.999.
     assert m.beta_schedule("linear", 100)[-1] == pytest.approx(0.2)
+    short = m.beta_schedule("linear", 10)
+    assert short.max() == pytest.approx(0.999) and np.all(np.cumprod(1 - short) > 0)
 
 
 def test_cosine_schedule_follows_its_abar():
