@@ -28,6 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from genzoo_core.backend import to_numpy
 from genzoo_core.errors import ConfigError, GenzooError
 from genzoo_core.image_checks import (  # noqa: F401 - public through genzoo_core.plugin
     IMAGE_TOLERANCE,
@@ -579,7 +580,7 @@ class GenerativeModel(keras.Model):
         """
         n = len(inputs[0])
         outputs = [
-            np.asarray(fn(*(x[start : start + batch_size] for x in inputs)))
+            to_numpy(fn(*(x[start : start + batch_size] for x in inputs)))
             for start in range(0, n, batch_size)
         ]
         return _float32_if_narrow(np.concatenate(outputs, axis=0))

@@ -24,6 +24,10 @@ Writing the model:
     ``minimize`` and the read-only ``settings``), ``replica_scale``,
     ``input_images``, ``resized_images``, and ``losses``.
 
+Inference on every Keras backend:
+    ``inference_function`` (a ``tf.function`` on TensorFlow, the plain function
+    on JAX and PyTorch), ``to_numpy``, ``keras_backend``, ``require_tensorflow``.
+
 Data a model trains on:
     ``DataSourceProtocol`` (what the trainer needs of a source) and the core's
     sources ``DataSource``, ``PairedDataSource``, ``UnpairedDataSource``,
@@ -89,6 +93,10 @@ _LAZY = {
     "PairedDataSource": "genzoo_core.data",
     "UnpairedDataSource": "genzoo_core.data",
     "CaptionedDataSource": "genzoo_core.data",
+    "inference_function": "genzoo_core.backend",
+    "to_numpy": "genzoo_core.backend",
+    "require_tensorflow": "genzoo_core.backend",
+    "keras_backend": "genzoo_core.backend",
 }
 
 _MODULES = frozenset({"losses"})

@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from genzoo_core import ConfigError, GenzooError
-from genzoo_core.plugin import GenerativeModel, losses
+from genzoo_core.plugin import GenerativeModel, inference_function, losses
 from genzoo_dcgan.plugin import SPEC
 
 KERNEL = 5  # the 5x5 kernels of the DCGAN paper and the TensorFlow DCGAN tutorial
@@ -125,8 +125,8 @@ class DCGAN(GenerativeModel):
             and not self.adversarial_loss.gradient_penalty_weight,
             dropout=float(c["discriminator_dropout"]),
         )
-        self._generate_images = tf.function(
-            lambda z: (self.generator(z, training=False) + 1.0) / 2.0, reduce_retracing=True
+        self._generate_images = inference_function(
+            lambda z: (self.generator(z, training=False) + 1.0) / 2.0
         )
 
     def call(self, z: Any, training: bool = False) -> Any:
