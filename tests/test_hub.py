@@ -11,6 +11,7 @@ import errno
 import hashlib
 import io
 import os
+import random
 import re
 import socket
 import struct
@@ -27,7 +28,7 @@ from genzoo_core import hub
 from genzoo_core.errors import DownloadError, GenzooError, PluginError, WeightsError
 from genzoo_core.spec import ModelSpec, WeightsSpec
 
-PAYLOAD = os.urandom(200_000)
+PAYLOAD = random.Random(0).randbytes(200_000)  # fixed: test ids must match across processes
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
 WRONG_SHA = hashlib.sha256(b"not the payload").hexdigest()
 
