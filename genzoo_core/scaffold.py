@@ -12,8 +12,6 @@ import importlib.resources
 import string
 from pathlib import Path
 
-from packaging.version import Version
-
 from genzoo_core.errors import ConfigError
 from genzoo_core.spec import NAME_PATTERN
 from genzoo_core.version import API_VERSION, __version__
@@ -23,19 +21,15 @@ SUFFIX = ".tmpl"
 
 
 def core_requirement() -> str:
-    """The genzoo-core version range a new plugin depends on, e.g. ``>=0.1.0,<0.2``.
+    """The genzoo-core version range a new plugin depends on, e.g. ``>=1.5,<2``.
 
-    From the running core up to its next breaking release: the next minor
-    release while the core is 0.x, the next major one from 1.0 on. This keeps the
-    requirement consistent with the plugin's API range, which the same core
-    release defines.
+    The same range as the plugin API range the skeleton declares
+    (``genzoo_api_range``): genzoo-core's ``MAJOR.MINOR`` is the plugin API
+    version it provides, so the releases from this API up to its next breaking
+    (major) version are the ones the plugin works with.
     """
-    running = Version(__version__)
-    if running.major == 0:
-        upper = f"0.{running.minor + 1}"
-    else:
-        upper = str(running.major + 1)
-    return f">={running},<{upper}"
+    major = int(API_VERSION.split(".")[0])
+    return f">={API_VERSION},<{major + 1}"
 
 
 def plugin_files(name: str) -> dict[str, str]:

@@ -713,25 +713,25 @@ def test_a_real_genzoo_command_survives_a_hook_raising_system_exit(tmp_path):
     )
 
 
-@pytest.mark.parametrize(("version", "admits", "excludes"), [
+@pytest.mark.parametrize(("api", "admits", "excludes"), [
     (None, [], []),
-    ("0.1.0", ["0.1.0", "0.1.7"], ["0.0.9", "0.2.0", "1.0.0"]),
-    ("0.3.2", ["0.3.2", "0.3.9"], ["0.3.1", "0.4.0"]),
-    ("1.4.0", ["1.4.0", "1.9.3"], ["1.3.0", "2.0.0"]),
-    ("0.2.0.dev1", ["0.2.0", "0.2.5"], ["0.1.9", "0.3.0"]),
+    ("1.3", ["1.3.0", "1.9.3"], ["1.2.9", "2.0.0"]),
+    ("1.5", ["1.5.0", "1.5.2", "1.9.3"], ["1.4.9", "2.0.0"]),
+    ("2.0", ["2.0.0", "2.4.1"], ["1.9.0", "3.0.0"]),
 ])
 def test_new_plugin_requires_a_core_range_that_excludes_the_next_breaking_release(
-        tmp_path, monkeypatch, version, admits, excludes):
+        tmp_path, monkeypatch, api, admits, excludes):
+    """The skeleton's genzoo-core range is its API range: core MAJOR.MINOR is the API."""
     from packaging.requirements import Requirement
     from packaging.version import Version
 
-    from genzoo_core import __version__, scaffold
+    from genzoo_core import API_VERSION, scaffold
 
     tomllib = pytest.importorskip("tomllib")
-    if version is not None:
-        monkeypatch.setattr(scaffold, "__version__", version)
-    running = Version(version or __version__)
-    nxt = Version(f"0.{running.minor + 1}.0" if running.major == 0 else f"{running.major + 1}.0")
+    if api is not None:
+        monkeypatch.setattr(scaffold, "API_VERSION", api)
+    running = Version(f"{api or API_VERSION}.0")
+    nxt = Version(f"{running.major + 1}.0")
     target = scaffold.new_plugin("bounded", tmp_path)
     pyproject = tomllib.loads((target / "pyproject.toml").read_text())
     [requirement] = [Requirement(r) for r in pyproject["project"]["dependencies"]
@@ -739,6 +739,13 @@ def test_new_plugin_requires_a_core_range_that_excludes_the_next_breaking_releas
     assert running in requirement.specifier and nxt not in requirement.specifier
     assert [v for v in admits if Version(v) not in requirement.specifier] == []
     assert [v for v in excludes if Version(v) in requirement.specifier] == []
+    import re
+
+    from packaging.specifiers import SpecifierSet
+
+    plugin = (target / "genzoo_bounded" / "plugin.py").read_text()
+    [declared] = re.findall(r'def genzoo_api_range\(\) -> str:\n.*?return "([^"]+)"', plugin, re.S)
+    assert SpecifierSet(declared) == requirement.specifier
 
 
 def test_the_reserved_names_are_documented_where_authors_read_the_rules():

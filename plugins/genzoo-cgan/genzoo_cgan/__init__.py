@@ -3,4 +3,4 @@
 Importing this package is cheap; the Keras model lives in :mod:`genzoo_cgan.model`.
 """
 
-__version__ = "0.1.0"
+__version__ = "1.5.0"

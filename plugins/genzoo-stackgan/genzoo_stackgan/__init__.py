@@ -4,4 +4,4 @@ Importing this package is cheap; the Keras model lives in :mod:`genzoo_stackgan.
 the captioned-shapes dataset in :mod:`genzoo_stackgan.shapes`.
 """
 
-__version__ = "0.1.0"
+__version__ = "1.5.0"
