@@ -1,6 +1,8 @@
 """``genzoo eval``: score a model against real data, or two folders of images.
 
-``genzoo metrics`` lists the registered metrics and the models each scores.
+``genzoo metrics`` lists the registered metrics and the models each scores. What
+the report's numbers cannot be compared with (FIDs in ``inception-v3`` features
+and published FIDs) is printed under the table and kept in the report's ``notes``.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ def cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
     else:
         raise GenzooError("name a model (genzoo eval gan/mnist) or give --real DIR --fake DIR")
     print(_format_metrics(report["metrics"]))
+    for note in report.get("notes", ()):
+        print(f"note: {note}")
     with atomic_path(output) as tmp:
         Path(tmp).write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(f"settings and results: {output.resolve()}")
@@ -85,6 +89,21 @@ def cmd_eval(args: argparse.Namespace, registry: Registry) -> int:
 def cmd_metrics(args: argparse.Namespace, registry: Registry) -> int:
     """Show the registered metrics: the models each scores and what it needs."""
     metrics = registry.metrics
+    if args.json:
+        from genzoo_core.cli.listing import _print_json
+
+        return _print_json([
+            {
+                "name": m.name,
+                "description": m.description,
+                "distribution": m.distribution,
+                "conditions": [c.value for c in m.conditions],
+                "capabilities": [c.value for c in m.capabilities],
+                "classifiers": list(m.classifiers),
+                "default": m.default,
+            }
+            for m in metrics.values()  # the order of the table
+        ], registry)
     rows = []
     for m in metrics.values():
         scores = ", ".join(c.value for c in m.conditions) or "any"

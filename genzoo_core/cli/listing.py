@@ -1,6 +1,7 @@
 """The commands that read specs only and never import TensorFlow.
 
-``genzoo list``, ``info``, ``plugins``, ``datasets`` and ``features``.
+``genzoo list``, ``info``, ``plugins``, ``datasets`` and ``features``; each listing
+takes ``--json`` for one JSON document on stdout with the keys docs/cli.md lists.
 """
 
 from __future__ import annotations
@@ -8,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from genzoo_core.cli.common import _table
+from genzoo_core.dataset_specs import DatasetSpec
 from genzoo_core.registry import Registry
 from genzoo_core.version import API_VERSION, __version__
 
@@ -29,7 +32,7 @@ def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
     """Show installed models and their pretrained weights."""
     models = registry.models
     if args.json:
-        print(json.dumps([
+        return _print_json([
             {
                 "name": s.name,
                 "description": s.description,
@@ -41,8 +44,8 @@ def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
                 "weights": [f"{s.name}/{w.name}" for w in s.weights],
             }
             for s in (models[n] for n in sorted(models))
-        ], indent=2))
-    elif models:
+        ], registry)
+    if models:
         rows = [
             [
                 s.name,
@@ -130,6 +133,29 @@ def cmd_info(args: argparse.Namespace, registry: Registry) -> int:
 
 def cmd_plugins(args: argparse.Namespace, registry: Registry) -> int:
     """Show every discovered plugin, with the error of any that failed."""
+    if args.json:
+        return _print_json({
+            "genzoo_core": __version__,
+            "api_version": API_VERSION,
+            "plugins": [
+                {
+                    "name": p.name,
+                    "module": p.module,
+                    "distribution": p.distribution,
+                    "version": p.version,
+                    "status": p.status,
+                    "api_range": p.api_range or None,
+                    "error": p.error or None,
+                    "traceback": (p.traceback or None) if args.verbose else None,
+                    "models": list(p.models),
+                    "datasets": list(p.datasets),
+                    "feature_extractors": list(p.extractors),
+                    "metrics": list(p.metrics),
+                }
+                for p in registry.plugins
+            ],
+            "conflicts": [str(error) for error in registry.conflicts.values()],
+        })
     print(f"genzoo-core {__version__}, plugin API {API_VERSION}")
     rows = [
         [p.name, f"{p.distribution} {p.version}", p.status, p.api_range or "-",
@@ -150,6 +176,8 @@ def cmd_plugins(args: argparse.Namespace, registry: Registry) -> int:
 def cmd_datasets(args: argparse.Namespace, registry: Registry) -> int:
     """Show the named datasets."""
     datasets = registry.datasets
+    if args.json:
+        return _print_json([_dataset_record(datasets[n]) for n in sorted(datasets)], registry)
     rows = [
         [d.name, d.condition.value, "x".join(map(str, d.image_shape)), d.distribution,
          d.description]
@@ -159,14 +187,99 @@ def cmd_datasets(args: argparse.Namespace, registry: Registry) -> int:
     return 0
 
 
+FEATURE_NOTES = {
+    "inception-v3": "inception-v3 is Keras' ImageNet InceptionV3, not the Inception network "
+                    "of the standard FID tools (pytorch-fid, TF-GAN): its FIDs cannot be "
+                    "compared with published FIDs, only with others computed with it",
+}
+"""What a user must know of an extractor's numbers (shown by ``genzoo features``)."""
+
+
 def cmd_features(args: argparse.Namespace, registry: Registry) -> int:
     """Show the feature extractors for --features."""
     extractors = registry.feature_extractors
+    if args.json:
+        return _print_json([
+            {
+                "name": e.name,
+                "description": e.description,
+                "distribution": e.distribution,
+                "image_shape": list(e.image_shape) if e.image_shape else None,
+                "feature_dim": e.feature_dim,
+                "num_classes": e.num_classes,
+                "sha256": e.sha256 or None,
+                "metrics": dict(e.metrics),
+                "note": FEATURE_NOTES.get(e.name),
+            }
+            for e in (extractors[n] for n in sorted(extractors))
+        ], registry)
     rows = [
         [e.name, "x".join(map(str, e.image_shape)) if e.image_shape else "any",
          str(e.feature_dim), str(e.num_classes or "-"), e.distribution, e.description]
         for e in (extractors[n] for n in sorted(extractors))
     ]
     print(_table(rows, ["EXTRACTOR", "INPUT", "DIM", "CLASSES", "FROM", "DESCRIPTION"]))
+    for name in sorted(extractors):  # on stderr, as warnings are: the table stays a table
+        if name in FEATURE_NOTES:
+            print(f"note: {FEATURE_NOTES[name]}", file=sys.stderr)
     return 0
 
+
+def _print_json(value: Any, registry: Registry | None = None) -> int:
+    """Print ``value`` as the ``--json`` output of a listing (stdout, indented, stable keys).
+
+    With ``registry``, plugins that failed to load and name conflicts are noted on
+    stderr, as the text listing does, so that stdout stays one JSON document.
+    """
+    print(json.dumps(value, indent=2))
+    note = _problems_note(registry) if registry is not None else ""
+    if note:
+        print(note, file=sys.stderr)
+    return 0
+
+
+def _dataset_record(d: DatasetSpec) -> dict[str, Any]:
+    """One dataset of ``genzoo datasets --json``: its spec and where its files are."""
+    source, path = _dataset_location(d)
+    return {
+        "name": d.name,
+        "description": d.description,
+        "distribution": d.distribution,
+        "condition": d.condition.value,
+        "image_shape": list(d.image_shape),
+        "num_classes": d.num_classes,
+        "features": d.features or None,
+        "classifiers": dict(d.classifiers),
+        "compare_with": d.compare_with or None,
+        "folder": d.folder or None,
+        "archive_url": d.archive_url or None,
+        "archive_size": d.archive_size,
+        "source": source,
+        "path": path,
+    }
+
+
+def _dataset_location(d: DatasetSpec) -> tuple[str, str | None]:
+    """Where a dataset's files come from now, and the local folder when there is one.
+
+    ``data`` (a copy under ``$GENZOO_DATA``), ``cache`` (unpacked in
+    ``$GENZOO_HOME``), ``download`` (fetched from its archive on first use),
+    ``missing`` (nowhere, and nothing to download), or ``loader`` (the plugin's
+    loader finds the files itself, as the MNIST family's reads ``$GENZOO_DATA`` or
+    ``keras.datasets``). Looks at the file system only; reads and fetches nothing.
+    """
+    if not (d.folder or d.archive_url):
+        return "loader", None
+    from genzoo_core.data.archives import MARKER, cache_entry
+    from genzoo_core.data.named import data_dir
+
+    root = data_dir()
+    if d.folder and root is not None and (root / d.folder).is_dir():
+        return "data", str((root / d.folder).resolve())
+    if d.archive_url and d.archive_sha256:
+        entry = cache_entry(d)
+        folder = entry / d.archive_folder if d.archive_folder else entry
+        if (entry / MARKER).is_file() and folder.is_dir():
+            return "cache", str(folder)
+        return "download", None
+    return "missing", None

@@ -38,12 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plugins", help="discovered plugins and any load errors")
     p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_plugins)
 
     p = sub.add_parser("datasets", help="named datasets for --data")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_datasets)
 
     p = sub.add_parser("features", help="feature extractors for 'genzoo eval --features'")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_features)
 
     p = sub.add_parser("sample", help="draw images from pretrained weights")
@@ -69,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("metrics", help="evaluation metrics for 'genzoo eval --metrics'")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("eval", help="score a model, or two image folders (FID, KID, IS, PR, NLL)")
