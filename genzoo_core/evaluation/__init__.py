@@ -12,8 +12,9 @@ computed once and shared by every metric.
 :func:`evaluate` samples (or translates, or draws for captions), streams the real
 and made images through the dataset's feature extractor in batches (with a Keras
 progress bar and its time-left estimate), and records every setting needed to
-reproduce the numbers. Real-data features are cached in ``$GENZOO_HOME/stats/``
-(:func:`real_features`).
+reproduce the numbers, with notes on what they cannot be compared with (FIDs in
+``inception-v3`` features and published ones, :data:`INCEPTION_NOTE`). Real-data
+features are cached in ``$GENZOO_HOME/stats/`` (:func:`real_features`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from genzoo_core.evaluation.context import EvaluationContext, ImageSet
 from genzoo_core.evaluation.run import (
     DEFAULT_FEATURES,
     DEFAULT_SAMPLES,
+    INCEPTION_NOTE,
     METRICS,
     NLL_COUNT,
     check_metric_names,
+    comparability_notes,
     default_metrics,
     evaluate,
     evaluate_folders,
@@ -35,12 +38,14 @@ __all__ = [
     "CHUNK",
     "DEFAULT_FEATURES",
     "DEFAULT_SAMPLES",
+    "INCEPTION_NOTE",
     "METRICS",
     "NLL_COUNT",
     "STATS_VERSION",
     "EvaluationContext",
     "ImageSet",
     "check_metric_names",
+    "comparability_notes",
     "default_metrics",
     "evaluate",
     "evaluate_folders",

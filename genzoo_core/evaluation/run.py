@@ -31,6 +31,13 @@ NLL_COUNT = 500
 """Held-out images whose likelihood is scored by default; ``full=True`` scores them all."""
 DEFAULT_FEATURES = "inception-v3"
 """The extractor of data whose dataset names none (``DatasetSpec.features``)."""
+INCEPTION_NOTE = (
+    "inception-v3 is Keras' ImageNet InceptionV3, not the Inception network of the standard "
+    "FID tools (pytorch-fid, TF-GAN): these FID, KID and IS values cannot be compared with "
+    "published ones, only with others computed with inception-v3"
+)
+"""The note of every report whose feature-based metrics used ``inception-v3``."""
+_FEATURE_METRICS = ("fid", "kid", "is", "pr")
 _SAMPLED = (Condition.UNCONDITIONAL, Condition.CLASS_LABEL)
 
 
@@ -182,8 +189,9 @@ def evaluate(
             (``context.options``) and recorded in the settings.
 
     Returns:
-        ``{"metrics": {name: float}, "settings": {...}, "seconds": float}``: the
-        settings hold everything needed to reproduce the numbers.
+        ``{"metrics": {name: float}, "settings": {...}, "seconds": float, "notes":
+        [str]}``: the settings hold everything needed to reproduce the numbers; the
+        notes say what they cannot be compared with (:func:`comparability_notes`).
     """
     from genzoo_core.api import _load_resolved, _resolve_weights
     from genzoo_core.weights import read_header
@@ -275,7 +283,19 @@ def evaluate(
         settings["n"] = settings.get("real", {}).get("count", n)
     settings.setdefault("real", {"dataset": str(data), "split": split})
     return {"metrics": results, "settings": settings,
-            "seconds": round(time.perf_counter() - started, 2)}
+            "seconds": round(time.perf_counter() - started, 2),
+            "notes": comparability_notes(features, names)}
+
+
+def comparability_notes(features: str, metrics: Iterable[str]) -> list[str]:
+    """What the numbers of an evaluation cannot be compared with (the report's ``notes``).
+
+    ``inception-v3`` features give FIDs on the scale of no published table: it is
+    Keras' ImageNet InceptionV3, not the network the standard FID tools use.
+    """
+    if features == DEFAULT_FEATURES and set(metrics) & set(_FEATURE_METRICS):
+        return [INCEPTION_NOTE]
+    return []
 
 
 def _options_table(sample_options: Any) -> dict[str, Any]:
@@ -327,7 +347,8 @@ def evaluate_folders(
 
     Both folders must hold images of one size and channel count (each folder
     on its own, and the two alike). The metrics are ``fid``, ``kid``, ``is`` and
-    ``pr``: the others need a model.
+    ``pr``: the others need a model. The report is :func:`evaluate`'s, ``notes``
+    included.
     """
     from genzoo_core.data import load_image_folder
 
@@ -372,4 +393,5 @@ def evaluate_folders(
                 "features_sha256": extractor.sha256, "metrics": names, "seed": seed,
                 "genzoo_core": __version__}
     return {"metrics": results, "settings": settings,
-            "seconds": round(time.perf_counter() - started, 2)}
+            "seconds": round(time.perf_counter() - started, 2),
+            "notes": comparability_notes(features, names)}
