@@ -168,7 +168,9 @@ def download(
     import urllib.error
 
     from genzoo_core.hub import OFFLINE_ENV, cache_write_error  # hub imports this module
+    from genzoo_core.progress import shown
 
+    progress = progress and shown()  # -q: no percentages
     limit = download_timeout() if deadline is None else deadline
     timeout = min(timeout, STALE_PART_AGE / 3)
     offline_way = alternative or f"or set {OFFLINE_ENV}=1 and pass the path of a local .h5 file"

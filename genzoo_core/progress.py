@@ -5,7 +5,9 @@ calls :meth:`GenerativeModel.report_progress` after each step. Nothing is
 shown unless a caller has opened a display with :func:`sampling_progress`, as
 ``genzoo sample`` and ``genzoo eval`` do: inside it, every ``model.sample(k)``
 call advances a Keras progress bar (with its time-left estimate) by ``k``
-images, fractionally as its steps finish. Nothing here imports TensorFlow.
+images, fractionally as its steps finish. Inside :func:`quiet` (``-q`` on the
+command line) no progress is shown at all: no bars, no download percentages.
+Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -17,6 +19,27 @@ from typing import Any
 
 _ACTIVE: ContextVar[SamplingProgress | None] = ContextVar("genzoo_sampling_progress",
                                                           default=None)
+_QUIET = [False]  # one switch for the process: downloads may run on other threads
+
+
+@contextlib.contextmanager
+def quiet(on: bool = True) -> Iterator[None]:
+    """Show no progress inside this block when ``on`` (what ``-q`` does for a command).
+
+    Sampling bars and the percentages of weight and dataset downloads stay
+    hidden; errors, warnings and results are printed as ever.
+    """
+    saved = _QUIET[0]
+    _QUIET[0] = saved or bool(on)
+    try:
+        yield
+    finally:
+        _QUIET[0] = saved
+
+
+def shown() -> bool:
+    """Whether progress may be shown: ``False`` inside :func:`quiet`."""
+    return not _QUIET[0]
 
 
 class SamplingProgress:
@@ -33,7 +56,7 @@ class SamplingProgress:
         self.done = 0.0
         self._call_images = 0
         self._bar: Any = None
-        if verbose:
+        if verbose and shown():
             import keras
 
             print(label)

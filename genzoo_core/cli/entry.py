@@ -34,7 +34,10 @@ def main(argv: Sequence[str] | None = None, *, registry: Registry | None = None)
     args.argv = argv
     registry = registry or default_registry()
     try:
-        status = int(args.func(args, registry) or 0)
+        from genzoo_core.progress import quiet
+
+        with quiet(getattr(args, "quiet", False)):  # -q: downloads show no progress either
+            status = int(args.func(args, registry) or 0)
         sys.stdout.flush()  # a reader that went away shows up here, not at exit
         return status
     except BrokenPipeError:

@@ -106,6 +106,9 @@ def dataset_folder(spec: Any, *, progress: bool = True) -> Path:
             f"downloaded: unset {OFFLINE_ENV}, {_by_hand(spec)}"
         )
     if not (archive.is_file() and _intact(archive, spec)):
+        from genzoo_core.progress import shown
+
+        progress = progress and shown()  # -q: no download line, no percentages
         if progress and sys.stderr.isatty():
             size = f" ({spec.archive_size:,} bytes)" if spec.archive_size else ""
             print(f"downloading {label}{size} from {spec.archive_url}", file=sys.stderr)
