@@ -1,6 +1,6 @@
 """``-q`` hides progress, never errors or results; eval says what inception-v3 FIDs are.
 
-About 15 s on 2 cores: two toy trainings of one epoch, four toy evaluations.
+About 20 s on 2 cores: three toy trainings of one epoch, five toy evaluations.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from conftest import one_error_line, run_cli
+from test_recipes import finished_run, package_of, recipe_registry  # noqa: F401 - fixtures
 
 from genzoo_core import features
 from genzoo_core.evaluation import INCEPTION_NOTE, evaluate
@@ -137,3 +138,17 @@ def test_quiet_hides_download_percentages(tmp_path, monkeypatch):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_publish_quiet_prints_what_it_published_its_metrics_and_the_upload(
+        recipe_registry, finished_run, capsys):  # noqa: F811 - the fixtures imported above
+    url = "https://example.org/rtoy-toy.h5"
+    code, printed, err = run_cli(["publish", str(finished_run), "--as", "rtoy/toy", "--into",
+                                  str(package_of(recipe_registry).parent), "--url", url, "-q"],
+                                 recipe_registry, capsys)
+    assert code == 0, err
+    lines = printed.splitlines()
+    assert len(lines) == 3, printed  # no steps, no bars
+    assert lines[0].startswith("published rtoy/toy: ")
+    assert lines[1].startswith("rtoy/toy: fid ")  # the recipe's evaluation, scored
+    assert lines[2].startswith("upload ") and f"to {url} before releasing" in lines[2]
