@@ -152,3 +152,25 @@ def test_publish_quiet_prints_what_it_published_its_metrics_and_the_upload(
     assert lines[0].startswith("published rtoy/toy: ")
     assert lines[1].startswith("rtoy/toy: fid ")  # the recipe's evaluation, scored
     assert lines[2].startswith("upload ") and f"to {url} before releasing" in lines[2]
+
+
+def test_folders_scored_in_inception_features_get_the_note(toy_registry, tmp_path, capsys,
+                                                           monkeypatch):
+    import numpy as np
+    from PIL import Image
+    from toyzoo.features import build
+
+    monkeypatch.setattr(features, "inception_v3", build)
+    rng = np.random.default_rng(0)
+    for folder in ("real", "fake"):
+        (tmp_path / folder).mkdir()
+        for i in range(24):
+            pixels = rng.integers(0, 256, (4, 4), dtype=np.uint8)
+            Image.fromarray(pixels, "L").save(tmp_path / folder / f"{i}.png")
+    output = tmp_path / "eval.json"
+    code, out, err = run_cli(["eval", "--real", str(tmp_path / "real"), "--fake",
+                              str(tmp_path / "fake"), "--metrics", "fid", "-o", str(output),
+                              "-q"], toy_registry, capsys)  # inception-v3: the default
+    assert code == 0, err
+    assert f"note: {INCEPTION_NOTE}" in out.splitlines()
+    assert json.loads(output.read_text())["notes"] == [INCEPTION_NOTE]
