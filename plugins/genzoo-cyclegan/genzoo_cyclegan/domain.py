@@ -24,7 +24,12 @@ import numpy as np
 import tensorflow as tf
 
 from genzoo_core import DataError
-from genzoo_core.plugin import GenerativeModel, UnpairedDataSource
+from genzoo_core.plugin import (
+    GenerativeModel,
+    UnpairedDataSource,
+    inference_function,
+    to_numpy,
+)
 from genzoo_cyclegan.plugin import (
     DOMAIN_CLASSIFIER,
     DOMAIN_CLASSIFIER_SPEC,
@@ -159,8 +164,8 @@ class DomainClassifier:
         self.classifier = classifier
         outputs = [classifier.get_layer("features").output,
                    keras.layers.Softmax(name="probabilities")(classifier.output)]
-        model = keras.Model(classifier.inputs, outputs)
-        self._run = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        model = keras.Model(classifier.input, outputs)  # one input, not a list of one
+        self._run = inference_function(lambda x: model(x, training=False))
 
     def extract(self, images: Any) -> tuple[np.ndarray, np.ndarray]:
         """Features (n, 16) and probabilities (n, 2) of float32 NHWC images in [0, 1]."""
@@ -173,8 +178,8 @@ class DomainClassifier:
         features, probabilities = [], []
         for start in range(0, len(array), self.batch_size):
             f, p = self._run(array[start : start + self.batch_size])
-            features.append(np.asarray(f, np.float64))
-            probabilities.append(np.asarray(p, np.float64))
+            features.append(to_numpy(f).astype(np.float64))
+            probabilities.append(to_numpy(p).astype(np.float64))
         return np.concatenate(features), np.concatenate(probabilities)
 
 

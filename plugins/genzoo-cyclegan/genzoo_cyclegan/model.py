@@ -37,6 +37,7 @@ from genzoo_core import ConfigError, DataError
 from genzoo_core.plugin import (
     GenerativeModel,
     UnpairedDataSource,
+    inference_function,
     input_images,
     losses,
     resized_images,
@@ -325,9 +326,9 @@ class CycleGAN(GenerativeModel):
 
     @staticmethod
     def _compiled(generator: keras.Model) -> Any:
-        return tf.function(
-            lambda x: (generator(x * 2.0 - 1.0, training=False) + 1.0) / 2.0,
-            reduce_retracing=True,
+        # A tf.function on TensorFlow, eager on JAX and PyTorch: translation runs on every backend.
+        return inference_function(
+            lambda x: (generator(x * 2.0 - 1.0, training=False) + 1.0) / 2.0
         )
 
     def call(self, inputs: Any, training: bool = False) -> Any:
