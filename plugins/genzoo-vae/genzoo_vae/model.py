@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from genzoo_core import ConfigError, GenzooError
-from genzoo_core.plugin import GenerativeModel, losses
+from genzoo_core.plugin import GenerativeModel, inference_function, losses, to_numpy
 from genzoo_vae.plugin import SPEC
 
 KERNEL = 4
@@ -59,7 +59,8 @@ class PixelScale(keras.layers.Layer):
 
     def call(self, means: Any) -> Any:
         """Concatenate the broadcast log-scales to the means along the channels."""
-        return tf.concat([means, tf.zeros_like(means) + self.log_scale], axis=-1)
+        return keras.ops.concatenate([means, keras.ops.zeros_like(means) + self.log_scale],
+                                     axis=-1)
 
 
 def build_decoder(image_shape: list[int], filters: list[int], hidden_units: int,
@@ -128,9 +129,10 @@ class VAE(GenerativeModel):
                                      c["hidden_units"], self.latent_dim)
         self.decoder = build_decoder(c["image_shape"], c["decoder_filters"],
                                      c["hidden_units"], self.latent_dim, self.likelihood)
-        self._decode_mean = tf.function(self._mean_image, reduce_retracing=True)
-        self._posterior = tf.function(self._posterior_parameters, reduce_retracing=True)
-        self._log_weights = tf.function(self._importance_log_weights, reduce_retracing=True)
+        # Compiled on TensorFlow, eager on JAX and PyTorch (keras.ops only inside).
+        self._decode_mean = inference_function(self._mean_image)
+        self._posterior = inference_function(self._posterior_parameters)
+        self._log_weights = inference_function(self._importance_log_weights)
 
     def call(self, images: Any, training: bool = False) -> Any:
         """Reconstruction means for ``images`` through the posterior means."""
@@ -141,28 +143,31 @@ class VAE(GenerativeModel):
 
     def _posterior_parameters(self, images: Any, training: bool = False) -> tuple[Any, Any]:
         # float32 whatever the layers compute in: the sampled z, the KL and log q(z | x) need it
-        stats = tf.cast(self.encoder(images, training=training), tf.float32)
-        mean, log_variance = tf.split(stats, 2, axis=-1)
+        stats = keras.ops.cast(self.encoder(images, training=training), "float32")
+        mean, log_variance = keras.ops.split(stats, 2, axis=-1)
         return mean, log_variance
 
     def _mean_image(self, z: Any) -> Any:
         """E[x | z] in [0, 1]."""
-        out = tf.cast(self.decoder(z, training=False), tf.float32)
+        out = keras.ops.cast(self.decoder(z, training=False), "float32")
         if self.likelihood == "bernoulli":
-            return tf.sigmoid(out)
+            return keras.ops.sigmoid(out)
         return out[..., : self.image_shape[-1]]
 
     def _log_likelihood(self, images: Any, out: Any) -> Any:
         """Log p(x | z) summed over pixels, one value per image (float32)."""
-        out = tf.cast(out, tf.float32)
+        ops = keras.ops
+        out = ops.cast(out, "float32")
         if self.likelihood == "bernoulli":
-            per_pixel = -tf.nn.sigmoid_cross_entropy_with_logits(labels=images, logits=out)
+            # x log σ(l) + (1 - x) log(1 - σ(l)), in the stable form of TensorFlow's
+            # sigmoid_cross_entropy_with_logits: -(max(l, 0) - l x + log(1 + exp(-|l|)))
+            per_pixel = -(ops.relu(out) - out * images + ops.log1p(ops.exp(-ops.abs(out))))
         else:
             channels = self.image_shape[-1]
             mean, log_scale = out[..., :channels], out[..., channels:]
             per_pixel = (-0.5 * LOG_2PI - log_scale
-                         - 0.5 * tf.square((images - mean) * tf.exp(-log_scale)))
-        return tf.reduce_sum(per_pixel, axis=[1, 2, 3])
+                         - 0.5 * ops.square((images - mean) * ops.exp(-log_scale)))
+        return ops.sum(per_pixel, axis=[1, 2, 3])
 
     # -- training ------------------------------------------------------------------------
 
@@ -191,18 +196,22 @@ class VAE(GenerativeModel):
 
     # -- likelihood ----------------------------------------------------------------------
 
-    def _importance_log_weights(self, images: Any, samples: Any, seed: Any) -> Any:
-        """Log p(x, zᵢ) - log q(zᵢ | x) for ``samples`` draws zᵢ per image: (n, samples)."""
+    def _importance_log_weights(self, images: Any, noise: Any) -> Any:
+        """Log p(x, zᵢ) - log q(zᵢ | x) for zᵢ = μ + σ·εᵢ, ``noise`` ε of shape (n, k, latent).
+
+        Returns (n, k). The noise comes in from numpy, so that every backend
+        scores the same draws.
+        """
+        ops = keras.ops
         mean, log_variance = self._posterior_parameters(images)
-        n = tf.shape(images)[0]
-        noise = tf.random.stateless_normal((n, samples, self.latent_dim), seed=seed)
-        z = mean[:, None] + tf.exp(0.5 * log_variance)[:, None] * noise
-        repeated = tf.repeat(images, samples, axis=0)
-        out = self.decoder(tf.reshape(z, (-1, self.latent_dim)), training=False)
-        log_likelihood = tf.reshape(self._log_likelihood(repeated, out), (n, samples))
-        log_prior = -0.5 * tf.reduce_sum(tf.square(z) + LOG_2PI, axis=-1)
-        log_posterior = -0.5 * tf.reduce_sum(
-            tf.square(noise) + LOG_2PI + log_variance[:, None], axis=-1
+        samples = ops.shape(noise)[1]
+        z = mean[:, None] + ops.exp(0.5 * log_variance)[:, None] * noise
+        repeated = ops.repeat(images, samples, axis=0)
+        out = self.decoder(ops.reshape(z, (-1, self.latent_dim)), training=False)
+        log_likelihood = ops.reshape(self._log_likelihood(repeated, out), (-1, samples))
+        log_prior = -0.5 * ops.sum(ops.square(z) + LOG_2PI, axis=-1)
+        log_posterior = -0.5 * ops.sum(
+            ops.square(noise) + LOG_2PI + log_variance[:, None], axis=-1
         )
         return log_likelihood + log_prior - log_posterior
 
@@ -221,16 +230,23 @@ class VAE(GenerativeModel):
             raise GenzooError(f"k must be at least 1, got {k}")
         per_chunk = max(1, min(k, max_batch))
         images_per_batch = max(1, max_batch // per_chunk)
+        # One stream of ε from numpy, drawn image by image and sample by sample in the
+        # order the chunks below take it: every backend, and every max_batch, sees the
+        # same draws for the same seed.
+        rng = np.random.default_rng(seed)
         results = []
         for start in range(0, len(x), images_per_batch):
-            chunk = tf.constant(x[start : start + images_per_batch])
+            chunk = x[start : start + images_per_batch]
             parts = []
-            for index, offset in enumerate(range(0, k, per_chunk)):
+            for offset in range(0, k, per_chunk):
                 samples = min(per_chunk, k - offset)
-                parts.append(self._log_weights(chunk, samples,
-                                               tf.constant([seed, start * 100003 + index])))
-            log_weights = tf.concat(parts, axis=1)
-            results.append((tf.reduce_logsumexp(log_weights, axis=1) - math.log(k)).numpy())
+                noise = rng.standard_normal((len(chunk), samples, self.latent_dim),
+                                            dtype=np.float32)
+                parts.append(to_numpy(self._log_weights(chunk, noise)).astype(np.float64))
+            log_weights = np.concatenate(parts, axis=1)
+            peak = log_weights.max(axis=1, keepdims=True)  # log-sum-exp, stably
+            log_mean = np.log(np.exp(log_weights - peak).sum(axis=1)) + peak[:, 0] - math.log(k)
+            results.append(log_mean)
         return np.concatenate(results).astype(np.float64)
 
     # -- sampling and the latent space ---------------------------------------------------

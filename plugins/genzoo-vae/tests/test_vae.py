@@ -73,10 +73,9 @@ def test_the_importance_weighted_bound_rises_with_k(trained):
                                   model.log_prob(images[:20], k=10))
     assert not np.array_equal(model.log_prob(images[:20], k=10),
                               model.log_prob(images[:20], k=10, seed=1))
-    # chunking the k samples does not change the bound's value beyond noise
-    whole = model.log_prob(images[:20], k=64).mean()
-    chunked = model.log_prob(images[:20], k=64, max_batch=16).mean()
-    assert abs(whole - chunked) < 1.0
+    # chunking the k samples takes the same draws in the same order: the same bound
+    np.testing.assert_allclose(model.log_prob(images[:20], k=64),
+                               model.log_prob(images[:20], k=64, max_batch=16), atol=1e-3)
 
 
 def test_latent_space_and_sampling(trained):
@@ -151,8 +150,11 @@ def test_pretrained_weights_reproduce_their_recorded_bound():
     recorded = metrics["test_k100_first_500_seed_0"]
     model = genzoo_core.load("vae/mnist")
     test = binarized_mnist("test", 500).images / 255.0
-    # the same draws (seed 0) on the same images: equal up to float32 rounding
-    assert -model.log_prob(test, k=100).mean() == pytest.approx(recorded["nll_nats"], abs=0.05)
+    # The recorded value was drawn with TensorFlow's stateless normals; log_prob now draws
+    # from numpy (the same on every Keras backend), so this is another Monte Carlo estimate
+    # of the same bound: over seeds its mean has a standard deviation of 0.05 nats, and
+    # 0.3 is about four standard deviations of the difference of two such estimates.
+    assert -model.log_prob(test, k=100).mean() == pytest.approx(recorded["nll_nats"], abs=0.3)
     # and the reported k = 5000 bound is tighter than the k = 100 one on those images
     assert metrics["test_nll"]["k"] == 5000
     assert metrics["test_nll"]["nll_nats"] < recorded["nll_nats"]
