@@ -38,6 +38,7 @@ trained with Adam(2e-4, beta_1 0.5) from one forward pass per step.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -45,7 +46,13 @@ import numpy as np
 import tensorflow as tf
 
 from genzoo_core import ConfigError, DataError
-from genzoo_core.plugin import GenerativeModel, PairedDataSource, losses, resized_images
+from genzoo_core.plugin import (
+    GenerativeModel,
+    PairedDataSource,
+    inference_function,
+    losses,
+    resized_images,
+)
 from genzoo_pix2pix.plugin import SPEC
 
 PREVIEW_PAIRS = 3
@@ -76,45 +83,77 @@ def build_generator(
     dropout: float,
     dropout_blocks: int,
     slope: float,
+    masked_from: keras.Model | None = None,
 ) -> keras.Model:
     """The U-Net: input image in [-1, 1] -> translated image in [-1, 1] (tanh).
 
     The encoder halves the image down to 1x1; the decoder doubles it back, each
     block concatenated with the encoder block of the same size. The first
     ``dropout_blocks`` decoder blocks apply dropout at rate ``dropout``.
+
+    ``masked_from`` (a generator built here) gives the same U-Net made of that
+    generator's layers, so its weights, with each dropout replaced by a mask
+    input: (image, mask per dropout block) -> image, each mask 0 or
+    1 / (1 - rate) per unit (shapes: :func:`dropout_mask_shapes`). ``sample``
+    with ``inference_dropout`` draws the masks with numpy from its seed, so
+    the same seed drops the same units on every Keras backend.
     """
+
+    def layer(make: Callable[..., keras.layers.Layer], *args: Any, name: str,
+              **kwargs: Any) -> keras.layers.Layer:
+        if masked_from is not None:
+            return masked_from.get_layer(name)
+        return make(*args, name=name, **kwargs)
+
     height, width, channels = image_shape
     widths = unet_widths(height, filters)
     depth = len(widths)
     inputs = keras.Input((height, width, channels), name="inputs")
+    masks = [] if masked_from is None else [
+        keras.Input(shape, name=f"mask_{j}")
+        for j, shape in enumerate(dropout_mask_shapes(image_shape, filters, dropout_blocks))
+    ]
     x = inputs
     skips = []
     for i, width_i in enumerate(widths):
         normalized = 0 < i < depth - 1
-        x = keras.layers.Conv2D(
-            width_i, 4, strides=2, padding="same", use_bias=not normalized,
-            kernel_initializer=_initializer(), name=f"down_{i}",
+        x = layer(
+            keras.layers.Conv2D, width_i, 4, strides=2, padding="same",
+            use_bias=not normalized, kernel_initializer=_initializer(), name=f"down_{i}",
         )(x)
         if normalized:
-            x = instance_norm(f"down_{i}_norm")(x)
-        x = keras.layers.LeakyReLU(slope, name=f"down_{i}_leaky_relu")(x)
+            x = layer(instance_norm, name=f"down_{i}_norm")(x)
+        x = layer(keras.layers.LeakyReLU, slope, name=f"down_{i}_leaky_relu")(x)
         skips.append(x)
     # Decoder block j upsamples to the size of encoder block i = depth - 2 - j.
     for j, i in enumerate(range(depth - 2, -1, -1)):
-        x = keras.layers.Conv2DTranspose(
-            widths[i], 4, strides=2, padding="same", use_bias=False,
-            kernel_initializer=_initializer(), name=f"up_{i}",
+        x = layer(
+            keras.layers.Conv2DTranspose, widths[i], 4, strides=2, padding="same",
+            use_bias=False, kernel_initializer=_initializer(), name=f"up_{i}",
         )(x)
-        x = instance_norm(f"up_{i}_norm")(x)
-        if j < dropout_blocks:
+        x = layer(instance_norm, name=f"up_{i}_norm")(x)
+        if j < dropout_blocks and masks:
+            x = keras.layers.Multiply(name=f"up_{i}_mask")([x, masks[j]])
+        elif j < dropout_blocks:
             x = keras.layers.Dropout(dropout, name=f"up_{i}_dropout")(x)
-        x = keras.layers.ReLU(name=f"up_{i}_relu")(x)
-        x = keras.layers.Concatenate(name=f"skip_{i}")([x, skips[i]])
-    outputs = keras.layers.Conv2DTranspose(
-        channels, 4, strides=2, padding="same", activation="tanh",
-        kernel_initializer=_initializer(), name="to_image",
+        x = layer(keras.layers.ReLU, name=f"up_{i}_relu")(x)
+        x = layer(keras.layers.Concatenate, name=f"skip_{i}")([x, skips[i]])
+    outputs = layer(
+        keras.layers.Conv2DTranspose, channels, 4, strides=2, padding="same",
+        activation="tanh", kernel_initializer=_initializer(), name="to_image",
     )(x)
-    return keras.Model(inputs, outputs, name="generator")
+    if masked_from is None:
+        return keras.Model(inputs, outputs, name="generator")
+    return keras.Model([inputs, *masks], outputs, name="generator_with_masks")
+
+
+def dropout_mask_shapes(
+    image_shape: list[int], filters: int, dropout_blocks: int
+) -> list[tuple[int, int, int]]:
+    """(height, width, channels) of the output of each dropout block, in decoder order."""
+    widths = unet_widths(image_shape[0], filters)
+    blocks = list(range(len(widths) - 2, -1, -1))[:dropout_blocks]
+    return [(image_shape[0] >> (i + 1), image_shape[1] >> (i + 1), widths[i]) for i in blocks]
 
 
 def build_discriminator(
@@ -194,16 +233,12 @@ class Pix2Pix(GenerativeModel):
         self.discriminator = build_discriminator(
             shape[2], shape[2], int(c["discriminator_filters"]), float(c["leaky_relu_slope"])
         )
-        self._translate_images = tf.function(
-            lambda x: (self.generator(x * 2.0 - 1.0, training=False) + 1.0) / 2.0,
-            reduce_retracing=True,
-        )
-        # The generator has no batch norm, so training=True switches on dropout alone.
-        self._translate_with_dropout = tf.function(
-            lambda x: (self.generator(x * 2.0 - 1.0, training=True) + 1.0) / 2.0,
-            reduce_retracing=True,
+        # A tf.function on TensorFlow, eager on JAX and PyTorch: translation runs on every backend.
+        self._translate_images = inference_function(
+            lambda x: (self.generator(x * 2.0 - 1.0, training=False) + 1.0) / 2.0
         )
         self.inference_dropout = bool(c["inference_dropout"])
+        self._translate_with_masks: Any = None  # built on the first sample with dropout
         self._preview_pairs: tuple[np.ndarray, np.ndarray] | None = None
 
     def call(self, inputs: Any, training: bool = False) -> Any:
@@ -337,8 +372,9 @@ class Pix2Pix(GenerativeModel):
 
         By default this is ``translate``, and ``rng`` is unused: the paper keeps
         dropout on at test time as noise, yet reports that it barely changes the
-        output. With ``inference_dropout`` the dropout masks are drawn from seeds
-        taken from ``rng``, so the same seed still gives the same images.
+        output. With ``inference_dropout`` the dropout masks are drawn from
+        ``rng`` (numpy, image by image), so the same seed gives the same images
+        on every Keras backend.
         """
         if condition is None:
             raise ConfigError(
@@ -351,12 +387,34 @@ class Pix2Pix(GenerativeModel):
             raise ConfigError(f"asked for {n} images but condition holds only {len(images)}")
         if not self.inference_dropout:
             return self.translate(images[:n])
-        for layer in self.generator.layers:
-            if isinstance(layer, keras.layers.Dropout):
-                layer.seed_generator.state.assign([int(rng.integers(2**31)), 0])
+        c = self.settings
+        rate = float(c["dropout"])
+        shapes = dropout_mask_shapes(list(self.image_shape), int(c["generator_filters"]),
+                                     int(c["dropout_blocks"]))
+        # Each unit is kept with probability 1 - rate and scaled by 1 / (1 - rate), as
+        # keras.layers.Dropout does, with draws taken image by image from rng.
+        scale = np.float32(1.0 / (1.0 - rate))  # the schema keeps rate <= 0.9
+        draws = [[(rng.random(shape, dtype=np.float32) >= rate) * scale
+                  for shape in shapes] for _ in range(n)]
+        masks = [np.stack([d[j] for d in draws]).astype(np.float32) for j in range(len(shapes))]
         images = self._at_model_size(images[:n])
-        output = self.predict_in_batches(self._translate_with_dropout, images, batch_size=16)
+        output = self.predict_in_batches(self._dropout_translator(), images, *masks,
+                                         batch_size=16)
         return np.clip(output, 0.0, 1.0).astype(np.float32)
+
+    def _dropout_translator(self) -> Any:
+        """(images in [0, 1], *masks) -> translations in [0, 1], with given dropout masks."""
+        if self._translate_with_masks is None:
+            c = self.settings
+            masked = build_generator(
+                list(self.image_shape), int(c["generator_filters"]), float(c["dropout"]),
+                int(c["dropout_blocks"]), float(c["leaky_relu_slope"]),
+                masked_from=self.generator,
+            )
+            self._translate_with_masks = inference_function(
+                lambda x, *masks: (masked([x * 2.0 - 1.0, *masks], training=False) + 1.0) / 2.0
+            )
+        return self._translate_with_masks
 
     def preview(self, n: int, *, seed: int) -> np.ndarray:
         """Rows of (input, output, target) for the first training pairs (``n`` is ignored).

@@ -406,3 +406,29 @@ def test_inference_dropout_is_seeded_noise():
     assert not np.allclose(first, model.sample(2, condition=photos, seed=1), atol=1e-4)
     assert not np.allclose(first, model.translate(photos), atol=1e-4)  # translate: no noise
     np.testing.assert_array_equal(model.translate(photos), model.translate(photos))
+
+
+def test_inference_dropout_masks_run_the_generator_own_layers():
+    """The masked U-Net shares the generator's weights; keep-all masks are no dropout."""
+    from genzoo_pix2pix.model import build_generator, dropout_mask_shapes
+
+    model = genzoo_core.create("pix2pix", **SMALL, inference_dropout=True)
+    c = model.settings
+    shapes = dropout_mask_shapes([32, 32, 3], 8, 3)
+    assert shapes == [(2, 2, 64), (4, 4, 32), (8, 8, 16)]  # widths 8, 16, 32, 64, 64
+    assert shapes == [tuple(model.generator.get_layer(f"up_{i}_norm").output.shape[1:])
+                      for i in (3, 2, 1)]
+    masked = build_generator([32, 32, 3], 8, 0.5, 3, c["leaky_relu_slope"],
+                             masked_from=model.generator)
+    assert len(masked.weights) == len(model.generator.weights) > 0
+    assert all(any(w is v for v in model.generator.weights) for w in masked.weights)
+    x = np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32) * 2 - 1
+    keep_all = [np.ones((2, *shape), np.float32) for shape in shapes]
+    np.testing.assert_allclose(masked([x, *keep_all]), model.generator(x, training=False),
+                               atol=1e-6)
+    dropped = [keep_all[0], keep_all[1], np.zeros((2, *shapes[2]), np.float32)]
+    assert not np.allclose(masked([x, *dropped]), model.generator(x, training=False), atol=1e-3)
+    # sample's masks keep about half the units: its images lie near, not on, translate's
+    photos = (x + 1) / 2
+    sampled = model.sample(2, condition=photos, seed=0)
+    assert 1e-4 < np.abs(sampled - model.translate(photos)).mean() < 0.5
