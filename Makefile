@@ -9,7 +9,7 @@ SHARED_DATA := $(abspath ../shared/data)
 # Datasets: $GENZOO_DATA if set, else ../shared/data when it exists.
 export GENZOO_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 
-.PHONY: demo test lint docs bench results clean install
+.PHONY: demo test lint docs bench results clean install dist release-check
 
 install: $(VENV)/.installed
 
@@ -50,6 +50,17 @@ bench: install
 
 results: install
 	$(BIN)/python scripts/make_results.py
+
+# Every wheel and sdist into dist/ (offline: python -m build --no-isolation), warning-free
+# and checked by twine; the metadata is checked first (scripts/release_metadata.py --check).
+dist: install
+	$(BIN)/python scripts/release_metadata.py --check
+	$(BIN)/python scripts/build_dists.py --out dist
+
+# dist/ served as a package index on 127.0.0.1: a fresh venv installs genzoo-pix2pix from it
+# (third-party dependencies from the usual index) and uses it. Not part of make test.
+release-check: dist
+	$(BIN)/python scripts/release_check.py dist
 
 lint: install
 	$(BIN)/python -m ruff check .
