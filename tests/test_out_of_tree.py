@@ -83,7 +83,9 @@ def third_party(tmp_path_factory):
     # 3. the plugin, from the template, as a wheel
     run([fresh / "bin" / "genzoo", "new-plugin", PLUGIN, "--dir", work], work)
     plugin_source = work / f"genzoo-{PLUGIN}"
-    run([python, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+    # built like the core, with this environment's setuptools: the template's build-system
+    # asks for setuptools>=77 (PEP 639 license fields), newer than the one venv bundles
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
          "-w", wheels, plugin_source], work)
     run([python, "-m", "pip", "install", "-q", *wheels.glob(f"genzoo_{PLUGIN}-*.whl")], work)
     return work, fresh, plugin_source
@@ -162,8 +164,8 @@ def test_train_eval_publish_release_from_the_recipe(third_party):
     assert f"<!-- results:{PLUGIN}/mnist -->" in (plugin_source / "README.md").read_text()
     # release: a new wheel carries the weights, the manifest and the recipe
     wheels = work / "release"
-    run([python, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", wheels,
-         plugin_source], work)
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", wheels, plugin_source], work)
     run([python, "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps",
          *wheels.glob(f"genzoo_{PLUGIN}-*.whl")], work)
     listing = json.loads(run([genzoo, "list", "--json"], work))
