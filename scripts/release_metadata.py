@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import re
 import string
 import sys
@@ -330,13 +331,15 @@ def check_link(root: Path, markdown: Path, link: Link, version: str) -> tuple[st
     if target.startswith("//"):
         return "", None
     path_part, rest = re.match(r"^([^?#]*)(.*)$", target).groups()
-    resolved = (root / markdown.parent / path_part).resolve() if path_part else (
-        (root / markdown).resolve())
-    if not resolved.is_relative_to(root.resolve()):
+    # Resolved by the path's text, not by following links: the repository's layout decides.
+    top = Path(os.path.normpath(root.absolute()))
+    resolved = Path(os.path.normpath(top / markdown.parent / path_part if path_part
+                                     else top / markdown))  # "#anchor": this file
+    if not resolved.is_relative_to(top):
         return f"relative {kind} {target} leaves the repository", None
     if not resolved.exists():
         return f"relative {kind} {target} points at a missing file", None
-    path = resolved.relative_to(root.resolve()).as_posix()
+    path = resolved.relative_to(top).as_posix()
     wanted = pinned_url(path, rest, image=link.image, directory=resolved.is_dir(),
                         version=version)
     return f"relative {kind} {target}: use {wanted}", wanted

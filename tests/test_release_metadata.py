@@ -216,3 +216,13 @@ def test_a_missing_link_target_is_reported_not_rewritten(tmp_path):
     text, unfixed = release_metadata.pin_links(mirror, Path("README.md"), "1.5.0")
     assert text == "[gone](docs/no-such-page.md)\n"
     assert unfixed == ["README.md:1: relative link docs/no-such-page.md points at a missing file"]
+
+
+def test_an_anchor_in_the_page_points_at_the_pinned_file(tmp_path):
+    mirror = _mirror(tmp_path)
+    card = Path("plugins/genzoo-gan/README.md")
+    (mirror / card).write_text("# genzoo-gan\n\nSee [the weights](#pretrained-weights).\n")
+    text, unfixed = release_metadata.pin_links(mirror, card, "1.5.0")
+    assert unfixed == []
+    assert text.endswith("[the weights](https://github.com/genzoo/genzoo/blob/v1.5.0/plugins/"
+                         "genzoo-gan/README.md#pretrained-weights).\n")
