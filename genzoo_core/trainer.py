@@ -375,6 +375,7 @@ class Trainer:
             if self.verbose:
                 print(f"{self.out_dir}: all {epochs} epochs already complete "
                       f"({self.final_path})")
+            self._wait_for_workers()
             return keras.callbacks.History()
 
         # "auto": measure XLA on the first batch, which the first epoch then trains on first.
@@ -469,7 +470,26 @@ class Trainer:
             self._diverged(guard.failure, create)
         if self.chief and epoch_logs and completed >= epochs:
             run.save_final(self.model, metadata, epoch_logs, epochs)
+        self._wait_for_workers()
         return history
+
+    def _wait_for_workers(self) -> None:
+        """Under several workers, return once all are here: the chief has written its files.
+
+        So ``fit`` returns on no worker before ``model.h5`` exists (a recipe's next stage
+        loads it). A one-value all-reduce over the workers is the barrier.
+        """
+        resolver = getattr(self.strategy, "cluster_resolver", None)
+        if resolver is None or not resolver.task_type:
+            return
+        strategy = self.strategy
+
+        @tf.function
+        def barrier() -> tf.Tensor:
+            ones = strategy.run(lambda: tf.constant(1.0))
+            return strategy.reduce(tf.distribute.ReduceOp.SUM, ones, axis=None)
+
+        barrier()
 
     def _diverged(self, failure: str, created: bool) -> None:
         """Raise :class:`TrainingDiverged` for ``failure``, saying how to go on."""
