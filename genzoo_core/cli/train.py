@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shlex
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from genzoo_core.cli.common import _at_least
+from genzoo_core.distribute import (
+    ClusterConfig,
+    check_strategy,
+    lost_worker_error,
+    make_strategy,
+)
 from genzoo_core.errors import ConfigError, GenzooError
 from genzoo_core.registry import Registry
 
@@ -25,6 +32,28 @@ def _parse_config(pairs: Sequence[str]) -> dict[str, Any]:
         except json.JSONDecodeError:
             config[key] = value
     return config
+
+
+def _start_strategy(args: argparse.Namespace, cluster: ClusterConfig | None) -> Any:
+    """Make ``--strategy``'s strategy; a multi-worker one first says which worker this is."""
+    if cluster is not None and not args.quiet:
+        role = "chief, writes the run folder" if cluster.is_chief else "not the chief"
+        print(f"multi-worker: {cluster.task_type} {cluster.task_index} of "
+              f"{cluster.num_workers} ({role}); waiting for every worker in TF_CONFIG to start",
+              flush=True)
+    return make_strategy(args.strategy)
+
+
+@contextlib.contextmanager
+def _lost_workers(cluster: ClusterConfig | None, out: str) -> Iterator[None]:
+    """Say in one line, and how to resume, when a multi-worker job loses a worker."""
+    try:
+        yield
+    except Exception as exc:
+        error = lost_worker_error(exc, cluster, out) if cluster is not None else None
+        if error is None:
+            raise
+        raise error from exc
 
 
 def cmd_train(args: argparse.Namespace, registry: Registry) -> int:
@@ -51,30 +80,32 @@ def cmd_train(args: argparse.Namespace, registry: Registry) -> int:
     config = _parse_config(args.config) or None
     if config is not None:
         spec.resolve_config(config)  # unknown keys and bad values, before TensorFlow loads
-    from genzoo_core.trainer import FINAL_NAME
+    cluster = check_strategy(args.strategy)  # a bad TF_CONFIG, before TensorFlow loads
+    from genzoo_core.backend import require_tensorflow
 
-    strategy = None
-    if args.strategy == "mirrored":
-        import tensorflow as tf
+    require_tensorflow("training")  # training is TensorFlow's alone: said before it starts
+    from genzoo_core.run_files import FINAL_NAME
 
-        strategy = tf.distribute.MirroredStrategy()
+    # Before any other TensorFlow operation: multi-worker sets up the collective ops.
+    strategy = _start_strategy(args, cluster)
     command = "genzoo " + " ".join(shlex.quote(a) for a in args.argv)
-    train(
-        args.name,
-        args.data,
-        args.out,
-        epochs=args.epochs,
-        config=config,
-        batch_size=args.batch_size,
-        strategy=strategy,
-        steps_per_epoch=args.steps_per_epoch,
-        metadata={"training_command": command},
-        registry=registry,
-        precision=args.precision,
-        verbose=0 if args.quiet else "auto",
-        tensorboard=args.tensorboard,
-        jit_compile=args.jit,
-    )
+    with _lost_workers(cluster, args.out):
+        train(
+            args.name,
+            args.data,
+            args.out,
+            epochs=args.epochs,
+            config=config,
+            batch_size=args.batch_size,
+            strategy=strategy,
+            steps_per_epoch=args.steps_per_epoch,
+            metadata={"training_command": command},
+            registry=registry,
+            precision=args.precision,
+            verbose=0 if args.quiet else "auto",
+            tensorboard=args.tensorboard,
+            jit_compile=args.jit,
+        )
     print(f"trained weights: {(Path(args.out) / FINAL_NAME).resolve()}")
     return 0
 
@@ -86,9 +117,6 @@ def _train_recipe(args: argparse.Namespace, registry: Registry) -> int:
     if args.name is not None or args.data is not None:
         raise GenzooError("--recipe names the model and dataset itself: drop "
                           f"{'the model name' if args.name is not None else '--data'}")
-    if args.strategy != "default":
-        raise GenzooError("--strategy is not available with --recipe yet; run the stages "
-                          "with genzoo train MODEL --strategy mirrored")
     _at_least(1, epochs=args.epochs, batch_size=args.batch_size,
               steps_per_epoch=args.steps_per_epoch)
     _at_least(0, seed=args.seed)
@@ -100,10 +128,17 @@ def _train_recipe(args: argparse.Namespace, registry: Registry) -> int:
                                    precision=args.precision)
     for stage in recipe.stages:  # unknown keys and bad values, before TensorFlow loads
         registry.get_model(stage.model).resolve_config(stage.config)
+    cluster = check_strategy(args.strategy)  # a bad TF_CONFIG, before TensorFlow loads
+    from genzoo_core.backend import require_tensorflow
+
+    require_tensorflow("training")  # training is TensorFlow's alone: said before it starts
+    # Every stage trains under it; made before any other TensorFlow operation.
+    strategy = _start_strategy(args, cluster)
     command = "genzoo " + " ".join(shlex.quote(a) for a in args.argv)
-    run_recipe(recipe, args.out, registry=registry, command=command,
-               verbose=0 if args.quiet else "auto", tensorboard=args.tensorboard,
-               jit_compile=args.jit)
+    with _lost_workers(cluster, args.out):
+        run_recipe(recipe, args.out, registry=registry, command=command,
+                   verbose=0 if args.quiet else "auto", tensorboard=args.tensorboard,
+                   jit_compile=args.jit, strategy=strategy)
     final = recipe.stage_dir(args.out, recipe.final_stage) / "model.h5"
     print(f"trained weights: {final.resolve()}")
     print(f"publish them with: genzoo publish {args.out} --as {recipe.name}")
