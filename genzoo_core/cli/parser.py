@@ -118,8 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "trained in; with --recipe, overrides the recipe's [train] precision")
     p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key (JSON value); repeatable")
-    p.add_argument("--strategy", choices=["default", "mirrored"], default="default",
-                   help="'mirrored' uses tf.distribute.MirroredStrategy over local devices")
+    p.add_argument("--strategy", choices=["default", "mirrored", "multi-worker"],
+                   default="default",
+                   help="'mirrored' uses tf.distribute.MirroredStrategy over local devices; "
+                        "'multi-worker' uses MultiWorkerMirroredStrategy over the cluster "
+                        "in TF_CONFIG (run the same command on every worker, with the same "
+                        "shared --out)")
     p.add_argument("--tensorboard", action="store_true",
                    help="also write TensorBoard logs to OUT/tensorboard")
     p.add_argument("--jit", choices=["auto", "on", "off"], default=None,
