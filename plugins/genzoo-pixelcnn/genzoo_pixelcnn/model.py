@@ -36,7 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from genzoo_core import ConfigError, DataError, GenzooError
-from genzoo_core.plugin import GenerativeModel
+from genzoo_core.plugin import GenerativeModel, inference_function, to_numpy
 from genzoo_pixelcnn.plugin import SPEC
 
 OUTPUTS = {"bernoulli": 1, "categorical": 256}
@@ -70,8 +70,8 @@ class HorizontalMaskedConv(keras.layers.Layer):
     def call(self, x: Any) -> Any:
         """Convolve with the masked kernel ('same' padding)."""
         # The mask in the kernel's dtype: the compute dtype under a mixed-precision policy.
-        kernel = self.kernel * tf.cast(self.mask, self.kernel.dtype)
-        return tf.nn.conv2d(x, kernel, 1, "SAME") + self.bias
+        kernel = self.kernel * keras.ops.cast(self.mask, self.kernel.dtype)
+        return keras.ops.conv(x, kernel, strides=1, padding="same") + self.bias
 
 
 class VerticalConv(keras.layers.Layer):
@@ -93,19 +93,19 @@ class VerticalConv(keras.layers.Layer):
     def call(self, x: Any) -> Any:
         """Pad r rows on top and r columns each side, then a 'valid' convolution."""
         r = self.kernel_size // 2
-        padded = tf.pad(x, [[0, 0], [r, 0], [r, r], [0, 0]])
-        return tf.nn.conv2d(padded, self.kernel, 1, "VALID") + self.bias
+        padded = keras.ops.pad(x, [[0, 0], [r, 0], [r, r], [0, 0]])
+        return keras.ops.conv(padded, self.kernel, strides=1, padding="valid") + self.bias
 
 
 def down_shift(x: Any) -> Any:
     """Move every row one down (a zero row on top): row i then holds row i - 1."""
-    return tf.pad(x, [[0, 0], [1, 0], [0, 0], [0, 0]])[:, :-1]
+    return keras.ops.pad(x, [[0, 0], [1, 0], [0, 0], [0, 0]])[:, :-1]
 
 
 def gate(x: Any) -> Any:
     """tanh(a) ⊙ sigmoid(b) over the two halves of the channels."""
-    a, b = tf.split(x, 2, axis=-1)
-    return tf.tanh(a) * tf.sigmoid(b)
+    a, b = keras.ops.split(x, 2, axis=-1)
+    return keras.ops.tanh(a) * keras.ops.sigmoid(b)
 
 
 def build_pixelcnn(image_shape: list[int], output: str, filters: int, gated_layers: int,
@@ -357,7 +357,7 @@ class PixelCNN(GenerativeModel):
             c["image_shape"], c["output"], int(c["filters"]), int(c["gated_layers"]),
             int(c["kernel_size"]), int(c["output_filters"]), self.num_classes,
         )
-        self._log_prob = tf.function(self._log_prob_tensor, reduce_retracing=True)
+        self._log_prob = inference_function(self._log_prob_tensor)
 
     def deepened(self, gated_layers: int) -> PixelCNN:
         """A copy with more gated layers on top that computes exactly the same distribution.
@@ -417,18 +417,18 @@ class PixelCNN(GenerativeModel):
         """Bits (Bernoulli) or integer levels 0..255 (categorical) of images in [0, 1]."""
         if self.settings["output"] == "bernoulli":
             return images
-        return tf.cast(tf.round(images * 255.0), tf.int32)
+        return keras.ops.cast(keras.ops.round(images * 255.0), "int32")
 
     def _log_prob_tensor(self, images: Any, labels: Any = None) -> Any:
-        logits = tf.cast(self(images, labels), tf.float32)  # the likelihood in float32
+        """Log p(x) per image as a backend tensor (training and ``log_prob`` share it)."""
+        logits = keras.ops.cast(self(images, labels), "float32")  # the likelihood in float32
         if self.settings["output"] == "bernoulli":
-            per_pixel = -tf.nn.sigmoid_cross_entropy_with_logits(labels=images,
-                                                                  logits=logits[..., 0])
+            per_pixel = -keras.ops.binary_crossentropy(images, logits[..., 0], from_logits=True)
         else:
-            per_pixel = -tf.nn.sparse_softmax_cross_entropy_with_logits(
-                labels=self._targets(images), logits=logits
+            per_pixel = -keras.ops.sparse_categorical_crossentropy(
+                self._targets(images), logits, from_logits=True
             )
-        return tf.reduce_sum(per_pixel, axis=[1, 2, 3])
+        return keras.ops.sum(per_pixel, axis=[1, 2, 3])
 
     def _check_images(self, images: Any) -> np.ndarray:
         x = np.asarray(images, dtype=np.float32)
@@ -462,12 +462,13 @@ class PixelCNN(GenerativeModel):
             else None
         out = []
         for start in range(0, len(x), batch_size):
-            chunk = tf.constant(x[start : start + batch_size])
+            chunk = keras.ops.convert_to_tensor(x[start : start + batch_size])
             if labels is None:
-                out.append(self._log_prob(chunk).numpy())
+                out.append(to_numpy(self._log_prob(chunk)))
             else:
-                out.append(self._log_prob(chunk, tf.constant(labels[start : start + batch_size],
-                                                             tf.int32)).numpy())
+                chunk_labels = labels[start : start + batch_size].astype(np.int32)
+                out.append(to_numpy(self._log_prob(chunk,
+                                                   keras.ops.convert_to_tensor(chunk_labels))))
         return np.concatenate(out).astype(np.float64)
 
     # -- training --------------------------------------------------------------------------
