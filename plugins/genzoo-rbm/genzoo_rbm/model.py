@@ -30,7 +30,7 @@ from scipy.special import expit, logsumexp
 
 import genzoo_core
 from genzoo_core import ConfigError, GenzooError
-from genzoo_core.plugin import GenerativeModel, replica_scale
+from genzoo_core.plugin import GenerativeModel, keras_backend, replica_scale, to_numpy
 from genzoo_rbm.plugin import SPEC
 
 # -- parameters --------------------------------------------------------------------------
@@ -70,7 +70,7 @@ class BoltzmannMachine(keras.Model):
 
     def call(self, visible: Any) -> Any:
         """p(h = 1 | v) for flat visible vectors."""
-        return tf.sigmoid(tf.matmul(visible, self.kernel) + self.hidden_bias)
+        return keras.ops.sigmoid(keras.ops.matmul(visible, self.kernel) + self.hidden_bias)
 
 
 # -- the partition function ---------------------------------------------------------------
@@ -93,42 +93,45 @@ def ais_temperatures(count: int) -> np.ndarray:
     ])
 
 
-@tf.function(reduce_retracing=True)
-def _ais_log_weights(kernel: tf.Tensor, visible_bias: tf.Tensor, hidden_bias: tf.Tensor,
-                     base_bias: tf.Tensor, betas: tf.Tensor, runs: tf.Tensor,
-                     seed: tf.Tensor) -> tf.Tensor:
+def _softplus(x: np.ndarray) -> np.ndarray:
+    """log(1 + exp(x)), elementwise and stable, in x's dtype."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _ais_log_weights(kernel: np.ndarray, visible_bias: np.ndarray, hidden_bias: np.ndarray,
+                     base_bias: np.ndarray, betas: np.ndarray, runs: int,
+                     seed: int) -> np.ndarray:
     """Log w of each AIS run, from the base-rate model (β = 0) to the RBM (β = 1).
 
     Intermediate distribution k has the unnormalised marginal
     f_k(v) = exp((1 - β_k) a·v + β_k b·v) Πⱼ (1 + exp(β_k (c + vᵀW)ⱼ)), with a
     the base rates' biases; each run moves on by one Gibbs step that leaves f_k
-    invariant. All randomness is stateless, drawn from ``seed``.
+    invariant. The chains run in float32 NumPy (the log weights add up in
+    float64) and every draw comes from ``np.random.default_rng(seed)``, so an
+    estimate is the same on every Keras backend.
     """
-    visible_units = tf.shape(kernel)[0]
-    hidden_units = tf.shape(kernel)[1]
-    start = tf.random.stateless_uniform((runs, visible_units), seed=tf.stack([seed, -1]))
-    visible = tf.cast(start < tf.sigmoid(base_bias), tf.float32)
-    log_weights = tf.zeros((runs,))
-    for k in tf.range(1, tf.shape(betas)[0]):
+    rng = np.random.default_rng(seed)
+    kernel, visible_bias, hidden_bias, base_bias = (
+        np.asarray(x, np.float32) for x in (kernel, visible_bias, hidden_bias, base_bias))
+    kernel_t = np.ascontiguousarray(kernel.T)
+    betas = np.asarray(betas, np.float32)
+    visible_units, hidden_units = kernel.shape
+    visible = (rng.random((runs, visible_units), dtype=np.float32) < expit(base_bias)).astype(
+        np.float32)
+    log_weights = np.zeros(runs)
+    for k in range(1, len(betas)):
         beta, previous = betas[k], betas[k - 1]
-        pre_hidden = tf.matmul(visible, kernel) + hidden_bias
-        base_term = tf.linalg.matvec(visible, base_bias)
-        model_term = tf.linalg.matvec(visible, visible_bias)
-
-        def log_f(b: tf.Tensor, base_term=base_term, model_term=model_term,
-                  pre_hidden=pre_hidden) -> tf.Tensor:
-            return ((1.0 - b) * base_term + b * model_term
-                    + tf.reduce_sum(tf.nn.softplus(b * pre_hidden), axis=1))
-
-        log_weights += log_f(beta) - log_f(previous)
-        hidden_noise = tf.random.stateless_uniform((runs, hidden_units),
-                                                   seed=tf.stack([seed, 2 * k]))
-        hidden = tf.cast(hidden_noise < tf.sigmoid(beta * pre_hidden), tf.float32)
+        pre_hidden = visible @ kernel + hidden_bias
+        energy_terms = visible @ (visible_bias - base_bias)  # b·v - a·v
+        log_weights += ((beta - previous) * energy_terms
+                        + _softplus(beta * pre_hidden).sum(axis=1, dtype=np.float64)
+                        - _softplus(previous * pre_hidden).sum(axis=1, dtype=np.float64))
+        hidden_noise = rng.random((runs, hidden_units), dtype=np.float32)
+        hidden = (hidden_noise < expit(beta * pre_hidden)).astype(np.float32)
         visible_logits = ((1.0 - beta) * base_bias
-                          + beta * (tf.matmul(hidden, kernel, transpose_b=True) + visible_bias))
-        visible_noise = tf.random.stateless_uniform((runs, visible_units),
-                                                    seed=tf.stack([seed, 2 * k + 1]))
-        visible = tf.cast(visible_noise < tf.sigmoid(visible_logits), tf.float32)
+                          + beta * (hidden @ kernel_t + visible_bias))
+        visible_noise = rng.random((runs, visible_units), dtype=np.float32)
+        visible = (visible_noise < expit(visible_logits)).astype(np.float32)
     return log_weights
 
 
@@ -158,12 +161,8 @@ def ais_log_partition(kernel: np.ndarray, visible_bias: np.ndarray, hidden_bias:
     base_bias = np.log(rates) - np.log1p(-rates)
     log_base = float(np.sum(np.logaddexp(0.0, base_bias))
                      + kernel.shape[1] * math.log(2.0))
-    log_weights = _ais_log_weights(
-        tf.constant(kernel, tf.float32), tf.constant(visible_bias, tf.float32),
-        tf.constant(hidden_bias, tf.float32), tf.constant(base_bias, tf.float32),
-        tf.constant(ais_temperatures(temperatures), tf.float32), tf.constant(runs),
-        tf.constant(seed, tf.int32),
-    ).numpy().astype(np.float64)
+    log_weights = _ais_log_weights(kernel, visible_bias, hidden_bias, base_bias,
+                                   ais_temperatures(temperatures), runs, seed)
     shift = log_weights.max()
     weights = np.exp(log_weights - shift)
     mean, error = weights.mean(), weights.std(ddof=1) / math.sqrt(runs)
@@ -219,7 +218,8 @@ class RBM(GenerativeModel):
                 f"the RBM models images of 1 to 4 channels: the last item of image_shape must "
                 f"be 1 to 4, got {list(c['image_shape'])}"
             )
-        if c["persistent"] and tf.distribute.get_strategy().num_replicas_in_sync > 1:
+        if (c["persistent"] and keras_backend() == "tensorflow"
+                and tf.distribute.get_strategy().num_replicas_in_sync > 1):
             # one set of chains cannot be advanced by several replicas at once
             raise ConfigError("persistent CD runs on one replica; use persistent=false (CD-k) "
                               "under a multi-replica strategy")
@@ -230,13 +230,13 @@ class RBM(GenerativeModel):
 
     def call(self, images: Any) -> Any:
         """p(h = 1 | v) for a batch of images."""
-        return self.rbm(tf.reshape(images, (-1, self.visible_units)))
+        return self.rbm(keras.ops.reshape(images, (-1, self.visible_units)))
 
     # -- energy ---------------------------------------------------------------------------
 
     def _parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return (self.rbm.kernel.numpy(), self.rbm.visible_bias.numpy(),
-                self.rbm.hidden_bias.numpy())
+        return (to_numpy(self.rbm.kernel), to_numpy(self.rbm.visible_bias),
+                to_numpy(self.rbm.hidden_bias))
 
     def _flat(self, images: Any) -> np.ndarray:
         x = np.asarray(images, dtype=np.float64)
@@ -300,7 +300,7 @@ class RBM(GenerativeModel):
         with the config's AIS settings (``ais_temperatures``, ``ais_runs``, seed 0,
         base rates from ``ais_base_rates``) and stored.
         """
-        log_partition, std_error = (float(x) for x in self.rbm.log_partition.numpy())
+        log_partition, std_error = (float(x) for x in to_numpy(self.rbm.log_partition))
         if std_error < 0:
             log_partition = self.estimate_log_partition(self.base_rate_images())[
                 "log_partition"]
