@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from genzoo_cgan.plugin import SPEC
 from genzoo_core import ConfigError
-from genzoo_core.plugin import GenerativeModel, losses
+from genzoo_core.plugin import GenerativeModel, inference_function, losses
 
 # -- architecture -------------------------------------------------------------------
 
@@ -133,9 +133,8 @@ class ConditionalGAN(GenerativeModel):
             c["image_shape"], self.num_classes, c["embedding_dim"], c["discriminator_filters"],
             c["kernel_size"], c["leaky_relu_slope"], c["dropout"],
         )
-        self._generate_images = tf.function(
-            lambda z, labels: (self.generator([z, labels], training=False) + 1.0) / 2.0,
-            reduce_retracing=True,
+        self._generate_images = inference_function(
+            lambda z, labels: (self.generator([z, labels], training=False) + 1.0) / 2.0
         )
 
     def call(self, inputs: Any, training: bool = False) -> Any:

@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from genzoo_core import ConfigError, GenzooError
-from genzoo_core.plugin import GenerativeModel, losses
+from genzoo_core.plugin import GenerativeModel, inference_function, losses
 from genzoo_gan.plugin import SPEC
 
 # -- architecture -------------------------------------------------------------------
@@ -78,8 +78,8 @@ class VanillaGAN(GenerativeModel):
         self.discriminator = build_discriminator(
             c["image_shape"], c["discriminator_units"], c["leaky_relu_slope"], c["dropout"]
         )
-        self._generate_images = tf.function(
-            lambda z: (self.generator(z, training=False) + 1.0) / 2.0, reduce_retracing=True
+        self._generate_images = inference_function(
+            lambda z: (self.generator(z, training=False) + 1.0) / 2.0
         )
 
     def call(self, z: Any, training: bool = False) -> Any:
