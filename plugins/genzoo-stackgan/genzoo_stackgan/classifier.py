@@ -23,7 +23,13 @@ import numpy as np
 import tensorflow as tf
 
 from genzoo_core import ConfigError, DataError
-from genzoo_core.plugin import CaptionedDataSource, Condition, GenerativeModel
+from genzoo_core.plugin import (
+    CaptionedDataSource,
+    Condition,
+    GenerativeModel,
+    inference_function,
+    to_numpy,
+)
 from genzoo_stackgan.captions import COLOURS, POSITIONS, SHAPES, SIZES
 from genzoo_stackgan.plugin import (
     ATTRIBUTE_CLASSIFIER,
@@ -209,12 +215,12 @@ def predict_attributes(
     classifier: keras.Model, images: np.ndarray, batch_size: int = 500
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Predicted ``(shape, colour, size)`` per position, each int (n, 5), as in ``Shapes``."""
-    run = tf.function(lambda x: classifier(x, training=False), reduce_retracing=True)
+    run = inference_function(lambda x: classifier(x, training=False))
     outputs: list[list[np.ndarray]] = [[], [], []]
     for start in range(0, len(images), batch_size):
         logits = run(np.asarray(images[start : start + batch_size], np.float32))
         for out, head in zip(outputs, logits):
-            out.append(np.argmax(np.asarray(head), axis=-1))
+            out.append(np.argmax(to_numpy(head), axis=-1))
     return tuple(np.concatenate(out) for out in outputs)  # type: ignore[return-value]
 
 
@@ -255,8 +261,8 @@ class ShapesFeatureExtractor:
         self.sha256 = sha256
         self.batch_size = batch_size
         self.classifier = classifier
-        features = keras.Model(classifier.inputs, classifier.get_layer("features").output)
-        self._run = tf.function(lambda x: features(x, training=False), reduce_retracing=True)
+        features = keras.Model(classifier.input, classifier.get_layer("features").output)
+        self._run = inference_function(lambda x: features(x, training=False))
 
     def extract(self, images: Any) -> tuple[np.ndarray, None]:
         """Features (n, 128) of float32 NHWC images in [0, 1]; no probabilities."""
@@ -267,7 +273,7 @@ class ShapesFeatureExtractor:
                 f"{tuple(array.shape[1:]) if array.ndim == 4 else array.shape}"
             )
         chunks = [
-            np.asarray(self._run(array[start : start + self.batch_size]), np.float64)
+            to_numpy(self._run(array[start : start + self.batch_size])).astype(np.float64)
             for start in range(0, len(array), self.batch_size)
         ]
         return np.concatenate(chunks), None

@@ -35,7 +35,12 @@ import numpy as np
 import tensorflow as tf
 
 from genzoo_core import ConfigError
-from genzoo_core.plugin import CaptionedDataSource, GenerativeModel
+from genzoo_core.plugin import (
+    CaptionedDataSource,
+    GenerativeModel,
+    inference_function,
+    to_numpy,
+)
 from genzoo_stackgan import data as captioned_data
 from genzoo_stackgan.captions import contrast_captions, padded
 from genzoo_stackgan.plugin import TEXT_ENCODER_SPEC
@@ -164,10 +169,10 @@ class ContrastiveTextEncoder(GenerativeModel):
         # as a recipe's init copies it in, e.g. from a trained stackgan.
         self.text_encoder.trainable = bool(c["train_text_encoder"])
         self.logit_scale = build_logit_scale()
-        self._encode_text = tf.function(lambda ids: self.text_encoder(ids, training=False),
-                                        reduce_retracing=True)
-        self._encode_images = tf.function(
-            lambda images: self.image_encoder(images, training=False), reduce_retracing=True)
+        self._encode_text = inference_function(
+            lambda ids: self.text_encoder(ids, training=False))
+        self._encode_images = inference_function(
+            lambda images: self.image_encoder(images, training=False))
 
     @property
     def log_scale(self) -> keras.Variable:
@@ -180,8 +185,8 @@ class ContrastiveTextEncoder(GenerativeModel):
         """int32 word ids (n, max_caption_words) of captions ("" gives all padding)."""
         if not captions:
             return np.zeros((0, int(self.settings["max_caption_words"])), np.int32)
-        return np.asarray(self.vectorizer(np.array(captions, dtype=object).astype(str)),
-                          dtype=np.int32)
+        ids = self.vectorizer(np.array(captions, dtype=object).astype(str))
+        return to_numpy(ids).astype(np.int32)
 
     def prepare_data(self, data: Any) -> EncodedCaptions:
         """Every caption as word ids, once, with its hard negative (seed 0) and its scene.

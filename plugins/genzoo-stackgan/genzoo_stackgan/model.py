@@ -70,7 +70,13 @@ import numpy as np
 import tensorflow as tf
 
 from genzoo_core import ConfigError
-from genzoo_core.plugin import CaptionedDataSource, GenerativeModel, losses
+from genzoo_core.plugin import (
+    CaptionedDataSource,
+    GenerativeModel,
+    inference_function,
+    losses,
+    to_numpy,
+)
 from genzoo_stackgan import data as captioned_data
 from genzoo_stackgan import shapes
 from genzoo_stackgan.config import (
@@ -109,7 +115,7 @@ def conditioning_augmentation(
         lambda s: s[:, condition_dim:], name=f"{prefix}_ca_log_variance"
     )(stats)
     condition = keras.layers.Lambda(
-        lambda t: t[0] + tf.exp(0.5 * t[1]) * t[2], name=f"{prefix}_ca_sample"
+        lambda t: t[0] + keras.ops.exp(0.5 * t[1]) * t[2], name=f"{prefix}_ca_sample"
     )([mean, log_variance, epsilon])
     return condition, mean, log_variance
 
@@ -499,9 +505,8 @@ class StackGAN(GenerativeModel):
             c["stage2_discriminator_filters"], slope, "stage2_discriminator",
             bool(c["discriminator_projection"]), bool(c["grid_condition"]),
         )
-        self._draw = tf.function(self._both_stages, reduce_retracing=True)
-        self._encode = tf.function(lambda ids: self.text_encoder(ids, training=False),
-                                   reduce_retracing=True)
+        self._draw = inference_function(self._both_stages)
+        self._encode = inference_function(lambda ids: self.text_encoder(ids, training=False))
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         """Stage-II images in [-1, 1] for ``inputs = (embeddings, eps1, z, eps2)``."""
@@ -576,7 +581,7 @@ class StackGAN(GenerativeModel):
             )
         count = n if n is not None else (1 if isinstance(captions, str) else len(captions))
         captions = check_captions(captions, count, self.vocabulary)
-        ids = np.asarray(self.vectorizer(np.array(captions, dtype=object).astype(str)))
+        ids = to_numpy(self.vectorizer(np.array(captions, dtype=object).astype(str)))
         # Compiled, and in batches of 1024: prepare_data encodes every caption of the
         # data and its contrast caption (100,000 for the shapes train split), which
         # eagerly, 256 at a time, took about four times as long.
@@ -702,9 +707,13 @@ class StackGAN(GenerativeModel):
     # sample() is the core's (its checks of n and seed, then generate(), then its
     # checks of the images); sample(stage="I") and sample_both() draw the same way.
 
-    def _both_stages(
-        self, embeddings: tf.Tensor, eps1: tf.Tensor, z: tf.Tensor, eps2: tf.Tensor
-    ) -> tuple[tf.Tensor, tf.Tensor]:
+    def _both_stages(self, embeddings: Any, eps1: Any, z: Any, eps2: Any) -> tuple[Any, Any]:
+        """Stage-I and Stage-II images in [0, 1]; any backend (inputs as backend tensors)."""
+        # Eager backends (JAX, PyTorch) refuse a network input list that mixes numpy
+        # arrays with the backend's tensors (Stage-I's output); under tf.function
+        # these are tensors already.
+        embeddings, eps1, z, eps2 = (keras.ops.convert_to_tensor(x)
+                                     for x in (embeddings, eps1, z, eps2))
         low, _, _ = self.stage1_generator([embeddings, eps1, z], training=False)
         high, _, _ = self.stage2_generator([low, embeddings, eps2], training=False)
         return (low + 1.0) / 2.0, (high + 1.0) / 2.0
@@ -734,8 +743,8 @@ class StackGAN(GenerativeModel):
         for start in range(0, n, 256):
             part = slice(start, start + 256)
             low, high = self._draw(embeddings[part], eps1[part], z[part], eps2[part])
-            lows.append(np.asarray(low))
-            highs.append(np.asarray(high))
+            lows.append(to_numpy(low))
+            highs.append(to_numpy(high))
         return (np.clip(np.concatenate(lows), 0.0, 1.0),
                 np.clip(np.concatenate(highs), 0.0, 1.0))
 
