@@ -25,6 +25,11 @@ from typing import Any
 
 from genzoo_core.errors import GenzooError
 
+__all__ = [
+    "STRATEGIES", "TF_CONFIG_EXAMPLE", "ClusterConfig", "check_strategy", "lost_worker_error",
+    "make_strategy", "read_tf_config",
+]
+
 STRATEGIES = ("default", "mirrored", "multi-worker")
 """The choices of ``genzoo train --strategy``."""
 
@@ -160,7 +165,9 @@ def make_strategy(name: str) -> Any:
     Call it before any other TensorFlow operation (``multi-worker`` configures the
     process's collective ops, which TensorFlow allows only before its devices are
     initialised). ``multi-worker`` blocks until every worker of ``TF_CONFIG`` has
-    started.
+    started, then gives SIGTERM its default action back (TensorFlow's preemption
+    handling takes it over, so that ``kill`` would no longer stop a worker; a genzoo
+    run resumes from its folder instead).
 
     Raises:
         GenzooError: an unknown name, a bad ``TF_CONFIG``, or TensorFlow already
@@ -180,8 +187,7 @@ def make_strategy(name: str) -> Any:
             f"cannot start the multi-worker strategy ({str(exc).strip().splitlines()[0]}): "
             f"create it before any other TensorFlow operation, in a new process"
         ) from None
-    # TensorFlow's preemption notifier takes SIGTERM over, so that `kill` no longer stops a
-    # worker; genzoo resumes from the run folder instead, so SIGTERM ends the process again.
+    # TensorFlow's preemption notifier took SIGTERM over: SIGTERM ends the process again.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     return strategy
