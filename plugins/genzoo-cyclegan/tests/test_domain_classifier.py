@@ -58,7 +58,7 @@ def test_the_extractor_is_the_published_classifier():
     images = np.random.default_rng(1).random((6, 64, 64, 3)).astype(np.float32)
     features, probabilities = extractor.extract(images)
     classifier = model.classifier
-    expected_features = keras.Model(classifier.inputs,
+    expected_features = keras.Model(classifier.input,
                                     classifier.get_layer("features").output)(images)
     expected = keras.ops.softmax(classifier(images, training=False), axis=-1)
     assert features.shape == (6, 16) and probabilities.shape == (6, 2)
