@@ -60,7 +60,7 @@ def test_the_extractor_is_the_published_classifier():
     images = data.images.astype(np.float32) / 255.0
     features, probabilities = extractor.extract(images)
     classifier = model.classifier
-    expected = keras.Model(classifier.inputs, classifier.get_layer("features").output)(images)
+    expected = keras.Model(classifier.input, classifier.get_layer("features").output)(images)
     assert probabilities is None and features.shape == (40, 128)
     np.testing.assert_allclose(features, np.asarray(expected), rtol=1e-5, atol=1e-5)
     # Images drawn for other captions than the reference's: the score is the classifier's
