@@ -187,6 +187,7 @@ def _load_resolved(spec: ModelSpec, path: Path, header: WeightsHeader) -> Any:
     For a caller that needs the header itself too (``evaluate`` reads the
     dataset it records), so the file's header is read once in all.
     """
+    from genzoo_core.backend import without_initializers
     from genzoo_core.errors import WeightsError
     from genzoo_core.precision import precision_scope
     from genzoo_core.weights import check_fits, config_error_in_file, load_weights
@@ -205,8 +206,11 @@ def _load_resolved(spec: ModelSpec, path: Path, header: WeightsHeader) -> Any:
     with precision_scope("float32"):
         # Compare the stored shapes with a model built abstractly (no memory) before the real one.
         check_fits(header, spec, config)
-        model = build_model(spec, config, f"'{spec.name}' from the config stored in {path}",
-                            WeightsError)
+        # Every variable is about to be read from the file: on JAX, skip the random
+        # initializers (each compiles a kernel per weight shape) and start from zeros.
+        with without_initializers():
+            model = build_model(spec, config,
+                                f"'{spec.name}' from the config stored in {path}", WeightsError)
     load_weights(model, path, header=header)
     return model
 
@@ -273,6 +277,9 @@ def train(
         ConfigError: an unknown precision, ``mixed_float16`` without a GPU, or a
             model instance built in another precision than ``precision``.
     """
+    from genzoo_core.backend import require_tensorflow
+
+    require_tensorflow("training")  # before the data load or anything is built
     import tensorflow as tf
 
     from genzoo_core.data import is_data_source, load_data

@@ -9,12 +9,14 @@ says so in one line instead of a traceback from deep inside a train step.
 
 A plugin wraps the networks it samples with in :func:`inference_function` (a
 ``tf.function`` on TensorFlow, the plain function elsewhere) and turns what
-comes out into numpy with :func:`to_numpy`.
+comes out into numpy with :func:`to_numpy`; :func:`variable_value` reads a
+variable on any backend.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import keras
@@ -78,3 +80,47 @@ def to_numpy(value: Any) -> np.ndarray:
     elif array.dtype.kind == "V" or str(array.dtype) == "bfloat16":
         array = array.astype(np.float32)
     return array
+
+
+def variable_value(variable: Any) -> np.ndarray:
+    """A copy of ``variable``'s value as a numpy array of the variable's own dtype.
+
+    Works for Keras variables on every backend (a JAX variable has no
+    ``tf.Variable`` inside) and for plain ``tf.Variable`` objects on TensorFlow.
+    Unlike :func:`to_numpy`, narrow floats stay as they are.
+    """
+    return np.array(keras.ops.convert_to_numpy(variable))
+
+
+@contextlib.contextmanager
+def without_initializers() -> Iterator[None]:
+    """Inside, new Keras variables start as zeros on JAX instead of running their initializers.
+
+    For building a model whose every variable is then overwritten, as loading a
+    weights file does. On JAX each random initializer compiles a kernel for its
+    weight shape (about a second each on two CPU cores: over a minute for
+    pix2pix's U-Net), only for the file to replace the values. On TensorFlow
+    and PyTorch, and with a Keras whose variables lack the hook this replaces
+    (``Variable._initialize_with_initializer``), nothing changes. Not thread-safe:
+    a variable another thread creates meanwhile starts as zeros too.
+    """
+    from keras.src.backend.common import variables
+
+    original = getattr(variables.Variable, "_initialize_with_initializer", None)
+    if keras_backend() != "jax" or original is None:
+        yield
+        return
+
+    def zeros(variable: Any, initializer: Any) -> None:
+        dtype = keras.backend.standardize_dtype(variable._dtype)
+        try:  # numpy's zeros compile nothing
+            value = np.zeros(variable._shape, dtype=dtype)
+        except TypeError:  # a dtype numpy lacks (bfloat16)
+            value = keras.ops.zeros(variable._shape, dtype=dtype)
+        variable._initialize(variable._convert_to_tensor(value))
+
+    variables.Variable._initialize_with_initializer = zeros
+    try:
+        yield
+    finally:
+        variables.Variable._initialize_with_initializer = original

@@ -101,6 +101,8 @@ def resized_images(images: np.ndarray, height: int, width: int, what: str) -> np
 
     An image of another shape would come out squashed: it is refused with a
     DataError saying how to crop it (a side-by-side A|B pair is recognised).
+    Resizing is bilinear with antialiasing (``keras.ops.image.resize``), on
+    whichever Keras backend runs.
     """
     from genzoo_core.errors import DataError
 
@@ -117,7 +119,13 @@ def resized_images(images: np.ndarray, height: int, width: int, what: str) -> np
             f"{what} takes {width}x{height} images (width x height) or any size of that "
             f"shape; got {w}x{h}, which resizing would distort: crop it first.{pair}"
         )
-    import tensorflow as tf
+    import keras
 
-    out = tf.image.resize(images, (height, width), antialias=True).numpy()
+    from genzoo_core.backend import to_numpy
+
+    # Bilinear with antialiasing on every backend: on TensorFlow exactly tf.image.resize's
+    # result, on JAX within 3e-7 of it.
+    out = to_numpy(keras.ops.image.resize(
+        images, (height, width), interpolation="bilinear", antialias=True
+    ))
     return np.clip(out, 0.0, 1.0).astype(np.float32)

@@ -652,6 +652,9 @@ def run_recipe(
     stage's name and the records (per-epoch times, final losses) of the stages
     before it; the last stage's ``model.h5`` is the recipe's result.
     """
+    from genzoo_core.backend import require_tensorflow
+
+    require_tensorflow("training")
     import keras
     import tensorflow as tf
 

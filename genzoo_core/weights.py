@@ -334,7 +334,9 @@ def load_weights(
 def _restore_missing(model: Any, missing: list[str], variables: Mapping[str, Mapping[str, Any]],
                      previous: list[tuple[Any, np.ndarray]]) -> None:
     """``model.restore_components(missing)``; if it fails, every variable is put back."""
-    kept = [(v, np.array(v.numpy())) for name in missing for v in variables[name].values()]
+    from genzoo_core.backend import variable_value
+
+    kept = [(v, variable_value(v)) for name in missing for v in variables[name].values()]
     restore = getattr(model, "restore_components", None)
     if not callable(restore):
         return
@@ -354,10 +356,12 @@ def _assign_all(assignments: list[tuple[Any, np.ndarray]]) -> list[tuple[Any, np
 
     Returns each assigned variable with the value it held before.
     """
+    from genzoo_core.backend import variable_value
+
     previous: list[tuple[Any, np.ndarray]] = []
     try:
         for variable, value in assignments:
-            old = np.array(variable.numpy())
+            old = variable_value(variable)
             variable.assign(value)
             previous.append((variable, old))
     except Exception as exc:

@@ -195,6 +195,8 @@ def save_weights(
     import keras
     import tensorflow as tf
 
+    from genzoo_core.backend import variable_value
+
     precision = precision or "float32"
     if precision not in PRECISIONS:
         raise WeightsError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
@@ -244,7 +246,7 @@ def save_weights(
             group = components.create_group(name)
             group.attrs[USE_ATTR] = uses.get(name, "both")
             for key, variable in _component_variables(name, component).items():
-                value = np.asarray(variable.numpy())
+                value = variable_value(variable)
                 if precision == "float16" and np.issubdtype(value.dtype, np.floating):
                     value = value.astype(np.float16)
                 _write_variable(group, key, value, variable.path)
@@ -254,7 +256,8 @@ def save_weights(
                 group = opt_root.create_group(name)
                 group.attrs["class"] = type(optimizer).__name__
                 for index, variable in enumerate(optimizer.variables):
-                    _write_variable(group, f"{index:06d}", np.asarray(variable), variable.path)
+                    _write_variable(group, f"{index:06d}", variable_value(variable),
+                                    variable.path)
         if training_state is not None:
             f.create_group("training").attrs["state"] = _json_attr(dict(training_state))
 
