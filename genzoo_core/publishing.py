@@ -166,9 +166,12 @@ def publish(
     from genzoo_core import manifest as manifests
     from genzoo_core._files import exclusive, sha256_file
     from genzoo_core.api import _registry, _split_name, load
+    from genzoo_core.backend import require_tensorflow
     from genzoo_core.recipes import STORAGE_PRECISIONS, final_weights, get_recipe
     from genzoo_core.weights import read_header, training_only
 
+    # It measures the storage precision and evaluates: TensorFlow's, like the training.
+    require_tensorflow("publishing")
     registry = _registry(registry)
     model_name, weights_name = _split_name(name)
     if weights_name is None:
