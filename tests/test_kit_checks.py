@@ -129,3 +129,101 @@ def test_sample_refuses_a_seed_numpy_would_choke_on(toy_model, seed):
     with pytest.raises(GenzooError, match="seed must be a non-negative integer"):
         toy_model.sample(2, seed=seed)
     assert np.array_equal(toy_model.sample(2, seed=7), toy_model.sample(2, seed=np.int64(7)))
+
+
+# -- inference on another Keras backend (one worker process for all of these: ~10 s) ----
+
+BACKEND_PLUGIN = """
+    from dataclasses import replace
+
+    from genzoo_core import hookimpl
+    from toyzoo.plugin import SPEC
+
+    SPECS = {name: replace(SPEC, name=name, builder=f"zoo_test_backends.model:{cls}")
+             for name, cls in [("tfgan", "TFOnlyGAN"), ("driftgan", "DriftingGAN")]}
+
+    @hookimpl
+    def genzoo_api_range():
+        return ">=1.0,<2"
+
+    @hookimpl
+    def genzoo_register_models():
+        return list(SPECS.values())
+"""
+
+BACKEND_MODELS = """
+    import keras
+    import numpy as np
+
+    from toyzoo.model import ToyGAN
+    from zoo_test_backends.plugin import SPECS
+
+
+    class TFOnlyGAN(ToyGAN):
+        spec = SPECS["tfgan"]
+
+        def generate(self, n, *, condition, rng):  # tf.* in a sampling path
+            import tensorflow as tf
+
+            z = tf.constant(rng.standard_normal((n, self.settings["latent_dim"])), tf.float32)
+            return tf.function(lambda b: self.generator(b, training=False))(z).numpy()
+
+
+    class DriftingGAN(ToyGAN):
+        spec = SPECS["driftgan"]
+
+        def generate(self, n, *, condition, rng):  # another image on another backend
+            images = super().generate(n, condition=condition, rng=rng)
+            return images * 0.5 + (0.1 if keras.backend.backend() != "tensorflow" else 0.0)
+"""
+
+
+@pytest.fixture
+def backend_registry(toy_registry, make_plugin):
+    pytest.importorskip("jax", reason="JAX is not installed: pip install 'jax[cpu]'")
+    site = make_plugin("genzoo-backend-test", {"zoo_test_backends/__init__.py": "",
+                                               "zoo_test_backends/plugin.py": BACKEND_PLUGIN,
+                                               "zoo_test_backends/model.py": BACKEND_MODELS},
+                       {"backends": "zoo_test_backends.plugin"})
+    return Registry(path=[*toy_registry.path, str(site)])
+
+
+@pytest.mark.parametrize("name", ["toygan", "toylik"])
+def test_the_backend_check_passes_models_that_infer_alike_on_jax(backend_registry, name):
+    from genzoo_core.testing import check_backend_inference
+
+    check_backend_inference(name, KitOptions(registry=backend_registry))
+
+
+def test_the_backend_check_names_the_capability_that_fails_on_jax(backend_registry):
+    from genzoo_core.testing import check_backend_inference
+
+    with pytest.raises(AssertionError) as info:
+        check_backend_inference("tfgan", KitOptions(registry=backend_registry))
+    message = str(info.value)
+    assert message.startswith("under KERAS_BACKEND=jax, sample raised ")
+    assert "inference_function" in message and "\n" not in message
+
+
+def test_the_backend_check_compares_images_unless_the_model_says_they_differ(backend_registry):
+    from genzoo_core.testing import check_backend_inference
+
+    with pytest.raises(AssertionError, match=r"sample: differs from TensorFlow by up to 0\.1"):
+        check_backend_inference("driftgan", KitOptions(registry=backend_registry))
+    check_backend_inference("driftgan", KitOptions(registry=backend_registry,
+                                                   backend_inexact=("sample",)))
+    with pytest.raises(AssertionError, match="not capabilities"):
+        check_backend_inference("driftgan", KitOptions(registry=backend_registry,
+                                                       backend_inexact=("sampling",)))
+
+
+def test_the_backend_check_is_skipped_with_its_reason(toy_registry, monkeypatch):
+    from genzoo_core.testing import CheckSkipped, backends, check_backend_inference
+
+    with pytest.raises(CheckSkipped, match="KitOptions.backends is empty"):
+        check_backend_inference("toygan", KitOptions(backends=()))
+    real = backends.importlib.util.find_spec
+    monkeypatch.setattr(backends.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "jax" else real(name, *a))
+    with pytest.raises(CheckSkipped, match=r"jax is not installed \(pip install 'jax\[cpu\]'"):
+        check_backend_inference("toygan", KitOptions())

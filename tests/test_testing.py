@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import textwrap
 
 import numpy as np
@@ -37,6 +38,9 @@ BROKEN = {
         "check_sample", "same seed gave different images",
         # ...and so the weights round trip cannot reproduce its samples either
         "check_weights_roundtrip", "samples other images",
+        # ...nor can JAX (where it is installed) sample TensorFlow's images
+        *(("check_backend_inference", "differs from TensorFlow")
+          if importlib.util.find_spec("jax") else ()),
     ),
     "frozen": (
         """

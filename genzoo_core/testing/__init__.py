@@ -12,7 +12,8 @@ or all checks in one call, ``check_model("mymodel")``. Each check builds the
 model by name through the public API (``genzoo_core.create`` / ``load``) and
 tests only the contract: the spec, ``sample``, ``config``, ``components``,
 ``capabilities`` and their protocols, the HDF5 weights functions, one step of
-the core ``Trainer``, and the pretrained entries. A check that cannot apply
+the core ``Trainer``, the pretrained entries, and the same inference on JAX as
+on TensorFlow (when JAX is installed). A check that cannot apply
 (say, a pretrained URL while ``GENZOO_OFFLINE`` is set) is skipped with a
 reason; a check you know fails is listed in ``expected_failed_checks`` with
 the reason, and becomes an expected failure.
@@ -40,6 +41,7 @@ from genzoo_core.testing.checks import (
     CHECKS,
     CheckSkipped,
     KitOptions,
+    check_backend_inference,
     check_capabilities,
     check_component_use,
     check_config_roundtrip,
@@ -69,6 +71,7 @@ __all__ = [
     "CHECKS",
     "CheckSkipped",
     "KitOptions",
+    "check_backend_inference",
     "check_capabilities",
     "check_component_use",
     "check_config_roundtrip",

@@ -20,6 +20,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +53,7 @@ __all__ = [
     "CHECKS",
     "CheckSkipped",
     "KitOptions",
+    "check_backend_inference",
     "check_capabilities",
     "check_component_use",
     "check_config_roundtrip",
@@ -363,12 +365,14 @@ def check_train_step(name: str, options: KitOptions | None = None) -> None:
     The losses it logs are finite, every weight stays finite, and at least one
     trainable weight moves.
     """
+    from genzoo_core.backend import variable_value
+
     options = options or KitOptions()
     api = _api()
     model = _create(name, options)
     data = options.train_data() if options.train_data else _default_train_data(model, options)
     before = {
-        f"{c}/{v.path}": np.array(v.numpy())
+        f"{c}/{v.path}": variable_value(v)
         for c, component in model.components.items()
         for v in component.trainable_weights
     }
@@ -383,7 +387,7 @@ def check_train_step(name: str, options: KitOptions | None = None) -> None:
     if bad:
         raise AssertionError(f"train_step logged non-finite values: {bad}")
     after = {
-        f"{c}/{v.path}": np.array(v.numpy())
+        f"{c}/{v.path}": variable_value(v)
         for c, component in model.components.items()
         for v in component.trainable_weights
     }
@@ -504,6 +508,104 @@ def check_load_by_name(name: str, options: KitOptions | None = None) -> None:
         raise AssertionError(f"load({str(path)!r}) built '{loaded.spec.name}'")
 
 
+def check_backend_inference(name: str, options: KitOptions | None = None) -> None:
+    """Inference on JAX gives TensorFlow's results, loading the same weights file.
+
+    The model the kit builds is saved to a temporary ``.h5`` file; a subprocess
+    started with ``KERAS_BACKEND=jax`` (each backend of ``KitOptions.backends``)
+    loads it with ``genzoo_core.load``, samples with a fixed seed and calls every
+    declared capability (``translate``, ``log_prob``, ``encode`` and ``decode``,
+    ``reconstruct``) on the same inputs; the results must equal those of the
+    same calls under TensorFlow here up to float round-off (images within
+    ``1e-4``; other values within ``1e-4`` relative). Capabilities listed in
+    ``KitOptions.backend_inexact`` (a sampler whose discrete draws may flip) are
+    compared by shape and range only. Skipped when JAX is not installed, when
+    the kit itself runs on another backend than TensorFlow, and for
+    ``backends=()``. The subprocess costs about ten seconds of imports.
+    """
+    from genzoo_core.backend import keras_backend
+    from genzoo_core.testing.backends import (
+        InferenceJob,
+        backend_available,
+        compare_outputs,
+        inference_inputs,
+        inference_outputs,
+        run_on_backend,
+    )
+
+    options = options or KitOptions()
+    if keras_backend() != "tensorflow":
+        raise CheckSkipped(f"the kit runs on {keras_backend()!r}: other backends are compared "
+                           f"with TensorFlow, so run it with KERAS_BACKEND=tensorflow")
+    unknown = sorted(set(options.backend_inexact) - {c.value for c in Capability})
+    if unknown:
+        raise AssertionError(f"KitOptions.backend_inexact names {unknown}, which are not "
+                             f"capabilities ({', '.join(c.value for c in Capability)})")
+    if not options.backends:
+        raise CheckSkipped("KitOptions.backends is empty: no other backend is checked")
+    missing = {b: backend_available(b) for b in options.backends}
+    backends = [b for b, why in missing.items() if why is None]
+    if not backends:
+        raise CheckSkipped("; ".join(why for why in missing.values() if why))
+    api = _api()
+    spec = _spec(name, options)
+    model = _create(name, options, seed=0)
+    n = OPTIONS_COUNT
+    condition = _condition(model, n, options) if Capability.SAMPLE in model.capabilities else None
+    text = None
+    if condition is not None and not isinstance(condition, np.ndarray):
+        if not (isinstance(condition, (list, tuple))
+                and all(isinstance(c, str) for c in condition)):
+            raise CheckSkipped(f"the condition ({type(condition).__name__}) cannot be handed to "
+                               f"another process: only arrays and lists of captions can")
+        text, condition = list(condition), None
+    try:
+        registry = _registry_for_subprocess(options.registry)
+    except TypeError as error:
+        raise CheckSkipped(str(error)) from None
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.h5"
+        api.save_weights(model, path, metadata={"dataset": "conformance kit"})
+        loaded = api.load(str(path), registry=options.registry)
+        inputs = inference_inputs(loaded, n, condition)
+        np.savez(Path(folder) / "inputs.npz", **inputs)
+        job = InferenceJob(id=name, weights=str(path), n=n, inputs=str(Path(folder) / "inputs.npz"),
+                           text_condition=text, sample_options=_cheap_options(spec))
+        waiting = {b: run_on_backend(b, [job], registry=registry, wait=False) for b in backends}
+        reference, failed = inference_outputs(loaded, inputs, text_condition=text,
+                                              sample_options=job.sample_options)
+        results = {b: wait()[name] for b, wait in waiting.items()}
+    if failed:
+        raise AssertionError("on TensorFlow, " + "; ".join(f"{k} raised {v}"
+                                                           for k, v in failed.items()))
+    for backend, result in results.items():
+        where = f"under KERAS_BACKEND={backend}"
+        if result["errors"]:
+            raise AssertionError(
+                f"{where}, " + "; ".join(f"{k} raised {v}" for k, v in result["errors"].items())
+                + ": inference must use keras.ops and numpy, not tf.* (wrap compiled "
+                "functions in genzoo_core.plugin.inference_function, convert outputs with "
+                "to_numpy)"
+            )
+        problems, _ = compare_outputs(reference, result["outputs"],
+                                      inexact=options.backend_inexact)
+        if problems:
+            raise AssertionError(
+                f"{where}, the same calls as on TensorFlow gave other results: "
+                + "; ".join(problems) + ". Draw randomness from the numpy rng that generate "
+                "gets; a sampler whose discrete draws may flip declares it with "
+                "KitOptions(backend_inexact=('sample',))"
+            )
+
+
+def _registry_for_subprocess(registry: Any) -> Any:
+    """``registry`` as the subprocess can rebuild it (a TypeError says why it cannot)."""
+    from genzoo_core.testing.backends import _registry_description
+
+    _registry_description(registry)
+    return registry
+
+
 CHECKS: tuple[Callable[..., None], ...] = (
     check_spec,
     check_roles,
@@ -517,5 +619,6 @@ CHECKS: tuple[Callable[..., None], ...] = (
     check_capabilities,
     check_pretrained_weights,
     check_load_by_name,
+    check_backend_inference,
 )
 """Every check, in the order they run."""

@@ -9,7 +9,7 @@ test, with known failures as strict expected failures carrying their reason.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from genzoo_core.errors import GenzooError
@@ -31,12 +31,14 @@ def _options(
     conditions: Any,
     train_data: Any,
     registry: Any,
+    backend_inexact: Any = None,
 ) -> KitOptions:
     return KitOptions(
         config=dict((config or {}).get(name, {})),
         conditions=_per_model(conditions, name),
         train_data=_per_model(train_data, name),
         registry=registry,
+        backend_inexact=tuple(_per_model(backend_inexact, name) or ()),
     )
 
 
@@ -68,6 +70,7 @@ def check_model(
     train_data: Callable[[], Any] | None = None,
     expected_failed_checks: Mapping[str, str] | None = None,
     registry: Any = None,
+    backend_inexact: Sequence[str] = (),
 ) -> dict[str, str]:
     """Run every check on model ``name``; raise on the first unexpected failure.
 
@@ -78,6 +81,8 @@ def check_model(
         train_data: returns the data for one train step (see :class:`KitOptions`).
         expected_failed_checks: check name -> the reason it is known to fail.
         registry: where names are looked up (default: the installed plugins).
+        backend_inexact: capabilities whose results may differ between Keras
+            backends beyond round-off (see :class:`KitOptions`), e.g. ``("sample",)``.
 
     Returns:
         check name -> ``"passed"``, ``"skipped: reason"`` or ``"failed as expected: reason"``.
@@ -88,7 +93,8 @@ def check_model(
     """
     expected = dict(expected_failed_checks or {})
     _validate_expected(expected)
-    options = KitOptions(dict(config or {}), conditions, train_data, registry)
+    options = KitOptions(dict(config or {}), conditions, train_data, registry,
+                         backend_inexact=tuple(backend_inexact))
     outcome: dict[str, str] = {}
     for check in CHECKS:
         reason = expected.get(check.__name__)
@@ -128,13 +134,14 @@ def bound_checks(
     train_data: Any = None,
     expected_failed_checks: Any = None,
     registry: Any = None,
+    backend_inexact: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Any]:
     """``pytest.param(name, check, id=..., marks=...)`` for every model and check."""
     import pytest
 
     params = []
     for name in names:
-        options = _options(name, config, conditions, train_data, registry)
+        options = _options(name, config, conditions, train_data, registry, backend_inexact)
         expected = _expected(expected_failed_checks, name)
         _validate_expected(expected)
         for check in CHECKS:
@@ -157,6 +164,7 @@ def parametrize_with_checks(
     | Callable[[str], Mapping[str, str]]
     | None = None,
     registry: Any = None,
+    backend_inexact: Mapping[str, Sequence[str]] | None = None,
 ) -> Any:
     """A ``pytest.mark.parametrize`` over every (model, check) pair.
 
@@ -176,11 +184,15 @@ def parametrize_with_checks(
             of the model name returning that dict. Each becomes a strict xfail
             carrying the reason: it must fail, and says why.
         registry: where names are looked up (default: the installed plugins).
+        backend_inexact: model name -> the capabilities whose results may differ
+            between Keras backends beyond round-off (``{"mymodel": ("sample",)}``
+            for a sampler whose discrete draws may flip; see :class:`KitOptions`).
     """
     import pytest
 
     params = bound_checks(
         list(models), config=config, conditions=conditions, train_data=train_data,
         expected_failed_checks=expected_failed_checks, registry=registry,
+        backend_inexact=backend_inexact,
     )
     return pytest.mark.parametrize(("model", "check"), params)

@@ -41,12 +41,23 @@ class KitOptions:
             models; as pairs or two domains for image-to-image ones), and for
             any other condition the model's own ``example_data(n)``.
         registry: where names are looked up (default: the installed plugins).
+        backends: the Keras backends whose inference
+            :func:`~genzoo_core.testing.check_backend_inference` compares with
+            TensorFlow's (``("jax",)``; ``()`` checks none, ``("jax", "torch")``
+            both); one whose package is not installed is skipped.
+        backend_inexact: the capabilities (``"sample"``, ``"translate"``,
+            ``"log_prob"``, ``"encode"``, ``"decode"``, ``"reconstruct"``) whose
+            results may differ between backends beyond float round-off, such as a
+            sampler whose discrete draws flip when a probability differs in its
+            last bit: they are compared by shape and range only.
     """
 
     config: Mapping[str, Any] = field(default_factory=dict)
     conditions: Callable[[int], Any] | None = None
     train_data: Callable[[], Any] | None = None
     registry: Any = None
+    backends: tuple[str, ...] = ("jax",)
+    backend_inexact: tuple[str, ...] = ()
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -138,8 +149,10 @@ def _check_images(
 
 
 def _variables(model: Any) -> dict[str, np.ndarray]:
+    from genzoo_core.backend import variable_value
+
     return {
-        f"{name}/{variable.path}": np.array(variable.numpy())
+        f"{name}/{variable.path}": variable_value(variable)
         for name, component in model.components.items()
         for variable in component.weights
     }
