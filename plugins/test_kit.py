@@ -22,10 +22,18 @@ SMALL_DIFFUSION = {"channels": [16, 32, 32], "timesteps": 200, "sampling_steps":
                    "preview_steps": 3, "likelihood_timesteps": 5}
 
 
+# Inference under JAX: check_backend_inference runs for a few representative models (an
+# unconditional GAN, a likelihood model with encode/decode, a translator, a text model),
+# in one JAX process for the session; tests/test_backends.py compares every pretrained
+# weight of every first-party model on JAX and TensorFlow.
+BACKEND_CHECKED = ("gan", "vae", "cyclegan", "stackgan")
+
+
 @pytest.fixture
 def genzoo_kit_options():
     """Every model as its plugin ships it, the diffusion models at a smaller size."""
     from genzoo_core.testing import KitOptions
 
-    small = KitOptions(config=SMALL_DIFFUSION)
-    return lambda name: small if name in ("ddpm", "ddpm-guided") else KitOptions()
+    small = KitOptions(config=SMALL_DIFFUSION, backends=())
+    return lambda name: small if name in ("ddpm", "ddpm-guided") else (
+        KitOptions() if name in BACKEND_CHECKED else KitOptions(backends=()))
