@@ -135,8 +135,10 @@ class Trainer:
         metadata: Mapping[str, Any] | None = None,
         learning_rate_schedule: Any = None,
     ) -> None:
+        from genzoo_core.backend import require_tensorflow
         from genzoo_core.recipes import LearningRateSchedule
 
+        require_tensorflow("training")  # one line, before anything is built or read
         self.model = model
         self.run = out_dir if isinstance(out_dir, Run) else Run(out_dir)
         self.strategy = strategy or tf.distribute.get_strategy()

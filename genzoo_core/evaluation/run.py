@@ -194,8 +194,10 @@ def evaluate(
         notes say what they cannot be compared with (:func:`comparability_notes`).
     """
     from genzoo_core.api import _load_resolved, _resolve_weights
+    from genzoo_core.backend import require_tensorflow
     from genzoo_core.weights import read_header
 
+    require_tensorflow("evaluation")  # the feature extractors run on TensorFlow
     started = time.perf_counter()
     registry = _registry(registry)
     n = _check_count("n", n)
@@ -350,8 +352,10 @@ def evaluate_folders(
     ``pr``: the others need a model. The report is :func:`evaluate`'s, ``notes``
     included.
     """
+    from genzoo_core.backend import require_tensorflow
     from genzoo_core.data import load_image_folder
 
+    require_tensorflow("evaluation")  # the feature extractors run on TensorFlow
     started = time.perf_counter()
     names = check_metric_names(metrics)
     others = [name for name in names if name not in ("fid", "kid", "is", "pr")]
