@@ -286,17 +286,15 @@ class _Worker:
     Started once per backend and kept for the life of this process, so that its
     imports (Keras, the backend, TensorFlow, the plugins: about ten seconds) are
     paid once however many models are checked. Each request brings this
-    process's search path and ``GENZOO_*`` settings; modules imported from the
-    temporary folder are forgotten before the next request, so a test's
-    throw-away plugin is read afresh.
+    process's search path and ``GENZOO_*`` settings; modules imported from a
+    temporary folder the request no longer searches are forgotten first, so a
+    test's throw-away plugin is read afresh.
     """
 
     def __init__(self, backend: str) -> None:
         env = dict(os.environ)
         env.update(KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", JAX_PLATFORMS="cpu")
-        temporary = str(Path(tempfile.gettempdir()).resolve())
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in sys.path if p and not str(Path(p).resolve()).startswith(temporary))
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         self.backend = backend
         self.process = subprocess.Popen(
             [sys.executable, "-m", "genzoo_core.testing.backends", "--serve"],
@@ -474,16 +472,22 @@ def run_job(job: InferenceJob, registry: Any) -> dict[str, Any]:
     return {"outputs": outputs, "errors": errors, "seconds": time.perf_counter() - started}
 
 
-def _forget_modules() -> None:
-    """Forget modules imported from the temporary folder: a test's throw-away plugins.
+def _forget_modules(search_path: Sequence[str]) -> None:
+    """Forget modules from temporary folders that ``search_path`` no longer holds.
 
-    A later request may bring another module of the same name from another
-    temporary folder; everything installed stays imported.
+    A test's throw-away plugin lives in its own temporary folder; a later
+    request, from another test, may bring another module of the same name from
+    another folder. Whatever the request still searches stays imported (a
+    package installed under the temporary folder, too).
     """
     temporary = str(Path(tempfile.gettempdir()).resolve())
+    kept = [str(Path(p).resolve()) for p in search_path if p]
     for name, module in list(sys.modules.items()):
         origin = getattr(module, "__file__", None)
-        if origin and str(Path(origin).resolve()).startswith(temporary):
+        if not origin:
+            continue
+        where = str(Path(origin).resolve())
+        if where.startswith(temporary) and not any(where.startswith(p) for p in kept):
             del sys.modules[name]
 
 
@@ -498,7 +502,7 @@ def serve_request(request_path: str, baseline: Sequence[str]) -> None:
     try:
         if keras_backend() != request["backend"]:
             raise RuntimeError(f"Keras runs on {keras_backend()!r}, not {request['backend']!r}")
-        _forget_modules()
+        _forget_modules(request["sys_path"])
         for key in [k for k in os.environ if k.startswith("GENZOO_")]:
             del os.environ[key]  # this request's settings (GENZOO_HOME, ...), not the last's
         os.environ.update(request["environ"])

@@ -1,0 +1,203 @@
+"""Every first-party pretrained weight infers on JAX as on TensorFlow.
+
+One worker process under ``KERAS_BACKEND=jax`` loads every pretrained weight
+of the installed first-party plugins by name, samples with a fixed seed and
+makes each declared call (``translate``, ``log_prob``, ``encode``/``decode``,
+``reconstruct``) on fixed inputs; this process makes the same calls under
+TensorFlow meanwhile, and each weight's test compares the two (images within
+1e-4, other values within 1e-4 relative). A failure names the weight and the
+capability. A model whose sampler draws discrete values that a last-bit
+difference could flip would be listed in INEXACT and compared by shape and
+range where it samples.
+
+Also: ``genzoo sample`` end to end under JAX, and training refused under JAX
+in one line, and (in this process, whatever is installed) training, evaluation
+and publishing refused on any backend but TensorFlow. The file takes about a
+minute; what needs JAX is skipped without it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+needs_jax = pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None,
+    reason="JAX is not installed: pip install 'jax[cpu]' to test inference under "
+           "KERAS_BACKEND=jax")
+
+BACKEND = "jax"
+FIRST_PARTY = ("gan", "dcgan", "cgan", "pix2pix", "cyclegan", "stackgan", "vae", "pixelcnn",
+               "rbm", "ddpm")
+"""The first-party plugins: genzoo-NAME."""
+
+INEXACT: dict[str, tuple[str, ...]] = {}
+"""Model -> the capabilities compared by shape and range only: a sampler whose discrete
+draws a last-bit difference may flip. None so far: PixelCNN's and the RBM's draws agree
+exactly for these seeds and inputs (measured: 0 difference)."""
+
+SAMPLE_OPTIONS = {"ddpm": {"steps": 10}, "ddpm-guided": {"steps": 10}}
+"""Model -> sampling options (default: the fewest steps an iterative sampler allows)."""
+
+EXTRA_TRANSLATIONS = {"cyclegan": [{"direction": "BtoA"}]}
+"""Model -> keyword arguments of further ``translate`` calls beside ``translate(x)``."""
+
+
+def _first_party_registry():
+    from genzoo_core.registry import Registry
+
+    return Registry()  # the installed plugins (the suite's default registry is empty)
+
+
+def _pretrained() -> list[str]:
+    registry = _first_party_registry()
+    names = []
+    for name, spec in sorted(registry.models.items()):
+        # An auxiliary network (a classifier that scores another model) infers nothing here.
+        if (spec.distribution or "").removeprefix("genzoo-") in FIRST_PARTY and (
+                spec.capabilities):
+            names.extend(f"{name}/{entry.name}" for entry in spec.weights)
+    return names
+
+
+PRETRAINED = _pretrained()
+
+
+def _job(weights: str):
+    from genzoo_core.testing.backends import InferenceJob
+    from genzoo_core.testing.support import _cheap_options
+
+    model = weights.partition("/")[0]
+    spec = _first_party_registry().get_model(model)
+    return InferenceJob(id=weights, weights=weights, n=2, seed=0,
+                        sample_options=SAMPLE_OPTIONS.get(model, _cheap_options(spec)),
+                        translate_options=EXTRA_TRANSLATIONS.get(model, []))
+
+
+@pytest.fixture(scope="module")
+def both_backends(tmp_path_factory):
+    """weights -> (TensorFlow's outputs and errors, JAX's result); both computed at once."""
+    import genzoo_core
+    from genzoo_core.testing.backends import inference_inputs, inference_outputs, run_on_backend
+
+    if not PRETRAINED:
+        pytest.skip("no first-party plugin with pretrained weights is installed")
+    saved = {k: os.environ.get(k) for k in ("GENZOO_OFFLINE", "GENZOO_HOME")}
+    os.environ["GENZOO_OFFLINE"] = "1"  # packaged weights only: nothing is downloaded
+    os.environ["GENZOO_HOME"] = str(tmp_path_factory.mktemp("backends-home"))
+    try:
+        registry = _first_party_registry()
+        jobs = [_job(weights) for weights in PRETRAINED]
+        waiting = run_on_backend(BACKEND, jobs, registry=registry, wait=False)
+        reference = {}
+        for job in jobs:  # TensorFlow here while JAX works in the other process
+            model = genzoo_core.load(job.weights, registry=registry)
+            reference[job.id] = inference_outputs(
+                model, inference_inputs(model, job.n), seed=job.seed,
+                sample_options=job.sample_options, translate_options=job.translate_options)
+        results = waiting()
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    return {job.id: (reference[job.id], results[job.id]) for job in jobs}
+
+
+@needs_jax
+@pytest.mark.parametrize("weights", PRETRAINED)
+def test_pretrained_weights_infer_on_jax_as_on_tensorflow(both_backends, weights):
+    from genzoo_core.testing.backends import compare_outputs
+
+    (expected, tf_errors), result = both_backends[weights]
+    model = weights.partition("/")[0]
+    assert not tf_errors, f"{weights} on TensorFlow: {tf_errors}"
+    failures = [f"{capability} raised {error}" for capability, error in result["errors"].items()]
+    assert not failures, f"{weights} under KERAS_BACKEND={BACKEND}: " + "; ".join(failures)
+    problems, differences = compare_outputs(expected, result["outputs"],
+                                            inexact=INEXACT.get(model, ()))
+    assert not problems, f"{weights} under KERAS_BACKEND={BACKEND}: " + "; ".join(problems)
+    assert set(expected) <= set(result["outputs"])
+    compared = set(differences) | {k for k in expected if k.split(".")[0] in
+                                   INEXACT.get(model, ())}
+    assert compared == set(expected), f"{weights}: nothing compared for {set(expected) - compared}"
+    report = os.environ.get("GENZOO_BACKEND_REPORT")  # the docs' table is made from this
+    if report:
+        path = Path(report)
+        table = json.loads(path.read_text()) if path.is_file() else {}
+        table[weights] = {"differences": differences, "seconds": result["seconds"],
+                          "inexact": list(INEXACT.get(model, ())),
+                          "outputs": sorted(expected)}
+        path.write_text(json.dumps(table, indent=1, sort_keys=True))
+
+
+def _genzoo(*args: str | Path, cwd: Path, backend: str = BACKEND) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3",
+           "JAX_PLATFORMS": "cpu", "GENZOO_OFFLINE": "1"}
+    command = [sys.executable, "-m", "genzoo_core.cli", *map(str, args)]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+@needs_jax
+def test_genzoo_sample_draws_tensorflows_grid_under_jax(tmp_path):
+    import genzoo_core
+    from genzoo_core.images import make_grid
+
+    if "dcgan/mnist" not in PRETRAINED:
+        pytest.skip("genzoo-dcgan is not installed")
+    done = _genzoo("sample", "dcgan/mnist", "-n", "4", "--seed", "3", "-o", "grid.png",
+                   cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "wrote 4 samples from dcgan/mnist" in done.stdout
+    import keras
+
+    written = keras.utils.img_to_array(keras.utils.load_img(tmp_path / "grid.png",
+                                                            color_mode="grayscale"))
+    model = genzoo_core.load("dcgan/mnist", registry=_first_party_registry())
+    expected = make_grid(model.sample(4, seed=3))
+    assert written.shape == expected.shape
+    assert np.abs(written.astype(int) - expected.astype(int)).max() <= 1  # one 8-bit level
+
+
+@needs_jax
+def test_training_under_jax_is_refused_in_one_line(tmp_path):
+    if not any(w.startswith("gan/") for w in PRETRAINED):
+        pytest.skip("genzoo-gan is not installed")
+    done = _genzoo("train", "gan", "--data", "mnist", "--epochs", "1", "--out", "run",
+                   cwd=tmp_path)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("genzoo: error: training needs the TensorFlow backend")
+    assert "KERAS_BACKEND=tensorflow" in lines[0]
+    assert not (tmp_path / "run").exists()  # nothing was built or written
+
+
+def test_training_evaluation_and_publishing_refuse_other_backends(toy_registry, toy_data,
+                                                                  tmp_path, monkeypatch):
+    import genzoo_core
+    from genzoo_core import backend
+    from genzoo_core.backend import BackendError
+
+    model = genzoo_core.create("toygan")
+    monkeypatch.setattr(backend, "keras_backend", lambda: "jax")
+    calls = {
+        "training": lambda: genzoo_core.train("toygan", toy_data, tmp_path / "run", epochs=1),
+        "evaluation": lambda: genzoo_core.evaluate(model, toy_data, metrics="fid", n=4),
+        "publishing": lambda: genzoo_core.publish(tmp_path / "run", "toygan/w"),
+    }
+    calls["training (Trainer)"] = lambda: genzoo_core.Trainer(model, tmp_path / "run")
+    for task, call in calls.items():
+        with pytest.raises(BackendError) as info:
+            call()
+        message = str(info.value)
+        assert message.startswith(f"{task.split()[0]} needs the TensorFlow backend, but Keras "
+                                  f"runs on 'jax'"), message
+        assert "KERAS_BACKEND=tensorflow" in message and "\n" not in message
+    assert not (tmp_path / "run").exists()  # refused before anything was written
