@@ -26,7 +26,7 @@ demo: install
 test: install
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m mkdocs build --strict --site-dir site
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 # The documentation site (mkdocs.yml) into site/; --strict makes every warning an error.
 docs: install
