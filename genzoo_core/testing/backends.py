@@ -51,8 +51,9 @@ __all__ = [
     "run_on_backend",
 ]
 
-IMAGE_ATOL = 1e-4
-"""How far images (values in [0, 1]) may differ between backends: float round-off."""
+IMAGE_ATOL = 1e-3
+"""How far images (values in [0, 1]) may differ between backends: float round-off, which
+an iterative sampler accumulates (10 DDIM steps: 1.4e-4), a quarter of one 8-bit level."""
 
 VALUE_RTOL = 1e-4
 """How far other values (``log_prob`` in nats, codes) may differ, relative to their size."""
