@@ -28,6 +28,10 @@ SMALL_DIFFUSION = {"channels": [16, 32, 32], "timesteps": 200, "sampling_steps":
 # weight of every first-party model on JAX and TensorFlow.
 BACKEND_CHECKED = ("gan", "vae", "cyclegan", "stackgan")
 
+# The RBM's log_prob estimates log Z by AIS when no estimate is stored (a fresh model):
+# 14,500 temperatures by default, minutes of NumPy; the kit checks the contract with fewer.
+SMALL_AIS = {"ais_temperatures": 500, "ais_runs": 10}
+
 
 @pytest.fixture
 def genzoo_kit_options():
@@ -35,5 +39,6 @@ def genzoo_kit_options():
     from genzoo_core.testing import KitOptions
 
     small = KitOptions(config=SMALL_DIFFUSION, backends=())
-    return lambda name: small if name in ("ddpm", "ddpm-guided") else (
-        KitOptions() if name in BACKEND_CHECKED else KitOptions(backends=()))
+    rbm = KitOptions(config=SMALL_AIS, backends=())
+    return lambda name: small if name in ("ddpm", "ddpm-guided") else rbm if name == "rbm" \
+        else (KitOptions() if name in BACKEND_CHECKED else KitOptions(backends=()))
