@@ -16,7 +16,7 @@ variable on any backend.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import keras
@@ -54,18 +54,45 @@ def require_tensorflow(task: str = "training") -> None:
         )
 
 
-def inference_function(fn: F) -> F:
+def inference_function(fn: F, networks: Sequence[Any] = ()) -> F:
     """``fn`` compiled for inference on the current backend.
 
-    On TensorFlow it is a ``tf.function`` (one graph per input signature, with
-    ``reduce_retracing``); on JAX and PyTorch it runs eagerly as written, so it
-    must use ``keras.ops`` (not ``tf.*``) for anything beyond calling networks.
-    """
-    if keras_backend() != TRAINING_BACKEND:
-        return fn
-    import tensorflow as tf
+    - TensorFlow: a ``tf.function`` (one graph per input signature, with
+      ``reduce_retracing``).
+    - JAX, given the ``networks`` (Keras layers or models) that ``fn`` calls:
+      ``jax.jit`` of ``fn`` with those networks' variables handed in at every
+      call (a ``keras.StatelessScope`` maps each variable to its current value),
+      so weights loaded later are used; one compilation per input shape. Run
+      eagerly instead, JAX dispatches a network op by op: several times slower
+      (a 50-step DDIM draw of the diffusion U-Net 3x, StackGAN 8x).
+    - JAX without ``networks``, and PyTorch: ``fn`` itself, run eagerly.
 
-    return tf.function(fn, reduce_retracing=True)
+    ``fn`` must use ``keras.ops`` (not ``tf.*``) for anything beyond calling
+    networks, and must not draw random numbers (take them as inputs, drawn
+    from a numpy generator of the seed, so every backend draws the same).
+    """
+    backend = keras_backend()
+    if backend == TRAINING_BACKEND:
+        import tensorflow as tf
+
+        return tf.function(fn, reduce_retracing=True)
+    if backend != "jax" or not networks:
+        return fn
+    import jax
+
+    variables: list[Any] = []
+
+    @jax.jit
+    def compiled(values: list[Any], *args: Any) -> Any:
+        with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+            return fn(*args)
+
+    def run(*args: Any) -> Any:
+        if not variables:  # on the first call: the networks are built by then
+            variables.extend(v for network in networks for v in network.variables)
+        return compiled([v.value for v in variables], *args)
+
+    return run  # type: ignore[return-value]
 
 
 def to_numpy(value: Any) -> np.ndarray:

@@ -187,3 +187,45 @@ def test_training_evaluation_and_publishing_refuse_other_backends(toy_registry, 
                                   f"runs on 'jax'"), message
         assert "KERAS_BACKEND=tensorflow" in message and "\n" not in message
     assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
+INFERENCE_FUNCTION_SCRIPT = """
+import json, sys
+import numpy as np, keras
+from genzoo_core.backend import inference_function, keras_backend, to_numpy
+
+net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="d")])
+calls = []
+def forward(x):
+    calls.append(1)  # counts traces on JAX (a jitted function runs Python once per shape)
+    return net(x, training=False) * 2.0
+compiled = inference_function(forward, networks=[net])
+x = np.arange(6, dtype="float32").reshape(2, 3)
+first = to_numpy(compiled(x))
+again = to_numpy(compiled(x))
+net.get_layer("d").set_weights([np.ones((3, 2), "float32"), np.full(2, 0.5, "float32")])
+after_load = to_numpy(compiled(x))
+print(json.dumps({"backend": keras_backend(), "traces": len(calls),
+                  "first": first.tolist(), "again": again.tolist(),
+                  "after_load": after_load.tolist(),
+                  "eager": to_numpy(forward(x)).tolist()}))
+"""
+
+
+@needs_jax
+def test_inference_function_compiles_on_jax_and_reads_the_current_weights(tmp_path):
+    env = {**os.environ, "KERAS_BACKEND": BACKEND, "TF_CPP_MIN_LOG_LEVEL": "3",
+           "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run([sys.executable, "-c", INFERENCE_FUNCTION_SCRIPT], env=env,
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["backend"] == BACKEND
+    # Compiled: one trace for the two calls of one shape (eager would run Python twice).
+    assert result["traces"] == 1  # counted before the eager reference call
+    np.testing.assert_allclose(result["first"], result["again"])
+    # Weights set after the first compile are used, not the ones traced in.
+    x = np.arange(6, dtype="float32").reshape(2, 3)
+    np.testing.assert_allclose(result["after_load"], (x @ np.ones((3, 2)) + 0.5) * 2.0,
+                               rtol=1e-6)
+    np.testing.assert_allclose(result["after_load"], result["eager"], rtol=1e-6)

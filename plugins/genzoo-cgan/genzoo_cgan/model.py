@@ -134,7 +134,8 @@ class ConditionalGAN(GenerativeModel):
             c["kernel_size"], c["leaky_relu_slope"], c["dropout"],
         )
         self._generate_images = inference_function(
-            lambda z, labels: (self.generator([z, labels], training=False) + 1.0) / 2.0
+            lambda z, labels: (self.generator([z, labels], training=False) + 1.0) / 2.0,
+            networks=[self.generator],
         )
 
     def call(self, inputs: Any, training: bool = False) -> Any:

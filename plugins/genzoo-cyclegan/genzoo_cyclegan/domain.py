@@ -165,7 +165,7 @@ class DomainClassifier:
         outputs = [classifier.get_layer("features").output,
                    keras.layers.Softmax(name="probabilities")(classifier.output)]
         model = keras.Model(classifier.input, outputs)  # one input, not a list of one
-        self._run = inference_function(lambda x: model(x, training=False))
+        self._run = inference_function(lambda x: model(x, training=False), networks=[model])
 
     def extract(self, images: Any) -> tuple[np.ndarray, np.ndarray]:
         """Features (n, 16) and probabilities (n, 2) of float32 NHWC images in [0, 1]."""

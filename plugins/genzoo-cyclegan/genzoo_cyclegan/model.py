@@ -326,9 +326,9 @@ class CycleGAN(GenerativeModel):
 
     @staticmethod
     def _compiled(generator: keras.Model) -> Any:
-        # A tf.function on TensorFlow, eager on JAX and PyTorch: translation runs on every backend.
+        # Compiled on TensorFlow and JAX, eager on PyTorch: translation runs on every backend.
         return inference_function(
-            lambda x: (generator(x * 2.0 - 1.0, training=False) + 1.0) / 2.0
+            lambda x: (generator(x * 2.0 - 1.0, training=False) + 1.0) / 2.0, networks=[generator]
         )
 
     def call(self, inputs: Any, training: bool = False) -> Any:

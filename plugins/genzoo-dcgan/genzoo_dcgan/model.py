@@ -126,7 +126,7 @@ class DCGAN(GenerativeModel):
             dropout=float(c["discriminator_dropout"]),
         )
         self._generate_images = inference_function(
-            lambda z: (self.generator(z, training=False) + 1.0) / 2.0
+            lambda z: (self.generator(z, training=False) + 1.0) / 2.0, networks=[self.generator]
         )
 
     def call(self, z: Any, training: bool = False) -> Any:

@@ -35,7 +35,7 @@ Dhariwal 2021). Sampling runs the network backwards from pure noise:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -47,7 +47,6 @@ from genzoo_core.plugin import (
     GenerativeModel,
     average_decay,
     inference_function,
-    keras_backend,
     update_average,
 )
 from genzoo_ddpm.plugin import GUIDED_SPEC, SPEC
@@ -270,31 +269,6 @@ def build_unet(
     return keras.Model(inputs, eps, name=name)
 
 
-def inference_network(network: keras.Model) -> Callable[..., Any]:
-    """``network(list(inputs), training=False)`` as a function compiled for the backend.
-
-    TensorFlow: a ``tf.function`` (:func:`~genzoo_core.plugin.inference_function`).
-    JAX: ``jax.jit`` over the network's ``stateless_call``, handed the variables'
-    current values at every call (weights loaded later are used; one
-    compilation per input shape): an eager U-Net runs op by op, several
-    times slower. Other backends run it eagerly.
-    """
-    if keras_backend() != "jax":
-        return inference_function(lambda *inputs: network(list(inputs), training=False))
-    import jax
-
-    @jax.jit
-    def forward(trainable: list[Any], non_trainable: list[Any], inputs: list[Any]) -> Any:
-        outputs, _ = network.stateless_call(trainable, non_trainable, inputs, training=False)
-        return outputs
-
-    def predict(*inputs: Any) -> Any:
-        return forward([v.value for v in network.trainable_variables],
-                       [v.value for v in network.non_trainable_variables], list(inputs))
-
-    return predict
-
-
 # -- the model ---------------------------------------------------------------------------
 
 
@@ -340,7 +314,11 @@ class DDPM(GenerativeModel):
         self.ema_denoiser.set_weights(self.denoiser.get_weights())
         self.ema_denoiser.trainable = False
         self._abar = self.schedule.alphas_cumprod.astype(np.float32)  # train_step's table
-        self._predict = inference_network(self.ema_denoiser)
+        # Compiled on TensorFlow and JAX (an eager U-Net on JAX runs several times slower).
+        self._predict = inference_function(
+            lambda *inputs: self.ema_denoiser(list(inputs), training=False),
+            networks=[self.ema_denoiser],
+        )
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         """The trained network's noise estimate for ``inputs = [x_t, t(, labels)]``."""

@@ -79,7 +79,7 @@ class VanillaGAN(GenerativeModel):
             c["image_shape"], c["discriminator_units"], c["leaky_relu_slope"], c["dropout"]
         )
         self._generate_images = inference_function(
-            lambda z: (self.generator(z, training=False) + 1.0) / 2.0
+            lambda z: (self.generator(z, training=False) + 1.0) / 2.0, networks=[self.generator]
         )
 
     def call(self, z: Any, training: bool = False) -> Any:

@@ -235,7 +235,8 @@ class Pix2Pix(GenerativeModel):
         )
         # A tf.function on TensorFlow, eager on JAX and PyTorch: translation runs on every backend.
         self._translate_images = inference_function(
-            lambda x: (self.generator(x * 2.0 - 1.0, training=False) + 1.0) / 2.0
+            lambda x: (self.generator(x * 2.0 - 1.0, training=False) + 1.0) / 2.0,
+            networks=[self.generator],
         )
         self.inference_dropout = bool(c["inference_dropout"])
         self._translate_with_masks: Any = None  # built on the first sample with dropout
@@ -412,7 +413,8 @@ class Pix2Pix(GenerativeModel):
                 masked_from=self.generator,
             )
             self._translate_with_masks = inference_function(
-                lambda x, *masks: (masked([x * 2.0 - 1.0, *masks], training=False) + 1.0) / 2.0
+                lambda x, *masks: (masked([x * 2.0 - 1.0, *masks], training=False) + 1.0) / 2.0,
+                networks=[masked],
             )
         return self._translate_with_masks
 

@@ -357,7 +357,7 @@ class PixelCNN(GenerativeModel):
             c["image_shape"], c["output"], int(c["filters"]), int(c["gated_layers"]),
             int(c["kernel_size"]), int(c["output_filters"]), self.num_classes,
         )
-        self._log_prob = inference_function(self._log_prob_tensor)
+        self._log_prob = inference_function(self._log_prob_tensor, networks=[self.pixelcnn])
 
     def deepened(self, gated_layers: int) -> PixelCNN:
         """A copy with more gated layers on top that computes exactly the same distribution.

@@ -215,7 +215,7 @@ def predict_attributes(
     classifier: keras.Model, images: np.ndarray, batch_size: int = 500
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Predicted ``(shape, colour, size)`` per position, each int (n, 5), as in ``Shapes``."""
-    run = inference_function(lambda x: classifier(x, training=False))
+    run = inference_function(lambda x: classifier(x, training=False), networks=[classifier])
     outputs: list[list[np.ndarray]] = [[], [], []]
     for start in range(0, len(images), batch_size):
         logits = run(np.asarray(images[start : start + batch_size], np.float32))
@@ -262,7 +262,7 @@ class ShapesFeatureExtractor:
         self.batch_size = batch_size
         self.classifier = classifier
         features = keras.Model(classifier.input, classifier.get_layer("features").output)
-        self._run = inference_function(lambda x: features(x, training=False))
+        self._run = inference_function(lambda x: features(x, training=False), networks=[features])
 
     def extract(self, images: Any) -> tuple[np.ndarray, None]:
         """Features (n, 128) of float32 NHWC images in [0, 1]; no probabilities."""

@@ -170,9 +170,10 @@ class ContrastiveTextEncoder(GenerativeModel):
         self.text_encoder.trainable = bool(c["train_text_encoder"])
         self.logit_scale = build_logit_scale()
         self._encode_text = inference_function(
-            lambda ids: self.text_encoder(ids, training=False))
+            lambda ids: self.text_encoder(ids, training=False), networks=[self.text_encoder])
         self._encode_images = inference_function(
-            lambda images: self.image_encoder(images, training=False))
+            lambda images: self.image_encoder(images, training=False),
+            networks=[self.image_encoder])
 
     @property
     def log_scale(self) -> keras.Variable:

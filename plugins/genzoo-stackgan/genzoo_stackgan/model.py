@@ -62,7 +62,7 @@ train step and sampling.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import keras
@@ -74,7 +74,6 @@ from genzoo_core.plugin import (
     CaptionedDataSource,
     GenerativeModel,
     inference_function,
-    keras_backend,
     losses,
     to_numpy,
 )
@@ -412,33 +411,6 @@ def mismatched(
 # -- inference ------------------------------------------------------------------------
 
 
-def compiled_for_inference(
-    fn: Callable[..., Any], networks: Sequence[keras.Model]
-) -> Callable[..., Any]:
-    """``fn``, which calls ``networks``, compiled for inference on the current backend.
-
-    TensorFlow: a ``tf.function`` (:func:`~genzoo_core.plugin.inference_function`).
-    JAX: ``jax.jit`` of ``fn`` with the networks' variables handed in at every call
-    (a ``keras.StatelessScope`` maps them to their current values, so weights
-    loaded later are used; one compilation per input shape). Run eagerly, JAX
-    dispatches the networks op by op: 64 images took 1.2 s on two CPU cores
-    (0.7 s of it the text encoder), compiled 0.2 s.
-    PyTorch runs ``fn`` eagerly.
-    """
-    if keras_backend() != "jax":
-        return inference_function(fn)
-    import jax
-
-    variables = [v for network in networks for v in network.variables]
-
-    @jax.jit
-    def run(values: list[Any], *args: Any) -> Any:
-        with keras.StatelessScope(state_mapping=list(zip(variables, values))):
-            return fn(*args)
-
-    return lambda *args: run([v.value for v in variables], *args)
-
-
 # -- the model ----------------------------------------------------------------------
 
 
@@ -536,10 +508,10 @@ class StackGAN(GenerativeModel):
             c["stage2_discriminator_filters"], slope, "stage2_discriminator",
             bool(c["discriminator_projection"]), bool(c["grid_condition"]),
         )
-        self._draw = compiled_for_inference(
-            self._both_stages, [self.stage1_generator, self.stage2_generator])
-        self._encode = compiled_for_inference(
-            lambda ids: self.text_encoder(ids, training=False), [self.text_encoder])
+        self._draw = inference_function(
+            self._both_stages, networks=[self.stage1_generator, self.stage2_generator])
+        self._encode = inference_function(
+            lambda ids: self.text_encoder(ids, training=False), networks=[self.text_encoder])
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         """Stage-II images in [-1, 1] for ``inputs = (embeddings, eps1, z, eps2)``."""

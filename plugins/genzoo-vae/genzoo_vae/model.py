@@ -129,10 +129,11 @@ class VAE(GenerativeModel):
                                      c["hidden_units"], self.latent_dim)
         self.decoder = build_decoder(c["image_shape"], c["decoder_filters"],
                                      c["hidden_units"], self.latent_dim, self.likelihood)
-        # Compiled on TensorFlow, eager on JAX and PyTorch (keras.ops only inside).
-        self._decode_mean = inference_function(self._mean_image)
-        self._posterior = inference_function(self._posterior_parameters)
-        self._log_weights = inference_function(self._importance_log_weights)
+        # Compiled on TensorFlow and JAX, eager on PyTorch (keras.ops only inside).
+        networks = [self.encoder, self.decoder]
+        self._decode_mean = inference_function(self._mean_image, networks)
+        self._posterior = inference_function(self._posterior_parameters, networks)
+        self._log_weights = inference_function(self._importance_log_weights, networks)
 
     def call(self, images: Any, training: bool = False) -> Any:
         """Reconstruction means for ``images`` through the posterior means."""
