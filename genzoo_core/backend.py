@@ -65,7 +65,8 @@ def inference_function(fn: F, networks: Sequence[Any] = ()) -> F:
       so weights loaded later are used; one compilation per input shape. Run
       eagerly instead, JAX dispatches a network op by op: several times slower
       (a 50-step DDIM draw of the diffusion U-Net 3x, StackGAN 8x).
-    - JAX without ``networks``, and PyTorch: ``fn`` itself, run eagerly.
+    - PyTorch: ``fn`` run eagerly under ``torch.no_grad()``; JAX without
+      ``networks``: ``fn`` itself, run eagerly.
 
     ``fn`` must use ``keras.ops`` (not ``tf.*``) for anything beyond calling
     networks, and must not draw random numbers (take them as inputs, drawn
@@ -76,6 +77,8 @@ def inference_function(fn: F, networks: Sequence[Any] = ()) -> F:
         import tensorflow as tf
 
         return tf.function(fn, reduce_retracing=True)
+    if backend == "torch":
+        return _without_gradients(fn)
     if backend != "jax" or not networks:
         return fn
     import jax
@@ -91,6 +94,17 @@ def inference_function(fn: F, networks: Sequence[Any] = ()) -> F:
         if not variables:  # on the first call: the networks are built by then
             variables.extend(v for network in networks for v in network.variables)
         return compiled([v.value for v in variables], *args)
+
+    return run  # type: ignore[return-value]
+
+
+def _without_gradients(fn: F) -> F:
+    """``fn`` run under ``torch.no_grad()``: inference records no graph for backprop."""
+    import torch
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with torch.no_grad():
+            return fn(*args, **kwargs)
 
     return run  # type: ignore[return-value]
 

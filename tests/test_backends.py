@@ -82,9 +82,22 @@ def _job(weights: str):
                         translate_options=EXTRA_TRANSLATIONS.get(model, []))
 
 
-@needs_jax
+def _other_backend(backend: str) -> str:
+    """``backend``, or skip the test saying what to install."""
+    from genzoo_core.testing.backends import backend_available
+
+    missing = backend_available(backend)
+    if missing:
+        pytest.skip(missing)
+    return backend
+
+
+# PyTorch is not in the dev extra (its CPU build is about 760 MB installed, and PyPI's
+# default build brings CUDA): these run where it is installed, e.g. from the CPU index.
+@pytest.mark.parametrize("backend", [BACKEND, "torch"])
 @pytest.mark.parametrize("weights", PRETRAINED)
-def test_pretrained_weights_infer_on_jax_as_on_tensorflow(weights, tmp_path, monkeypatch):
+def test_pretrained_weights_infer_on_other_backends_as_on_tensorflow(
+        weights, backend, tmp_path, monkeypatch):
     import genzoo_core
     from genzoo_core.testing.backends import (
         compare_outputs,
@@ -92,6 +105,8 @@ def test_pretrained_weights_infer_on_jax_as_on_tensorflow(weights, tmp_path, mon
         inference_outputs,
         run_on_backend,
     )
+
+    BACKEND = _other_backend(backend)  # noqa: N806 - the messages below name it
 
     monkeypatch.setenv("GENZOO_OFFLINE", "1")  # packaged weights only: nothing is downloaded
     monkeypatch.setenv("GENZOO_HOME", str(tmp_path))

@@ -234,7 +234,7 @@ class RBM(GenerativeModel):
 
     # -- energy ---------------------------------------------------------------------------
 
-    def _parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _numpy_parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return (to_numpy(self.rbm.kernel), to_numpy(self.rbm.visible_bias),
                 to_numpy(self.rbm.hidden_bias))
 
@@ -251,7 +251,7 @@ class RBM(GenerativeModel):
 
     def free_energy(self, images: Any) -> np.ndarray:
         """F(v) = -b·v - Σⱼ softplus(cⱼ + vᵀW₋ⱼ), in nats, one value per image."""
-        kernel, visible_bias, hidden_bias = self._parameters()
+        kernel, visible_bias, hidden_bias = self._numpy_parameters()
         v = self._flat(images)
         return -(v @ visible_bias) - np.logaddexp(0.0, v @ kernel + hidden_bias).sum(axis=1)
 
@@ -261,7 +261,7 @@ class RBM(GenerativeModel):
         p(vᵢ | v₋ᵢ) = sigmoid(F(v with bit i flipped) - F(v)), computed for all
         784 flips at once per image.
         """
-        kernel, visible_bias, hidden_bias = self._parameters()
+        kernel, visible_bias, hidden_bias = self._numpy_parameters()
         v = np.round(self._flat(images))
         total = np.empty(len(v))
         for i, row in enumerate(v):
@@ -282,7 +282,7 @@ class RBM(GenerativeModel):
         without it the base rates are sigmoid(b). Defaults come from the config
         (``ais_temperatures``, ``ais_runs``).
         """
-        kernel, visible_bias, hidden_bias = self._parameters()
+        kernel, visible_bias, hidden_bias = self._numpy_parameters()
         rates = (self._flat(data).mean(axis=0) if data is not None
                  else expit(visible_bias))
         estimate = ais_log_partition(
@@ -405,7 +405,7 @@ class RBM(GenerativeModel):
         return self._gibbs_chains(n, np.random.default_rng(seed), 100)
 
     def _gibbs_chains(self, n: int, rng: np.random.Generator, sweeps: int) -> np.ndarray:
-        kernel, visible_bias, hidden_bias = (p.astype(np.float32) for p in self._parameters())
+        kernel, visible_bias, hidden_bias = (p.astype(np.float32) for p in self._numpy_parameters())
         visible = (rng.random((n, self.visible_units)) < 0.5).astype(np.float32)
         p_visible = visible
         for _ in range(max(1, sweeps)):
@@ -417,12 +417,12 @@ class RBM(GenerativeModel):
 
     def encode(self, images: Any) -> np.ndarray:
         """p(h = 1 | v): the hidden units' probabilities, shape (n, hidden_units)."""
-        kernel, _, hidden_bias = self._parameters()
+        kernel, _, hidden_bias = self._numpy_parameters()
         return expit(self._flat(images) @ kernel + hidden_bias).astype(np.float32)
 
     def decode(self, hidden: Any) -> np.ndarray:
         """p(v = 1 | h) as images, for hidden states or probabilities."""
-        kernel, visible_bias, _ = self._parameters()
+        kernel, visible_bias, _ = self._numpy_parameters()
         h = np.asarray(hidden, dtype=np.float64)
         if h.ndim != 2 or h.shape[1] != kernel.shape[1]:
             raise GenzooError(f"expected hidden states of shape (n, {kernel.shape[1]}), "

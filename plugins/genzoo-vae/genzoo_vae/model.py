@@ -204,6 +204,7 @@ class VAE(GenerativeModel):
         scores the same draws.
         """
         ops = keras.ops
+        noise = ops.convert_to_tensor(noise)  # a backend tensor: numpy would take the product
         mean, log_variance = self._posterior_parameters(images)
         samples = ops.shape(noise)[1]
         z = mean[:, None] + ops.exp(0.5 * log_variance)[:, None] * noise
