@@ -23,10 +23,12 @@ demo: install
 	$(BIN)/genzoo list
 	$(BIN)/genzoo sample gan/mnist -n 64 --seed 0 -o demo-output/gan-mnist.png
 
+# Two test processes on two cores: numpy's BLAS keeps to one thread in each, since
+# oversubscribed OpenBLAS threads spin (a 1 ms product took 70 ms under load).
 test: install
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m mkdocs build --strict --site-dir site
-	$(BIN)/python -m pytest -n 2
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2
 
 # The documentation site (mkdocs.yml) into site/; --strict makes every warning an error.
 docs: install
