@@ -7,7 +7,9 @@ throw-away distributions (``make_plugin``), plus the toy plugin when asked for.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import socket
 import sys
 import textwrap
 from pathlib import Path
@@ -24,6 +26,8 @@ pytest_plugins = ["pytester"]
 collect_ignore = ["legacy_plugin"]
 
 TOY = Path(__file__).resolve().parent / "toy_plugin"
+ROOT = TOY.parents[1]
+"""The repository: its scripts/ folder holds the release scripts the tests load."""
 
 # Datasets: the kit's pytest plugin points an unset GENZOO_DATA at ../shared/data
 # beside the checkout; require_data (re-exported here) skips a test that lacks a file.
@@ -133,3 +137,26 @@ def weights(toy_model, tmp_path):
     path = tmp_path / "toy.h5"
     toy_model.save_weights(str(path))
     return path
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports free on 127.0.0.1 just now (for local worker processes)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def load_script(name: str):
+    """``scripts/NAME.py`` imported as the module ``NAME`` (the scripts are no package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(name, module)  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return sys.modules[name]

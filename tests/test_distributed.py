@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import free_ports
 
 TESTS = Path(__file__).resolve().parent
 TOY = TESTS / "toy_plugin"
@@ -223,19 +223,6 @@ def _outputs(procs: list[subprocess.Popen], logs: list[Path]) -> str:
     return "\n".join(parts)
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
 def test_mirrored_strategy_matches_single_device(tmp_path):
     from genzoo_core.weights import read_header
 
@@ -276,7 +263,7 @@ def test_multi_worker_mirrored_strategy_two_processes(tmp_path):
 
     script = tmp_path / "multi_worker.py"
     script.write_text(MULTI_WORKER)
-    ports = _free_ports(2)
+    ports = free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
     procs, logs, out_dirs, dumps = [], [], [], []
     try:

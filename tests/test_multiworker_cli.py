@@ -14,7 +14,6 @@ import csv
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TOY, one_error_line, run_cli, write_distribution
+from conftest import TOY, free_ports, one_error_line, run_cli, write_distribution
 
 from genzoo_core.distribute import lost_worker_error, read_tf_config
 from genzoo_core.errors import GenzooError
@@ -184,19 +183,6 @@ def test_recipe_runs_under_the_chosen_strategy(toy_registry, tmp_path, monkeypat
 # -- two worker processes -----------------------------------------------------------------
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
 class Job:
     """Two ``genzoo train --strategy multi-worker`` workers on 127.0.0.1, one run folder."""
 
@@ -208,7 +194,7 @@ class Job:
         write_distribution(site, "genzoo-toy", "0.0.1", {"toy": "toyzoo.plugin"}, {})
         (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
         self.site = site
-        self.cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+        self.cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
         self.procs: list[subprocess.Popen] = []
         self.logs: list[Path] = []
         self.launches = 0

@@ -13,29 +13,20 @@ that installs its dependencies from the usual index.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import sysconfig
 import time
 import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(name, module)  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-build_dists = _script("build_dists")
-release_check = _script("release_check")
-release_metadata = _script("release_metadata")
+build_dists = load_script("build_dists")
+release_check = load_script("release_check")
+release_metadata = load_script("release_metadata")
 
 
 def test_warning_lines_are_found():

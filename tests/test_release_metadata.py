@@ -15,10 +15,10 @@ import importlib.metadata
 import importlib.util
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -27,15 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = sorted(p for p in (ROOT / "plugins").glob("genzoo-*") if (p / "pyproject.toml").is_file())
 
 
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(name, module)  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-release_metadata = _script("release_metadata")
+release_metadata = load_script("release_metadata")
 tomllib = release_metadata.tomllib  # tomli on Python 3.10
 
 
