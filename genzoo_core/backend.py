@@ -7,9 +7,10 @@ names. Training stays on TensorFlow: the trainer, ``tf.data`` pipelines and
 ``tf.distribute`` strategies are TensorFlow's, and :func:`require_tensorflow`
 says so in one line instead of a traceback from deep inside a train step.
 
-A plugin wraps the networks it samples with in :func:`inference_function` (a
-``tf.function`` on TensorFlow, the plain function elsewhere) and turns what
-comes out into numpy with :func:`to_numpy`; :func:`variable_value` reads a
+A plugin wraps the functions it samples with in :func:`inference_function` (a
+``tf.function`` on TensorFlow, ``jax.jit`` on JAX given the networks they call,
+``torch.no_grad()`` on PyTorch) and turns what comes out into numpy with
+:func:`to_numpy`; :func:`variable_value` reads a
 variable on any backend.
 """
 

@@ -38,6 +38,7 @@ INCEPTION_NOTE = (
 )
 """The note of every report whose feature-based metrics used ``inception-v3``."""
 _FEATURE_METRICS = ("fid", "kid", "is", "pr")
+"""The metrics computed in an extractor's features (the ones two image folders allow)."""
 _SAMPLED = (Condition.UNCONDITIONAL, Condition.CLASS_LABEL)
 
 
@@ -238,7 +239,7 @@ def evaluate(
         names = check_metric_names(metrics, registry.metrics)
         if (condition == Condition.CLASS_LABEL and "labels" in classifiers
                 and "label_accuracy" not in names
-                and set(names) & {"fid", "kid", "is", "pr"}):
+                and set(names) & set(_FEATURE_METRICS)):
             names.append("label_accuracy")  # as ever: samples drawn for a label are scored
     names = list(dict.fromkeys(names))
     specs = [registry.get_metric(name) for name in names]
@@ -358,7 +359,7 @@ def evaluate_folders(
     require_tensorflow("evaluation")  # the feature extractors run on TensorFlow
     started = time.perf_counter()
     names = check_metric_names(metrics)
-    others = [name for name in names if name not in ("fid", "kid", "is", "pr")]
+    others = [name for name in names if name not in _FEATURE_METRICS]
     if others:
         raise ConfigError(f"{', '.join(others)} need a model (nll needs one with log_prob); "
                           f"folders are scored with fid, kid, is and pr")
