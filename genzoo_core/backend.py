@@ -117,11 +117,8 @@ def to_numpy(value: Any) -> np.ndarray:
     tracks gradients is detached first).
     """
     array = np.asarray(keras.ops.convert_to_numpy(value))
-    if array.dtype.kind == "f" and array.dtype.itemsize < 4:
-        array = array.astype(np.float32)
-    elif array.dtype.kind == "V" or str(array.dtype) == "bfloat16":
-        array = array.astype(np.float32)
-    return array
+    narrow = array.dtype == np.float16 or array.dtype.name == "bfloat16"
+    return array.astype(np.float32) if narrow else array
 
 
 def variable_value(variable: Any) -> np.ndarray:

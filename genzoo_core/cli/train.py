@@ -34,14 +34,22 @@ def _parse_config(pairs: Sequence[str]) -> dict[str, Any]:
     return config
 
 
-def _start_strategy(args: argparse.Namespace, cluster: ClusterConfig | None) -> Any:
-    """Make ``--strategy``'s strategy; a multi-worker one first says which worker this is."""
+def _start_strategy(args: argparse.Namespace) -> tuple[ClusterConfig | None, Any]:
+    """``--strategy``'s cluster (multi-worker) and strategy, made before any other TF op.
+
+    A bad TF_CONFIG and a backend other than TensorFlow are each said in one line
+    first; a multi-worker strategy says which worker this is before it waits for the rest.
+    """
+    from genzoo_core.backend import require_tensorflow
+
+    cluster = check_strategy(args.strategy)  # a bad TF_CONFIG, before TensorFlow loads
+    require_tensorflow("training")  # training is TensorFlow's alone: said before it starts
     if cluster is not None and not args.quiet:
         role = "chief, writes the run folder" if cluster.is_chief else "not the chief"
         print(f"multi-worker: {cluster.task_type} {cluster.task_index} of "
               f"{cluster.num_workers} ({role}); waiting for every worker in TF_CONFIG to start",
               flush=True)
-    return make_strategy(args.strategy)
+    return cluster, make_strategy(args.strategy)
 
 
 @contextlib.contextmanager
@@ -80,14 +88,10 @@ def cmd_train(args: argparse.Namespace, registry: Registry) -> int:
     config = _parse_config(args.config) or None
     if config is not None:
         spec.resolve_config(config)  # unknown keys and bad values, before TensorFlow loads
-    cluster = check_strategy(args.strategy)  # a bad TF_CONFIG, before TensorFlow loads
-    from genzoo_core.backend import require_tensorflow
-
-    require_tensorflow("training")  # training is TensorFlow's alone: said before it starts
     from genzoo_core.run_files import FINAL_NAME
 
     # Before any other TensorFlow operation: multi-worker sets up the collective ops.
-    strategy = _start_strategy(args, cluster)
+    cluster, strategy = _start_strategy(args)
     command = "genzoo " + " ".join(shlex.quote(a) for a in args.argv)
     with _lost_workers(cluster, args.out):
         train(
@@ -128,12 +132,8 @@ def _train_recipe(args: argparse.Namespace, registry: Registry) -> int:
                                    precision=args.precision)
     for stage in recipe.stages:  # unknown keys and bad values, before TensorFlow loads
         registry.get_model(stage.model).resolve_config(stage.config)
-    cluster = check_strategy(args.strategy)  # a bad TF_CONFIG, before TensorFlow loads
-    from genzoo_core.backend import require_tensorflow
-
-    require_tensorflow("training")  # training is TensorFlow's alone: said before it starts
     # Every stage trains under it; made before any other TensorFlow operation.
-    strategy = _start_strategy(args, cluster)
+    cluster, strategy = _start_strategy(args)
     command = "genzoo " + " ".join(shlex.quote(a) for a in args.argv)
     with _lost_workers(cluster, args.out):
         run_recipe(recipe, args.out, registry=registry, command=command,
